@@ -1,0 +1,210 @@
+//! A typed HTTPS client for the Gatehouse API, shared by the console, the CLI and
+//! the tests. It speaks TLS 1.3 only, and pins the server's certificate by its
+//! SHA-256 fingerprint when asked to (the console's embedded and remote servers).
+//!
+//! It must never log a token, and never fall back to an unverified connection.
+
+mod error;
+mod pin;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_types::{
+    ApiError, ApiTokenId, ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest,
+    CreatedApiTokenResponse, ServerInfoResponse,
+};
+use reqwest::{Method, RequestBuilder, Url};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use error::ClientError;
+pub use pin::{client_config, normalize_fingerprint, PinnedVerifier};
+
+/// Largest response body the client reads; a server answering more is broken or hostile.
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+pub struct ClientBuilder {
+    base_url: String,
+    token: Option<String>,
+    pin: Option<String>,
+    timeout: Duration,
+}
+
+impl ClientBuilder {
+    /// Authenticate every request with this API token.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Trust exactly the certificate with this SHA-256 fingerprint (hex, with or
+    /// without colons), instead of the public web roots.
+    pub fn pin_sha256(mut self, fingerprint: impl Into<String>) -> Self {
+        self.pin = Some(fingerprint.into());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn build(self) -> Result<Client, ClientError> {
+        let base = Url::parse(&self.base_url)
+            .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.base_url)))?;
+        if base.scheme() != "https" {
+            return Err(ClientError::InvalidUrl(format!(
+                "{}: only https:// is supported (Gatehouse has no plain-HTTP listener)",
+                self.base_url
+            )));
+        }
+        if base.host_str().is_none() {
+            return Err(ClientError::InvalidUrl(format!("{}: no host", self.base_url)));
+        }
+        let verifier = match &self.pin {
+            Some(pin) => Some(Arc::new(PinnedVerifier::new(pin)?)),
+            None => None,
+        };
+        let tls = pin::client_config(verifier.clone())?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .https_only(true)
+            .timeout(self.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gatehouse-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        Ok(Client { http, base, token: self.token, verifier })
+    }
+}
+
+/// A client bound to one server; cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+    verifier: Option<Arc<PinnedVerifier>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("Client").field("base", &self.base.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.into(),
+            token: None,
+            pin: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The same server and TLS settings, another token.
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        Self { token: Some(token.into()), ..self.clone() }
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// The fingerprint of the certificate the server presented last, if pinning.
+    pub fn last_seen_fingerprint(&self) -> Option<String> {
+        self.verifier.as_ref().and_then(|v| v.last_seen())
+    }
+
+    /// `GET /healthz`: `ok` when the server is up.
+    pub async fn healthz(&self) -> Result<String, ClientError> {
+        let response = self.request(Method::GET, "/healthz")?.send().await.map_err(|e| self.transport(e))?;
+        let status = response.status().as_u16();
+        let body = read_limited(response).await.map_err(|e| self.transport(e))?;
+        let text = String::from_utf8_lossy(&body).into_owned();
+        if status == 200 {
+            Ok(text)
+        } else {
+            Err(ClientError::UnexpectedResponse { status, detail: "health check failed".into() })
+        }
+    }
+
+    pub async fn server_info(&self) -> Result<ServerInfoResponse, ClientError> {
+        self.call(Method::GET, "/v1/server", None::<&()>).await
+    }
+
+    pub async fn create_api_token(
+        &self,
+        request: &CreateApiTokenRequest,
+    ) -> Result<CreatedApiTokenResponse, ClientError> {
+        self.call(Method::POST, "/v1/api-tokens", Some(request)).await
+    }
+
+    pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenResponse>, ClientError> {
+        let list: ApiTokenListResponse = self.call(Method::GET, "/v1/api-tokens", None::<&()>).await?;
+        Ok(list.items)
+    }
+
+    pub async fn revoke_api_token(&self, id: ApiTokenId) -> Result<ApiTokenResponse, ClientError> {
+        self.call(Method::DELETE, &format!("/v1/api-tokens/{id}"), None::<&()>).await
+    }
+
+    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ClientError> {
+        let url = self.base.join(path).map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+        let mut builder = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        Ok(builder)
+    }
+
+    async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let mut builder = self.request(method, path)?;
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let response = builder.send().await.map_err(|e| self.transport(e))?;
+        let status = response.status().as_u16();
+        let bytes = read_limited(response).await.map_err(|e| self.transport(e))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes).map_err(|e| ClientError::UnexpectedResponse {
+                status,
+                detail: format!("the response is not what a Gatehouse server sends: {e}"),
+            });
+        }
+        match serde_json::from_slice::<ApiError>(&bytes) {
+            Ok(error) => Err(ClientError::Api { status, error }),
+            Err(_) => Err(ClientError::UnexpectedResponse {
+                status,
+                detail: "the server answered with an error that is not in Gatehouse's shape".into(),
+            }),
+        }
+    }
+
+    fn transport(&self, e: reqwest::Error) -> ClientError {
+        if let Some(mismatch) = self.verifier.as_ref().and_then(|v| v.take_mismatch()) {
+            return mismatch;
+        }
+        error::from_reqwest(e)
+    }
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

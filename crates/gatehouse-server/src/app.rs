@@ -1,0 +1,62 @@
+//! The application: shared state and the router with the pipeline around it.
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use gatehouse_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::authz::Authorizer;
+use crate::clock::Clock;
+use crate::error::ApiFailure;
+use crate::pipeline::{finalize, guard};
+use crate::routes::{self, RouteTable};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub authorizer: Arc<dyn Authorizer>,
+    pub routes: Arc<RouteTable>,
+    pub started_at: DateTime<Utc>,
+    pub max_body_bytes: usize,
+    pub default_token_ttl_seconds: u64,
+}
+
+/// What the application is built from.
+pub struct AppParts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub authorizer: Arc<dyn Authorizer>,
+    pub max_body_bytes: usize,
+    pub default_token_ttl_seconds: u64,
+}
+
+/// The router with every stage of the pipeline, and the route table it enforces.
+pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
+    let (router, table) = routes::build();
+    let table = Arc::new(table);
+    let state = AppState {
+        started_at: parts.clock.now(),
+        store: parts.store,
+        clock: parts.clock,
+        authorizer: parts.authorizer,
+        routes: table.clone(),
+        max_body_bytes: parts.max_body_bytes,
+        default_token_ttl_seconds: parts.default_token_ttl_seconds,
+    };
+    let router = router
+        .route_layer(from_fn_with_state(state.clone(), guard))
+        .fallback(|| async { ApiFailure::new(gatehouse_types::ErrorCode::NotFound, "no such route") })
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            axum::response::IntoResponse::into_response(ApiFailure::internal())
+        }))
+        .layer(from_fn_with_state(state.clone(), finalize))
+        .with_state(state);
+    (router, table)
+}

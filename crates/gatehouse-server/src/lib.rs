@@ -1,0 +1,21 @@
+//! The Gatehouse server: the HTTPS API (TLS 1.3 only, no plain-HTTP listener), its
+//! request pipeline (request id → authenticate → authorize → handle → one error
+//! shape), configuration, and the `gatehouse` binary's commands.
+//!
+//! It must never serve a private route without the pipeline, never answer an error
+//! with anything internal, and never log or store a secret in clear.
+
+pub mod app;
+pub mod authz;
+pub mod clock;
+pub mod config;
+mod error;
+pub mod listener;
+pub mod pipeline;
+pub mod routes;
+mod server;
+pub mod tls;
+mod tokens;
+
+pub use error::{ApiFailure, ServerError};
+pub use server::{has_active_administrator, init, open_store, prepare, prepare_with_store, InitReport, Prepared, RunningServer, start};

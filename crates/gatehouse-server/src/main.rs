@@ -1,0 +1,129 @@
+//! `gatehouse`: serve the API, initialise a data directory.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use gatehouse_server::clock::SystemClock;
+use gatehouse_server::config::Config;
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "Gatehouse security control plane")]
+struct Cli {
+    /// TOML config file (see config.example.toml); GATEHOUSE_* variables override it.
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTPS API.
+    Serve,
+    /// Create the data directory, run migrations, and mint the first administrator token.
+    Init {
+        /// Write the token to this file (created, owner-only) instead of printing it.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Mint another administrator token even though an active one exists.
+        #[arg(long)]
+        new_admin_token: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("gatehouse: error: {message}");
+    ExitCode::from(2)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Init { token_file, new_admin_token } => init(config, token_file, new_admin_token).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let prepared = gatehouse_server::prepare(config).await?;
+    let clock = Arc::new(SystemClock);
+    if !gatehouse_server::has_active_administrator(&prepared, clock.as_ref()).await? {
+        tracing::warn!("no active administrator token: run `gatehouse init` to mint one");
+    }
+    let server = gatehouse_server::start(prepared, clock).await?;
+    tracing::info!(
+        listen = %server.local_addr,
+        fingerprint = %server.fingerprint,
+        "serving https://{} (TLS 1.3 only); certificate SHA-256 {}",
+        server.local_addr,
+        server.fingerprint
+    );
+    server.run_until(shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn init(config: Config, token_file: Option<PathBuf>, is_forced: bool) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let data_dir = config.data_dir.clone();
+    let prepared = gatehouse_server::prepare(config).await?;
+    let report = gatehouse_server::init(&prepared, &SystemClock, is_forced).await?;
+    println!("data directory:       {}", data_dir.display());
+    println!("listens on:           https://{listen}");
+    println!("certificate SHA-256:  {}", report.fingerprint);
+    match token_file {
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| anyhow::anyhow!("cannot create token file {}: {e}", path.display()))?;
+            writeln!(file, "{}", report.admin_token)?;
+            println!("administrator token:  written to {} (owner-only)", path.display());
+        }
+        None => {
+            println!("administrator token:  {}", report.admin_token);
+            println!("(shown once: only its hash is stored; keep it somewhere safe)");
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

@@ -1,0 +1,104 @@
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use gatehouse_types::{ApiError, ErrorCode, REQUEST_ID_HEADER};
+use http::{header, HeaderName, HeaderValue, StatusCode};
+
+use super::RequestId;
+use crate::app::AppState;
+use crate::error::ApiFailure;
+
+const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
+    (header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"),
+    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+];
+
+pub async fn finalize(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    request.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = request.method().clone();
+    // The path only: query strings may carry secrets in later routes.
+    let path = request.uri().path().to_owned();
+
+    let mut response = match declared_length(&request) {
+        Some(len) if len > state.max_body_bytes as u64 => too_large(state.max_body_bytes),
+        _ => next.run(request).await,
+    };
+    if let Some(failure) = error_of(&response) {
+        response = render(failure, response.status(), &request_id, response);
+    }
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID_HEADER, value);
+    }
+    tracing::info!(
+        request_id = %request_id,
+        %method,
+        path = %path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+fn declared_length(request: &Request) -> Option<u64> {
+    request.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+fn too_large(limit: usize) -> Response {
+    ApiFailure::new(
+        ErrorCode::PayloadTooLarge,
+        format!("request body is larger than the limit of {limit} bytes"),
+    )
+    .into_response()
+}
+
+/// The failure a response carries: one set by our code, or, for an error response
+/// produced by the framework itself (a panic caught, a body limit hit while
+/// reading), one derived from its status.
+fn error_of(response: &Response) -> Option<ApiFailure> {
+    if let Some(failure) = response.extensions().get::<ApiFailure>() {
+        return Some(failure.clone());
+    }
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return None;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "method not allowed on this route"),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::UnsupportedMediaType, "unsupported content type"),
+        StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "authentication required"),
+        StatusCode::FORBIDDEN => (ErrorCode::Forbidden, "not permitted"),
+        s if s.is_server_error() => (ErrorCode::Internal, "internal error"),
+        _ => (ErrorCode::RequestRejected, "request rejected"),
+    };
+    Some(ApiFailure::new(code, message))
+}
+
+fn render(failure: ApiFailure, status: StatusCode, request_id: &str, original: Response) -> Response {
+    let body = ApiError {
+        code: failure.code,
+        message: failure.message.into_owned(),
+        request_id: request_id.to_owned(),
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    let (mut parts, _) = original.into_parts();
+    parts.status = status;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(json))
+}

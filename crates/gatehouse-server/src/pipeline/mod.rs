@@ -1,0 +1,33 @@
+//! The request pipeline every route goes through, in this order:
+//!
+//! 1. [`finalize`] (outermost): assigns the request id, refuses bodies over the
+//!    limit by their declared length, adds the security headers, and renders every
+//!    error, wherever it arose, into the one error shape.
+//! 2. [`guard`] (on every matched route): looks the route up in the route table,
+//!    authenticates the caller and asks the [`crate::authz::Authorizer`]; a route
+//!    missing from the table is refused (deny by default).
+//! 3. The handler, which reads the caller through the [`Caller`] extractor.
+//!
+//! Both stages are layers on the whole router, so no route can skip them.
+
+mod extract;
+mod finalize;
+mod guard;
+
+pub use extract::{ApiJson, ApiPath, Caller};
+pub use finalize::finalize;
+pub use guard::guard;
+
+use gatehouse_types::{ApiTokenId, Role};
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub token_id: ApiTokenId,
+    pub name: String,
+    pub role: Role,
+}
+
+/// The request's id, in the request's extensions from the first stage on.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);

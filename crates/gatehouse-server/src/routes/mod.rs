@@ -1,0 +1,105 @@
+//! The route table: every route is registered with the access it needs, and the
+//! pipeline's guard looks each request up here. Registering a handler without an
+//! access rule is not possible through [`Routes`].
+
+mod api_tokens;
+mod health;
+mod server_info;
+
+use axum::handler::Handler;
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+use http::Method;
+
+use crate::app::AppState;
+use crate::authz::Action;
+
+/// What a route needs before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credential (DESIGN.md's short list: health, sign-up, sign-in, discovery).
+    Public,
+    /// An authenticated caller whom the authorizer permits this action.
+    Private(Action),
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteEntry {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+pub enum Lookup {
+    Found(Access),
+    OtherMethods(Vec<String>),
+    Unknown,
+}
+
+/// Every route the server serves, with its access rule.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    entries: Vec<RouteEntry>,
+}
+
+impl RouteTable {
+    pub fn entries(&self) -> &[RouteEntry] {
+        &self.entries
+    }
+
+    pub fn lookup(&self, method: &Method, path: &str) -> Lookup {
+        let mut others = Vec::new();
+        for entry in self.entries.iter().filter(|e| e.path == path) {
+            if &entry.method == method {
+                return Lookup::Found(entry.access);
+            }
+            others.push(entry.method.to_string());
+        }
+        if others.is_empty() {
+            Lookup::Unknown
+        } else {
+            Lookup::OtherMethods(others)
+        }
+    }
+}
+
+struct Routes {
+    router: Router<AppState>,
+    table: RouteTable,
+}
+
+impl Routes {
+    fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        self.router = self.router.route(path, on(filter, handler));
+        self.table.entries.push(RouteEntry { method, path, access });
+        self
+    }
+
+    fn public<H: Handler<T, AppState>, T: 'static>(self, m: Method, p: &'static str, h: H) -> Self {
+        self.add(m, p, Access::Public, h)
+    }
+
+    fn private<H, T>(self, m: Method, p: &'static str, action: Action, h: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(m, p, Access::Private(action), h)
+    }
+}
+
+/// All routes, and the table the guard enforces.
+pub fn build() -> (Router<AppState>, RouteTable) {
+    let routes = Routes { router: Router::new(), table: RouteTable::default() }
+        .public(Method::GET, "/healthz", health::healthz)
+        .private(Method::GET, "/v1/server", Action::ReadServer, server_info::show)
+        .private(Method::GET, "/v1/api-tokens", Action::ListApiTokens, api_tokens::list)
+        .private(Method::POST, "/v1/api-tokens", Action::CreateApiToken, api_tokens::create)
+        .private(Method::DELETE, "/v1/api-tokens/{id}", Action::RevokeApiToken, api_tokens::revoke);
+    (routes.router, routes.table)
+}

@@ -1,0 +1,21 @@
+use axum::extract::State;
+use axum::Json;
+use gatehouse_types::{DatabaseBackend, IdentityResponse, ServerInfoResponse};
+
+use crate::app::AppState;
+use crate::pipeline::Caller;
+
+/// `GET /v1/server`: version, database backend, uptime, and who is asking.
+pub async fn show(State(state): State<AppState>, Caller(caller): Caller) -> Json<ServerInfoResponse> {
+    let now = state.clock.now();
+    Json(ServerInfoResponse {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        database: match state.store.backend() {
+            gatehouse_store::Backend::Sqlite => DatabaseBackend::Sqlite,
+            gatehouse_store::Backend::Postgres => DatabaseBackend::Postgres,
+        },
+        started_at: state.started_at,
+        uptime_seconds: u64::try_from((now - state.started_at).num_seconds()).unwrap_or(0),
+        identity: IdentityResponse { token_id: caller.token_id, name: caller.name, role: caller.role },
+    })
+}

@@ -1,0 +1,164 @@
+//! Preparing a data directory, starting the HTTPS server, and `init`.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_store::Store;
+use gatehouse_types::{CreateApiTokenRequest, Role};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::app::{self, AppParts};
+use crate::authz::RoleAuthorizer;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::listener::{PeerAddr, TlsListener};
+use crate::tls::{self, TlsMaterial};
+use crate::tokens;
+
+/// A data directory made ready: the directory (owner-only), the database with its
+/// schema up to date, and the TLS certificate.
+pub struct Prepared {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub tls: TlsMaterial,
+}
+
+pub async fn prepare(config: Config) -> Result<Prepared, ServerError> {
+    let store = open_store(&config).await?;
+    prepare_with_store(config, store)
+}
+
+/// Creates the data directory and opens the configured database.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&config.data_dir).map_err(
+        |e| ServerError::DataDir { path: config.data_dir.display().to_string(), reason: e.to_string() },
+    )?;
+    Ok(gatehouse_store::open(&config.effective_database_url()).await?)
+}
+
+/// As [`prepare`], with a store opened by the caller (tests isolate PostgreSQL schemas).
+pub fn prepare_with_store(config: Config, store: Arc<dyn Store>) -> Result<Prepared, ServerError> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&config.data_dir).map_err(
+        |e| ServerError::DataDir { path: config.data_dir.display().to_string(), reason: e.to_string() },
+    )?;
+    let tls = tls::load_or_generate(&config)?;
+    Ok(Prepared { config, store, tls })
+}
+
+/// What `gatehouse init` did.
+pub struct InitReport {
+    pub admin_token: String,
+    pub fingerprint: String,
+}
+
+/// Mints an administrator token. Refuses if an active one exists, unless
+/// `is_forced` (the recovery path for an operator who lost theirs).
+pub async fn init(
+    prepared: &Prepared,
+    clock: &dyn Clock,
+    is_forced: bool,
+) -> Result<InitReport, ServerError> {
+    let store = prepared.store.as_ref();
+    let active = tokens::count_active_administrators(store, clock)
+        .await
+        .map_err(|e| ServerError::Init(e.message.into_owned()))?;
+    if active > 0 && !is_forced {
+        return Err(ServerError::Init(format!(
+            "already initialised: {active} active administrator token(s) exist; \
+             pass --new-admin-token to mint another"
+        )));
+    }
+    let request = CreateApiTokenRequest {
+        name: "initial administrator".into(),
+        role: Role::Administrator,
+        expires_in_seconds: None,
+    };
+    let created =
+        tokens::create(store, clock, request, prepared.config.api_token_default_ttl_seconds, None)
+            .await
+            .map_err(|e| ServerError::Init(e.message.into_owned()))?;
+    Ok(InitReport { admin_token: created.secret, fingerprint: prepared.tls.fingerprint.clone() })
+}
+
+/// Whether any administrator token is active (neither revoked nor expired).
+pub async fn has_active_administrator(
+    prepared: &Prepared,
+    clock: &dyn Clock,
+) -> Result<bool, ServerError> {
+    let n = tokens::count_active_administrators(prepared.store.as_ref(), clock)
+        .await
+        .map_err(|e| ServerError::Init(e.message.into_owned()))?;
+    Ok(n > 0)
+}
+
+/// A server accepting connections.
+pub struct RunningServer {
+    pub local_addr: SocketAddr,
+    pub fingerprint: String,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// `https://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("https://{}", self.local_addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish (at most 10 s), then returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(());
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(10), self.task).await.is_err() {
+            abort.abort();
+        }
+    }
+
+    /// Runs until the server stops by itself (it only does on an I/O error).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let _keep_open = self.shutdown;
+        self.task.await.unwrap_or(Ok(()))
+    }
+
+    /// Runs until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+/// Binds the listener and serves the API on it.
+pub async fn start(prepared: Prepared, clock: Arc<dyn Clock>) -> Result<RunningServer, ServerError> {
+    let Prepared { config, store, tls } = prepared;
+    let (router, _) = app::build(AppParts {
+        store,
+        clock,
+        authorizer: Arc::new(RoleAuthorizer),
+        max_body_bytes: config.max_body_bytes,
+        default_token_ttl_seconds: config.api_token_default_ttl_seconds,
+    });
+    let bind_err = |e: std::io::Error| ServerError::Bind { addr: config.listen, reason: e.to_string() };
+    let tcp = tokio::net::TcpListener::bind(config.listen).await.map_err(bind_err)?;
+    let listener = TlsListener::new(
+        tcp,
+        tls.server_config,
+        Duration::from_secs(config.tls_handshake_timeout_seconds),
+        config.max_connections,
+    )
+    .map_err(bind_err)?;
+    let local_addr = axum::serve::Listener::local_addr(&listener).map_err(bind_err)?;
+    let (shutdown, rx) = oneshot::channel::<()>();
+    let service = router.into_make_service_with_connect_info::<PeerAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer { local_addr, fingerprint: tls.fingerprint, shutdown, task })
+}

@@ -1,0 +1,49 @@
+//! Gatehouse storage through sqlx: one trait per aggregate, each implemented for
+//! SQLite (the default, one file, WAL) and PostgreSQL (many stateless replicas).
+//!
+//! Functions never branch on the backend: each backend is its own type, and
+//! [`open`] is the one place that picks one, from the database URL. This crate
+//! holds rows, not policy: it never decides who may do what, and it never sees
+//! a secret in clear (tokens arrive here already hashed).
+
+mod api_token;
+mod error;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+pub use api_token::{ApiTokenRow, ApiTokenStore};
+pub use error::StoreError;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Every aggregate's store, on one database.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    fn api_tokens(&self) -> &dyn ApiTokenStore;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Closes the pool, waiting for connections to be returned.
+    async fn close(&self);
+}
+
+/// Opens the database a URL names (`sqlite://PATH` or `postgres://…`) and brings its
+/// schema up to date.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}

@@ -1,0 +1,21 @@
+//! Gatehouse's wire types: what crosses HTTP and (later) the console's IPC boundary.
+//!
+//! Everything here is plain serde data: requests, responses, ids and the one error
+//! shape. This crate must never depend on axum, sqlx, tauri or anything that does
+//! I/O, so that every client (console, CLI, tests, other services) can share it.
+
+mod api_token;
+mod error;
+mod role;
+mod server;
+
+pub use api_token::{
+    ApiTokenId, ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest, CreatedApiTokenResponse,
+    MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
+};
+pub use error::{ApiError, ErrorCode};
+pub use role::{Role, UnknownRole};
+pub use server::{DatabaseBackend, IdentityResponse, ServerInfoResponse};
+
+/// The header that carries the request id on every response.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -1,0 +1,29 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiTokenId, Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// Who the caller is, as the server sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityResponse {
+    pub token_id: ApiTokenId,
+    pub name: String,
+    pub role: Role,
+}
+
+/// `GET /v1/server`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfoResponse {
+    pub version: String,
+    pub database: DatabaseBackend,
+    pub started_at: DateTime<Utc>,
+    pub uptime_seconds: u64,
+    pub identity: IdentityResponse,
+}
