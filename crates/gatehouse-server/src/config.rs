@@ -112,11 +112,8 @@ impl Config {
         let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let key = e.path().to_string();
-                let reason = e.inner().to_string();
-                // An unknown field is reported on its parent; name the field itself.
-                let key = unknown_field(&reason)
-                    .map(|f| if key == "." { f.to_owned() } else { format!("{key}.{f}") })
-                    .unwrap_or(key);
+                // The deserializer appends "in `table`" on a second line; the key says it.
+                let reason = e.inner().to_string().lines().next().unwrap_or_default().to_owned();
                 let source_name = sources.get(&key).cloned().unwrap_or_else(|| file_name.clone());
                 ConfigError::Key { key, source_name, reason }
             })?;
@@ -173,11 +170,6 @@ impl Config {
             None => format!("sqlite://{}", self.data_dir.join("gatehouse.db").display()),
         }
     }
-}
-
-fn unknown_field(reason: &str) -> Option<&str> {
-    let rest = reason.strip_prefix("unknown field `")?;
-    rest.split('`').next()
 }
 
 /// An environment value is read as a TOML value when it is one (numbers, booleans),
