@@ -60,7 +60,10 @@ impl ClientBuilder {
             )));
         }
         if base.host_str().is_none() {
-            return Err(ClientError::InvalidUrl(format!("{}: no host", self.base_url)));
+            return Err(ClientError::InvalidUrl(format!(
+                "{}: no host",
+                self.base_url
+            )));
         }
         let verifier = match &self.pin {
             Some(pin) => Some(Arc::new(PinnedVerifier::new(pin)?)),
@@ -76,7 +79,12 @@ impl ClientBuilder {
             .user_agent(concat!("gatehouse-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Connect(e.to_string()))?;
-        Ok(Client { http, base, token: self.token, verifier })
+        Ok(Client {
+            http,
+            base,
+            token: self.token,
+            verifier,
+        })
     }
 }
 
@@ -92,7 +100,9 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the token.
-        f.debug_struct("Client").field("base", &self.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -108,7 +118,10 @@ impl Client {
 
     /// The same server and TLS settings, another token.
     pub fn with_token(&self, token: impl Into<String>) -> Self {
-        Self { token: Some(token.into()), ..self.clone() }
+        Self {
+            token: Some(token.into()),
+            ..self.clone()
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -122,14 +135,23 @@ impl Client {
 
     /// `GET /healthz`: `ok` when the server is up.
     pub async fn healthz(&self) -> Result<String, ClientError> {
-        let response = self.request(Method::GET, "/healthz")?.send().await.map_err(|e| self.transport(e))?;
+        let response = self
+            .request(Method::GET, "/healthz")?
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
         let status = response.status().as_u16();
-        let body = read_limited(response).await.map_err(|e| self.transport(e))?;
+        let body = read_limited(response)
+            .await
+            .map_err(|e| self.transport(e))?;
         let text = String::from_utf8_lossy(&body).into_owned();
         if status == 200 {
             Ok(text)
         } else {
-            Err(ClientError::UnexpectedResponse { status, detail: "health check failed".into() })
+            Err(ClientError::UnexpectedResponse {
+                status,
+                detail: "health check failed".into(),
+            })
         }
     }
 
@@ -141,20 +163,27 @@ impl Client {
         &self,
         request: &CreateApiTokenRequest,
     ) -> Result<CreatedApiTokenResponse, ClientError> {
-        self.call(Method::POST, "/v1/api-tokens", Some(request)).await
+        self.call(Method::POST, "/v1/api-tokens", Some(request))
+            .await
     }
 
     pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenResponse>, ClientError> {
-        let list: ApiTokenListResponse = self.call(Method::GET, "/v1/api-tokens", None::<&()>).await?;
+        let list: ApiTokenListResponse = self
+            .call(Method::GET, "/v1/api-tokens", None::<&()>)
+            .await?;
         Ok(list.items)
     }
 
     pub async fn revoke_api_token(&self, id: ApiTokenId) -> Result<ApiTokenResponse, ClientError> {
-        self.call(Method::DELETE, &format!("/v1/api-tokens/{id}"), None::<&()>).await
+        self.call(Method::DELETE, &format!("/v1/api-tokens/{id}"), None::<&()>)
+            .await
     }
 
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ClientError> {
-        let url = self.base.join(path).map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
         let mut builder = self.http.request(method, url);
         if let Some(token) = &self.token {
             builder = builder.bearer_auth(token);
@@ -174,7 +203,9 @@ impl Client {
         }
         let response = builder.send().await.map_err(|e| self.transport(e))?;
         let status = response.status().as_u16();
-        let bytes = read_limited(response).await.map_err(|e| self.transport(e))?;
+        let bytes = read_limited(response)
+            .await
+            .map_err(|e| self.transport(e))?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| ClientError::UnexpectedResponse {
                 status,

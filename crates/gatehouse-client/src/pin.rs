@@ -24,7 +24,11 @@ pub fn normalize_fingerprint(input: &str) -> Option<String> {
 }
 
 fn format_fingerprint(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Accepts exactly the certificate whose SHA-256 is pinned; signatures are still
@@ -55,7 +59,10 @@ impl PinnedVerifier {
     /// The mismatch the last failed handshake saw, if that is why it failed.
     pub(crate) fn take_mismatch(&self) -> Option<ClientError> {
         let actual = self.mismatch.lock().ok()?.take()?;
-        Some(ClientError::CertificateMismatch { expected: self.expected.clone(), actual })
+        Some(ClientError::CertificateMismatch {
+            expected: self.expected.clone(),
+            actual,
+        })
     }
 }
 
@@ -78,7 +85,9 @@ impl ServerCertVerifier for PinnedVerifier {
             if let Ok(mut m) = self.mismatch.lock() {
                 *m = Some(actual);
             }
-            Err(rustls::Error::General("certificate fingerprint does not match the pin".into()))
+            Err(rustls::Error::General(
+                "certificate fingerprint does not match the pin".into(),
+            ))
         }
     }
 
@@ -125,7 +134,10 @@ pub fn client_config(
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| ClientError::Connect(e.to_string()))?;
     let mut config = match pinned {
-        Some(verifier) => builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth(),
+        Some(verifier) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth(),
         None => {
             let mut roots = rustls::RootCertStore::empty();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -143,9 +155,18 @@ mod tests {
     #[test]
     fn fingerprints_normalise() {
         let colons = "AB:".repeat(31) + "AB";
-        assert_eq!(normalize_fingerprint(&colons).as_deref(), Some(colons.as_str()));
-        assert_eq!(normalize_fingerprint(&"ab".repeat(32)).as_deref(), Some(colons.as_str()));
-        assert_eq!(normalize_fingerprint(&format!("sha256:{}", "ab".repeat(32))).as_deref(), Some(colons.as_str()));
+        assert_eq!(
+            normalize_fingerprint(&colons).as_deref(),
+            Some(colons.as_str())
+        );
+        assert_eq!(
+            normalize_fingerprint(&"ab".repeat(32)).as_deref(),
+            Some(colons.as_str())
+        );
+        assert_eq!(
+            normalize_fingerprint(&format!("sha256:{}", "ab".repeat(32))).as_deref(),
+            Some(colons.as_str())
+        );
         assert!(normalize_fingerprint("ab").is_none());
         assert!(normalize_fingerprint(&"zz".repeat(32)).is_none());
         assert!(normalize_fingerprint(&"ab".repeat(33)).is_none());

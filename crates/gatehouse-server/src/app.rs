@@ -50,7 +50,9 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
     };
     let router = router
         .route_layer(from_fn_with_state(state.clone(), guard))
-        .fallback(|| async { ApiFailure::new(gatehouse_types::ErrorCode::NotFound, "no such route") })
+        .fallback(|| async {
+            ApiFailure::new(gatehouse_types::ErrorCode::NotFound, "no such route")
+        })
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");

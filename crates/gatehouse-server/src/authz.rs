@@ -16,8 +16,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] =
-        [Action::ReadServer, Action::ListApiTokens, Action::CreateApiToken, Action::RevokeApiToken];
+    pub const ALL: [Action; 4] = [
+        Action::ReadServer,
+        Action::ListApiTokens,
+        Action::CreateApiToken,
+        Action::RevokeApiToken,
+    ];
 
     /// The action's stable name (Cedar action ids will use the same names).
     pub fn as_str(self) -> &'static str {
@@ -56,11 +60,18 @@ pub struct RoleAuthorizer;
 impl Authorizer for RoleAuthorizer {
     fn authorize(&self, principal: &Principal, action: Action) -> Decision {
         match principal.role {
-            Role::Administrator => Decision { is_allowed: true, reason: "administrator-all" },
-            Role::Auditor if action.is_read_only() => {
-                Decision { is_allowed: true, reason: "auditor-read-only" }
-            }
-            _ => Decision { is_allowed: false, reason: "default-deny" },
+            Role::Administrator => Decision {
+                is_allowed: true,
+                reason: "administrator-all",
+            },
+            Role::Auditor if action.is_read_only() => Decision {
+                is_allowed: true,
+                reason: "auditor-read-only",
+            },
+            _ => Decision {
+                is_allowed: false,
+                reason: "default-deny",
+            },
         }
     }
 }
@@ -71,14 +82,21 @@ mod tests {
     use gatehouse_types::ApiTokenId;
 
     fn principal(role: Role) -> Principal {
-        Principal { token_id: ApiTokenId(uuid::Uuid::nil()), name: "t".into(), role }
+        Principal {
+            token_id: ApiTokenId(uuid::Uuid::nil()),
+            name: "t".into(),
+            role,
+        }
     }
 
     #[test]
     fn role_table() {
         let a = RoleAuthorizer;
         for action in Action::ALL {
-            assert!(a.authorize(&principal(Role::Administrator), action).is_allowed);
+            assert!(
+                a.authorize(&principal(Role::Administrator), action)
+                    .is_allowed
+            );
             assert_eq!(
                 a.authorize(&principal(Role::Auditor), action).is_allowed,
                 action.is_read_only(),

@@ -74,7 +74,11 @@ pub enum ConfigError {
     #[error("config file {path} is not valid TOML: {reason}")]
     Syntax { path: PathBuf, reason: String },
     #[error("config key `{key}` (from {source_name}): {reason}")]
-    Key { key: String, source_name: String, reason: String },
+    Key {
+        key: String,
+        source_name: String,
+        reason: String,
+    },
     #[error("config key `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
 }
@@ -91,17 +95,20 @@ impl Config {
                     path: path.to_owned(),
                     reason: e.to_string(),
                 })?;
-                text.parse::<toml::Table>().map_err(|e| ConfigError::Syntax {
-                    path: path.to_owned(),
-                    reason: e.message().to_owned(),
-                })?
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Syntax {
+                        path: path.to_owned(),
+                        reason: e.message().to_owned(),
+                    })?
             }
             None => toml::Table::new(),
         };
         let file_name = file.map_or_else(|| "defaults".to_owned(), |p| p.display().to_string());
         let mut sources: BTreeMap<String, String> = BTreeMap::new();
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix("GATEHOUSE_") else { continue };
+            let Some(rest) = name.strip_prefix("GATEHOUSE_") else {
+                continue;
+            };
             if NON_CONFIG_VARS.contains(&name.as_str()) || rest.starts_with("TEST_") {
                 continue;
             }
@@ -109,13 +116,26 @@ impl Config {
             set_path(&mut table, &path, env_value(&value));
             sources.insert(path.join("."), format!("environment variable {name}"));
         }
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
                 // The deserializer appends "in `table`" on a second line; the key says it.
-                let reason = e.inner().to_string().lines().next().unwrap_or_default().to_owned();
-                let source_name = sources.get(&key).cloned().unwrap_or_else(|| file_name.clone());
-                ConfigError::Key { key, source_name, reason }
+                let reason = e
+                    .inner()
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let source_name = sources
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| file_name.clone());
+                ConfigError::Key {
+                    key,
+                    source_name,
+                    reason,
+                }
             })?;
         config.validate()?;
         Ok(config)
@@ -128,7 +148,8 @@ impl Config {
                 reason: "must be at least 1024".into(),
             });
         }
-        if !(60..=gatehouse_types::MAX_TOKEN_TTL_SECONDS).contains(&self.api_token_default_ttl_seconds)
+        if !(60..=gatehouse_types::MAX_TOKEN_TTL_SECONDS)
+            .contains(&self.api_token_default_ttl_seconds)
         {
             return Err(ConfigError::Invalid {
                 key: "api_token_default_ttl_seconds",
@@ -144,7 +165,10 @@ impl Config {
             } else {
                 "tls_handshake_timeout_seconds"
             };
-            return Err(ConfigError::Invalid { key, reason: "must be greater than 0".into() });
+            return Err(ConfigError::Invalid {
+                key,
+                reason: "must be greater than 0".into(),
+            });
         }
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
             return Err(ConfigError::Invalid {
@@ -177,7 +201,9 @@ impl Config {
 fn env_value(raw: &str) -> toml::Value {
     match format!("v = {raw}").parse::<toml::Table>() {
         Ok(mut t) => match t.remove("v") {
-            Some(v @ (toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_))) => v,
+            Some(
+                v @ (toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_)),
+            ) => v,
             _ => toml::Value::String(raw.to_owned()),
         },
         Err(_) => toml::Value::String(raw.to_owned()),
@@ -229,7 +255,11 @@ mod tests {
     fn file_values_and_env_overrides_apply() {
         let c = load_str(
             "listen = \"127.0.0.1:9000\"\nmax_body_bytes = 4096\n",
-            &[("GATEHOUSE_MAX_BODY_BYTES", "8192"), ("GATEHOUSE_TLS__CERT_PATH", "/c"), ("GATEHOUSE_TLS__KEY_PATH", "/k")],
+            &[
+                ("GATEHOUSE_MAX_BODY_BYTES", "8192"),
+                ("GATEHOUSE_TLS__CERT_PATH", "/c"),
+                ("GATEHOUSE_TLS__KEY_PATH", "/k"),
+            ],
         )
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
@@ -239,35 +269,57 @@ mod tests {
 
     #[test]
     fn unknown_key_in_file_is_named() {
-        let e = load_str("listne = \"127.0.0.1:1\"\n", &[]).unwrap_err().to_string();
+        let e = load_str("listne = \"127.0.0.1:1\"\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`listne`"), "{e}");
         assert!(e.contains("unknown field"), "{e}");
     }
 
     #[test]
     fn unknown_nested_key_is_named() {
-        let e = load_str("[tls]\ncert = \"x\"\n", &[]).unwrap_err().to_string();
+        let e = load_str("[tls]\ncert = \"x\"\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`tls.cert`"), "{e}");
     }
 
     #[test]
     fn unknown_env_key_names_the_variable() {
-        let e = load_str("", &[("GATEHOUSE_LISTEN_ADDR", "x")]).unwrap_err().to_string();
+        let e = load_str("", &[("GATEHOUSE_LISTEN_ADDR", "x")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`listen_addr`"), "{e}");
         assert!(e.contains("GATEHOUSE_LISTEN_ADDR"), "{e}");
     }
 
     #[test]
     fn bad_values_are_named_with_reason() {
-        let e = load_str("listen = \"not an address\"\n", &[]).unwrap_err().to_string();
+        let e = load_str("listen = \"not an address\"\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`listen`") && e.contains("invalid"), "{e}");
-        let e = load_str("", &[("GATEHOUSE_MAX_BODY_BYTES", "lots")]).unwrap_err().to_string();
-        assert!(e.contains("`max_body_bytes`") && e.contains("GATEHOUSE_MAX_BODY_BYTES"), "{e}");
-        let e = load_str("max_body_bytes = 10\n", &[]).unwrap_err().to_string();
-        assert!(e.contains("`max_body_bytes`") && e.contains("at least"), "{e}");
-        let e = load_str("database_url = \"mysql://x\"\n", &[]).unwrap_err().to_string();
+        let e = load_str("", &[("GATEHOUSE_MAX_BODY_BYTES", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`max_body_bytes`") && e.contains("GATEHOUSE_MAX_BODY_BYTES"),
+            "{e}"
+        );
+        let e = load_str("max_body_bytes = 10\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`max_body_bytes`") && e.contains("at least"),
+            "{e}"
+        );
+        let e = load_str("database_url = \"mysql://x\"\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`database_url`"), "{e}");
-        let e = load_str("[tls]\ncert_path = \"/c\"\n", &[]).unwrap_err().to_string();
+        let e = load_str("[tls]\ncert_path = \"/c\"\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`tls`") && e.contains("both"), "{e}");
     }
 
@@ -279,7 +331,14 @@ mod tests {
 
     #[test]
     fn unrelated_and_test_variables_are_ignored() {
-        let c = load_str("", &[("PATH", "/bin"), ("GATEHOUSE_TEST_DATABASE_URL", "x"), ("GATEHOUSE_CONFIG", "y")]);
+        let c = load_str(
+            "",
+            &[
+                ("PATH", "/bin"),
+                ("GATEHOUSE_TEST_DATABASE_URL", "x"),
+                ("GATEHOUSE_CONFIG", "y"),
+            ],
+        );
         assert!(c.is_ok());
     }
 }

@@ -18,7 +18,10 @@ pub struct ApiFailure {
 
 impl ApiFailure {
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn unauthenticated() -> Self {
@@ -54,7 +57,10 @@ impl IntoResponse for ApiFailure {
             _ => None,
         };
         if let Some(challenge) = challenge {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response.extensions_mut().insert(self);
         response
@@ -69,7 +75,10 @@ impl From<gatehouse_store::StoreError> for ApiFailure {
             }
             e if e.is_unavailable() => {
                 tracing::error!(error = %e, "database unavailable");
-                Self::new(ErrorCode::Unavailable, "the database is not available, retry later")
+                Self::new(
+                    ErrorCode::Unavailable,
+                    "the database is not available, retry later",
+                )
             }
             other => {
                 // The detail goes to the operator's log, never to the client.
@@ -90,7 +99,10 @@ pub enum ServerError {
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {reason}")]
-    Bind { addr: std::net::SocketAddr, reason: String },
+    Bind {
+        addr: std::net::SocketAddr,
+        reason: String,
+    },
     #[error("data directory {path}: {reason}")]
     DataDir { path: String, reason: String },
     #[error("{0}")]

@@ -18,4 +18,7 @@ pub mod tls;
 mod tokens;
 
 pub use error::{ApiFailure, ServerError};
-pub use server::{has_active_administrator, init, open_store, prepare, prepare_with_store, InitReport, Prepared, RunningServer, start};
+pub use server::{
+    has_active_administrator, init, open_store, prepare, prepare_with_store, start, InitReport,
+    Prepared, RunningServer,
+};

@@ -76,7 +76,11 @@ impl TlsListener {
         let slots = Arc::new(Semaphore::new(max_connections));
         let acceptor = TlsAcceptor::from(config);
         let accept_task = tokio::spawn(accept_loop(tcp, acceptor, tx, slots, handshake_timeout));
-        Ok(Self { local_addr, ready, accept_task })
+        Ok(Self {
+            local_addr,
+            ready,
+            accept_task,
+        })
     }
 }
 
@@ -88,7 +92,9 @@ async fn accept_loop(
     handshake_timeout: Duration,
 ) {
     loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, peer) = match tcp.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -104,7 +110,15 @@ async fn accept_loop(
         tokio::spawn(async move {
             match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                 Ok(Ok(stream)) => {
-                    let _ = tx.send((TlsConnection { stream, _permit: permit }, peer)).await;
+                    let _ = tx
+                        .send((
+                            TlsConnection {
+                                stream,
+                                _permit: permit,
+                            },
+                            peer,
+                        ))
+                        .await;
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),

@@ -11,7 +11,11 @@ use gatehouse_server::clock::SystemClock;
 use gatehouse_server::config::Config;
 
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "Gatehouse security control plane")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse security control plane"
+)]
 struct Cli {
     /// TOML config file (see config.example.toml); GATEHOUSE_* variables override it.
     #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
@@ -43,8 +47,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
@@ -63,7 +71,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
         Command::Serve => serve(config).await,
-        Command::Init { token_file, new_admin_token } => init(config, token_file, new_admin_token).await,
+        Command::Init {
+            token_file,
+            new_admin_token,
+        } => init(config, token_file, new_admin_token).await,
     }
 }
 
@@ -103,7 +114,10 @@ async fn init(config: Config, token_file: Option<PathBuf>, is_forced: bool) -> a
                 .open(&path)
                 .map_err(|e| anyhow::anyhow!("cannot create token file {}: {e}", path.display()))?;
             writeln!(file, "{}", report.admin_token)?;
-            println!("administrator token:  written to {} (owner-only)", path.display());
+            println!(
+                "administrator token:  written to {} (owner-only)",
+                path.display()
+            );
         }
         None => {
             println!("administrator token:  {}", report.admin_token);

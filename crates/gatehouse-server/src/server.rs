@@ -34,17 +34,27 @@ pub async fn prepare(config: Config) -> Result<Prepared, ServerError> {
 
 /// Creates the data directory and opens the configured database.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&config.data_dir).map_err(
-        |e| ServerError::DataDir { path: config.data_dir.display().to_string(), reason: e.to_string() },
-    )?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
+        .map_err(|e| ServerError::DataDir {
+            path: config.data_dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
     Ok(gatehouse_store::open(&config.effective_database_url()).await?)
 }
 
 /// As [`prepare`], with a store opened by the caller (tests isolate PostgreSQL schemas).
 pub fn prepare_with_store(config: Config, store: Arc<dyn Store>) -> Result<Prepared, ServerError> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&config.data_dir).map_err(
-        |e| ServerError::DataDir { path: config.data_dir.display().to_string(), reason: e.to_string() },
-    )?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
+        .map_err(|e| ServerError::DataDir {
+            path: config.data_dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
     let tls = tls::load_or_generate(&config)?;
     Ok(Prepared { config, store, tls })
 }
@@ -77,11 +87,19 @@ pub async fn init(
         role: Role::Administrator,
         expires_in_seconds: None,
     };
-    let created =
-        tokens::create(store, clock, request, prepared.config.api_token_default_ttl_seconds, None)
-            .await
-            .map_err(|e| ServerError::Init(e.message.into_owned()))?;
-    Ok(InitReport { admin_token: created.secret, fingerprint: prepared.tls.fingerprint.clone() })
+    let created = tokens::create(
+        store,
+        clock,
+        request,
+        prepared.config.api_token_default_ttl_seconds,
+        None,
+    )
+    .await
+    .map_err(|e| ServerError::Init(e.message.into_owned()))?;
+    Ok(InitReport {
+        admin_token: created.secret,
+        fingerprint: prepared.tls.fingerprint.clone(),
+    })
 }
 
 /// Whether any administrator token is active (neither revoked nor expired).
@@ -113,7 +131,10 @@ impl RunningServer {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
         let abort = self.task.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(10), self.task).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .is_err()
+        {
             abort.abort();
         }
     }
@@ -132,7 +153,10 @@ impl RunningServer {
 }
 
 /// Binds the listener and serves the API on it.
-pub async fn start(prepared: Prepared, clock: Arc<dyn Clock>) -> Result<RunningServer, ServerError> {
+pub async fn start(
+    prepared: Prepared,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServerError> {
     let Prepared { config, store, tls } = prepared;
     let (router, _) = app::build(AppParts {
         store,
@@ -141,8 +165,13 @@ pub async fn start(prepared: Prepared, clock: Arc<dyn Clock>) -> Result<RunningS
         max_body_bytes: config.max_body_bytes,
         default_token_ttl_seconds: config.api_token_default_ttl_seconds,
     });
-    let bind_err = |e: std::io::Error| ServerError::Bind { addr: config.listen, reason: e.to_string() };
-    let tcp = tokio::net::TcpListener::bind(config.listen).await.map_err(bind_err)?;
+    let bind_err = |e: std::io::Error| ServerError::Bind {
+        addr: config.listen,
+        reason: e.to_string(),
+    };
+    let tcp = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(bind_err)?;
     let listener = TlsListener::new(
         tcp,
         tls.server_config,
@@ -160,5 +189,10 @@ pub async fn start(prepared: Prepared, clock: Arc<dyn Clock>) -> Result<RunningS
             })
             .await
     });
-    Ok(RunningServer { local_addr, fingerprint: tls.fingerprint, shutdown, task })
+    Ok(RunningServer {
+        local_addr,
+        fingerprint: tls.fingerprint,
+        shutdown,
+        task,
+    })
 }

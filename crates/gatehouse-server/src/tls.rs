@@ -52,7 +52,11 @@ pub fn tls13_provider() -> CryptoProvider {
 /// `AB:CD:…`, the form `openssl x509 -fingerprint -sha256` prints.
 pub fn fingerprint(cert: &[u8]) -> String {
     let digest = Sha256::digest(cert);
-    digest.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    digest
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Loads the configured certificate, or the generated one from the data directory,
@@ -71,9 +75,9 @@ pub fn load_or_generate(config: &Config) -> Result<TlsMaterial, TlsError> {
     };
     let certs = read_certs(&cert_path)?;
     let key = read_key(&key_path)?;
-    let first = certs
-        .first()
-        .ok_or_else(|| TlsError::NoCertificate { path: cert_path.display().to_string() })?;
+    let first = certs.first().ok_or_else(|| TlsError::NoCertificate {
+        path: cert_path.display().to_string(),
+    })?;
     let fingerprint = fingerprint(first.as_ref());
     let mut server_config = rustls::ServerConfig::builder_with_provider(Arc::new(tls13_provider()))
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -82,7 +86,11 @@ pub fn load_or_generate(config: &Config) -> Result<TlsMaterial, TlsError> {
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsMaterial { server_config: Arc::new(server_config), fingerprint, is_generated })
+    Ok(TlsMaterial {
+        server_config: Arc::new(server_config),
+        fingerprint,
+        is_generated,
+    })
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
@@ -90,9 +98,13 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice()).filter_map(Result::ok).collect();
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+        .filter_map(Result::ok)
+        .collect();
     if certs.is_empty() {
-        return Err(TlsError::NoCertificate { path: path.display().to_string() });
+        return Err(TlsError::NoCertificate {
+            path: path.display().to_string(),
+        });
     }
     Ok(certs)
 }
@@ -105,19 +117,29 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     rustls_pemfile::private_key(&mut pem.as_slice())
         .ok()
         .flatten()
-        .ok_or_else(|| TlsError::NoKey { path: path.display().to_string() })
+        .ok_or_else(|| TlsError::NoKey {
+            path: path.display().to_string(),
+        })
 }
 
 fn generate(dir: &Path, cert_path: &Path, key_path: &Path, ip: IpAddr) -> Result<(), TlsError> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     if !ip.is_unspecified() && !names.contains(&ip.to_string()) {
         names.push(ip.to_string());
     }
     let mut params =
         rcgen::CertificateParams::new(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "Gatehouse (self-signed)");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Gatehouse (self-signed)");
     let key = rcgen::KeyPair::generate().map_err(|e| TlsError::Generate(e.to_string()))?;
-    let cert = params.self_signed(&key).map_err(|e| TlsError::Generate(e.to_string()))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| TlsError::Generate(e.to_string()))?;
     std::fs::create_dir_all(dir).map_err(|e| TlsError::Write {
         path: dir.display().to_string(),
         reason: e.to_string(),
@@ -151,15 +173,25 @@ mod tests {
     #[test]
     fn generates_once_then_reuses_the_same_certificate() {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
         let first = load_or_generate(&config).unwrap();
         let second = load_or_generate(&config).unwrap();
         assert!(first.is_generated);
         assert_eq!(first.fingerprint, second.fingerprint);
         assert_eq!(first.fingerprint.len(), 32 * 3 - 1);
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("tls/key.pem")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "private key must not be readable by others");
+        let mode = std::fs::metadata(dir.path().join("tls/key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "private key must not be readable by others"
+        );
     }
 
     #[test]
@@ -167,7 +199,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let garbage = dir.path().join("garbage.pem");
         std::fs::write(&garbage, "not a pem").unwrap();
-        let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        let mut config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
         config.tls.cert_path = Some(dir.path().join("missing.pem"));
         config.tls.key_path = Some(garbage.clone());
         let e = load_or_generate(&config).err().unwrap().to_string();

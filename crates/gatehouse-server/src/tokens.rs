@@ -38,7 +38,9 @@ fn hash_secret(secret: &str) -> Vec<u8> {
 fn is_well_formed(secret: &str) -> bool {
     secret.strip_prefix(PREFIX).is_some_and(|rest| {
         rest.len() == ENCODED_LEN
-            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 
@@ -75,7 +77,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         tracing::warn!(token_id = %row.id, error = %e, "stored token has an unknown role");
         ApiFailure::invalid_token()
     })?;
-    Ok(Principal { token_id: ApiTokenId(row.id), name: row.name, role })
+    Ok(Principal {
+        token_id: ApiTokenId(row.id),
+        name: row.name,
+        role,
+    })
 }
 
 /// Mints a token. `created_by` is `None` only for `gatehouse init`.
@@ -98,7 +104,9 @@ pub async fn create(
     if !(MIN_TTL_SECONDS..=MAX_TOKEN_TTL_SECONDS).contains(&ttl) {
         return Err(ApiFailure::new(
             ErrorCode::ValidationFailed,
-            format!("expires_in_seconds must be between {MIN_TTL_SECONDS} and {MAX_TOKEN_TTL_SECONDS}"),
+            format!(
+                "expires_in_seconds must be between {MIN_TTL_SECONDS} and {MAX_TOKEN_TTL_SECONDS}"
+            ),
         ));
     }
     let now = clock.now();
@@ -116,11 +124,20 @@ pub async fn create(
         created_by: created_by.map(|id| id.0),
     };
     store.api_tokens().create(&row).await?;
-    Ok(CreatedApiTokenResponse { token: to_response(row)?, secret })
+    Ok(CreatedApiTokenResponse {
+        token: to_response(row)?,
+        secret,
+    })
 }
 
 pub async fn list(store: &dyn Store) -> Result<Vec<ApiTokenResponse>, ApiFailure> {
-    store.api_tokens().list().await?.into_iter().map(to_response).collect()
+    store
+        .api_tokens()
+        .list()
+        .await?
+        .into_iter()
+        .map(to_response)
+        .collect()
 }
 
 /// Revokes a token. Refuses to revoke the last active administrator token, which
@@ -131,24 +148,39 @@ pub async fn revoke(
     id: ApiTokenId,
 ) -> Result<ApiTokenResponse, ApiFailure> {
     let tokens = store.api_tokens();
-    let row = tokens.find(id.0).await?.ok_or_else(|| ApiFailure::not_found("api token"))?;
+    let row = tokens
+        .find(id.0)
+        .await?
+        .ok_or_else(|| ApiFailure::not_found("api token"))?;
     let now = to_micros(clock.now());
     let is_active = row.revoked_at_us.is_none() && row.expires_at_us > now;
     if is_active
         && row.role == Role::Administrator.as_str()
-        && tokens.count_active(Role::Administrator.as_str(), now).await? <= 1
+        && tokens
+            .count_active(Role::Administrator.as_str(), now)
+            .await?
+            <= 1
     {
         return Err(ApiFailure::new(
             ErrorCode::Conflict,
             "cannot revoke the last active administrator token: mint another one first",
         ));
     }
-    let row = tokens.update_revoked(id.0, now).await?.ok_or_else(|| ApiFailure::not_found("api token"))?;
+    let row = tokens
+        .update_revoked(id.0, now)
+        .await?
+        .ok_or_else(|| ApiFailure::not_found("api token"))?;
     to_response(row)
 }
 
-pub async fn count_active_administrators(store: &dyn Store, clock: &dyn Clock) -> Result<u64, ApiFailure> {
-    Ok(store.api_tokens().count_active(Role::Administrator.as_str(), to_micros(clock.now())).await?)
+pub async fn count_active_administrators(
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> Result<u64, ApiFailure> {
+    Ok(store
+        .api_tokens()
+        .count_active(Role::Administrator.as_str(), to_micros(clock.now()))
+        .await?)
 }
 
 fn to_response(row: ApiTokenRow) -> Result<ApiTokenResponse, ApiFailure> {

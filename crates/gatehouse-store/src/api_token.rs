@@ -25,7 +25,8 @@ pub trait ApiTokenStore: Send + Sync {
     async fn list(&self) -> Result<Vec<ApiTokenRow>, StoreError>;
     /// Marks a token revoked at `at_us` unless it already is (the first revocation
     /// time is kept). Returns the token as it now stands, or `None` if unknown.
-    async fn update_revoked(&self, id: Uuid, at_us: i64) -> Result<Option<ApiTokenRow>, StoreError>;
+    async fn update_revoked(&self, id: Uuid, at_us: i64)
+        -> Result<Option<ApiTokenRow>, StoreError>;
     /// How many tokens of `role` are neither revoked nor expired at `now_us`.
     async fn count_active(&self, role: &str, now_us: i64) -> Result<u64, StoreError>;
 }
@@ -66,7 +67,10 @@ macro_rules! impl_api_token_store {
                     "SELECT {} FROM api_tokens WHERE id = $1",
                     $crate::api_token::SELECT_COLUMNS
                 );
-                Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
+                Ok(sqlx::query_as(&sql)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
 
             async fn find_by_secret_hash(
@@ -77,7 +81,10 @@ macro_rules! impl_api_token_store {
                     "SELECT {} FROM api_tokens WHERE secret_hash = $1",
                     $crate::api_token::SELECT_COLUMNS
                 );
-                Ok(sqlx::query_as(&sql).bind(hash).fetch_optional(&self.pool).await?)
+                Ok(sqlx::query_as(&sql)
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
 
             async fn list(&self) -> Result<Vec<$crate::ApiTokenRow>, $crate::StoreError> {
@@ -98,7 +105,11 @@ macro_rules! impl_api_token_store {
                      WHERE id = $1 RETURNING {}",
                     $crate::api_token::SELECT_COLUMNS
                 );
-                Ok(sqlx::query_as(&sql).bind(id).bind(at_us).fetch_optional(&self.pool).await?)
+                Ok(sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(at_us)
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
 
             async fn count_active(

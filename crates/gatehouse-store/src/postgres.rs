@@ -24,16 +24,23 @@ impl PgStore {
     pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
         let valid = !schema.is_empty()
             && schema.len() <= 63
-            && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !valid {
             return Err(StoreError::Database(sqlx::Error::Configuration(
                 "schema name must be 1-63 characters of a-z, 0-9 and _".into(),
             )));
         }
         let options = PgConnectOptions::from_str(url)?;
-        let setup = PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let setup = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
         // The name was checked above to be a plain identifier, so this is not injectable.
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&setup).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&setup)
+            .await?;
         setup.close().await;
         Self::connect_with(options.options([("search_path", schema)])).await
     }

@@ -99,12 +99,18 @@ impl TestServer {
             ..Config::default()
         };
         tweak(&mut config);
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()));
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        ));
         std::fs::create_dir_all(&config.data_dir).unwrap();
         let store = db.open_store(&config.data_dir).await;
         let prepared = gatehouse_server::prepare_with_store(config.clone(), store.clone()).unwrap();
-        let report = gatehouse_server::init(&prepared, clock.as_ref(), false).await.unwrap();
-        let server = gatehouse_server::start(prepared, clock.clone()).await.unwrap();
+        let report = gatehouse_server::init(&prepared, clock.as_ref(), false)
+            .await
+            .unwrap();
+        let server = gatehouse_server::start(prepared, clock.clone())
+            .await
+            .unwrap();
         TestServer {
             base_url: server.base_url(),
             fingerprint: server.fingerprint.clone(),
@@ -124,7 +130,10 @@ impl TestServer {
 
     /// A pinned client with no token.
     pub fn anonymous(&self) -> Client {
-        Client::builder(&self.base_url).pin_sha256(&self.fingerprint).build().unwrap()
+        Client::builder(&self.base_url)
+            .pin_sha256(&self.fingerprint)
+            .build()
+            .unwrap()
     }
 
     /// A raw HTTP client over the pinned TLS configuration, for hand-made requests.
@@ -143,7 +152,11 @@ impl TestServer {
             role,
             expires_in_seconds: None,
         };
-        self.client().create_api_token(&request).await.unwrap().secret
+        self.client()
+            .create_api_token(&request)
+            .await
+            .unwrap()
+            .secret
     }
 
     pub fn url(&self, path: &str) -> String {

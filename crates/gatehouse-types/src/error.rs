@@ -94,7 +94,11 @@ impl std::fmt::Display for ErrorCode {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}, request {})", self.message, self.code, self.request_id)
+        write!(
+            f,
+            "{} ({}, request {})",
+            self.message, self.code, self.request_id
+        )
     }
 }
 

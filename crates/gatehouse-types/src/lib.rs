@@ -10,8 +10,8 @@ mod role;
 mod server;
 
 pub use api_token::{
-    ApiTokenId, ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest, CreatedApiTokenResponse,
-    MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
+    ApiTokenId, ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest,
+    CreatedApiTokenResponse, MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
 };
 pub use error::{ApiError, ErrorCode};
 pub use role::{Role, UnknownRole};

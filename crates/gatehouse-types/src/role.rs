@@ -11,7 +11,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Administrator, Role::Auditor, Role::User, Role::Service];
+    pub const ALL: [Role; 4] = [
+        Role::Administrator,
+        Role::Auditor,
+        Role::User,
+        Role::Service,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -19,7 +19,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         // Absent only if a route were wired without the guard: fail closed.
-        parts.extensions.get::<Principal>().cloned().map(Caller).ok_or_else(ApiFailure::unauthenticated)
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(ApiFailure::unauthenticated)
     }
 }
 
@@ -37,18 +42,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "content type must be application/json",
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(body_failure)?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_failure)?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(json_failure)?;
         de.end().map_err(|e| {
-            ApiFailure::new(ErrorCode::MalformedJson, format!("request body is not valid JSON: {e}"))
+            ApiFailure::new(
+                ErrorCode::MalformedJson,
+                format!("request body is not valid JSON: {e}"),
+            )
         })?;
         Ok(ApiJson(value))
     }
 }
 
 fn is_json(content_type: Option<&http::HeaderValue>) -> bool {
-    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else { return false };
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
     let mut parts = value.split(';');
     let essence = parts.next().unwrap_or_default().trim();
     let charset_ok = parts.all(|p| {
@@ -60,7 +72,10 @@ fn is_json(content_type: Option<&http::HeaderValue>) -> bool {
 
 fn body_failure(e: BytesRejection) -> ApiFailure {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiFailure::new(ErrorCode::PayloadTooLarge, "request body is larger than the limit")
+        ApiFailure::new(
+            ErrorCode::PayloadTooLarge,
+            "request body is larger than the limit",
+        )
     } else {
         ApiFailure::new(ErrorCode::BadRequest, "request body could not be read")
     }
@@ -105,11 +120,20 @@ mod tests {
 
     #[test]
     fn json_content_types() {
-        let ok = ["application/json", "Application/JSON", "application/json; charset=utf-8"];
+        let ok = [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+        ];
         for v in ok {
             assert!(is_json(Some(&http::HeaderValue::from_static(v))), "{v}");
         }
-        let bad = ["text/plain", "application/jsonx", "application/json; charset=latin1", ""];
+        let bad = [
+            "text/plain",
+            "application/jsonx",
+            "application/json; charset=latin1",
+            "",
+        ];
         for v in bad {
             assert!(!is_json(Some(&http::HeaderValue::from_static(v))), "{v}");
         }

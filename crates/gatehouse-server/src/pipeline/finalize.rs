@@ -12,8 +12,14 @@ use crate::app::AppState;
 use crate::error::ApiFailure;
 
 const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
-    (header::STRICT_TRANSPORT_SECURITY, "max-age=63072000; includeSubDomains"),
-    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    (
+        header::STRICT_TRANSPORT_SECURITY,
+        "max-age=63072000; includeSubDomains",
+    ),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    ),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "no-referrer"),
@@ -23,7 +29,9 @@ const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
 pub async fn finalize(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
-    request.extensions_mut().insert(RequestId(request_id.clone()));
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
     // The path only: query strings may carry secrets in later routes.
     let path = request.uri().path().to_owned();
@@ -54,7 +62,13 @@ pub async fn finalize(State(state): State<AppState>, mut request: Request, next:
 }
 
 fn declared_length(request: &Request) -> Option<u64> {
-    request.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 fn too_large(limit: usize) -> Response {
@@ -78,9 +92,14 @@ fn error_of(response: &Response) -> Option<ApiFailure> {
     }
     let (code, message) = match status {
         StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such route"),
-        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "method not allowed on this route"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "method not allowed on this route",
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "request body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::UnsupportedMediaType, "unsupported content type"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::UnsupportedMediaType, "unsupported content type")
+        }
         StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "authentication required"),
         StatusCode::FORBIDDEN => (ErrorCode::Forbidden, "not permitted"),
         s if s.is_server_error() => (ErrorCode::Internal, "internal error"),
@@ -89,7 +108,12 @@ fn error_of(response: &Response) -> Option<ApiFailure> {
     Some(ApiFailure::new(code, message))
 }
 
-fn render(failure: ApiFailure, status: StatusCode, request_id: &str, original: Response) -> Response {
+fn render(
+    failure: ApiFailure,
+    status: StatusCode,
+    request_id: &str,
+    original: Response,
+) -> Response {
     let body = ApiError {
         code: failure.code,
         message: failure.message.into_owned(),
@@ -99,6 +123,9 @@ fn render(failure: ApiFailure, status: StatusCode, request_id: &str, original: R
     let (mut parts, _) = original.into_parts();
     parts.status = status;
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Response::from_parts(parts, Body::from(json))
 }

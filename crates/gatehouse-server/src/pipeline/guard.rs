@@ -11,7 +11,10 @@ use crate::tokens;
 
 /// Route lookup → authenticate → authorize, for every matched route.
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let Some(path) = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned())
+    let Some(path) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
     else {
         return ApiFailure::forbidden().into_response();
     };

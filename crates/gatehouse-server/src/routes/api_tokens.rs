@@ -30,7 +30,9 @@ pub async fn create(
 
 /// `GET /v1/api-tokens`: every token, oldest first, without secrets.
 pub async fn list(State(state): State<AppState>) -> Result<Json<ApiTokenListResponse>, ApiFailure> {
-    Ok(Json(ApiTokenListResponse { items: tokens::list(state.store.as_ref()).await? }))
+    Ok(Json(ApiTokenListResponse {
+        items: tokens::list(state.store.as_ref()).await?,
+    }))
 }
 
 /// `DELETE /v1/api-tokens/{id}`: revokes; revoking twice keeps the first time.
@@ -38,8 +40,9 @@ pub async fn revoke(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApiTokenResponse>, ApiFailure> {
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| {
-        ApiFailure::new(ErrorCode::InvalidParameter, "token id must be a UUID")
-    })?;
-    Ok(Json(tokens::revoke(state.store.as_ref(), state.clock.as_ref(), ApiTokenId(id)).await?))
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "token id must be a UUID"))?;
+    Ok(Json(
+        tokens::revoke(state.store.as_ref(), state.clock.as_ref(), ApiTokenId(id)).await?,
+    ))
 }

@@ -50,7 +50,7 @@ impl RouteTable {
     pub fn lookup(&self, method: &Method, path: &str) -> Lookup {
         let mut others = Vec::new();
         for entry in self.entries.iter().filter(|e| e.path == path) {
-            if &entry.method == method {
+            if entry.method == *method {
                 return Lookup::Found(entry.access);
             }
             others.push(entry.method.to_string());
@@ -76,7 +76,11 @@ impl Routes {
     {
         let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
         self.router = self.router.route(path, on(filter, handler));
-        self.table.entries.push(RouteEntry { method, path, access });
+        self.table.entries.push(RouteEntry {
+            method,
+            path,
+            access,
+        });
         self
     }
 
@@ -95,11 +99,34 @@ impl Routes {
 
 /// All routes, and the table the guard enforces.
 pub fn build() -> (Router<AppState>, RouteTable) {
-    let routes = Routes { router: Router::new(), table: RouteTable::default() }
-        .public(Method::GET, "/healthz", health::healthz)
-        .private(Method::GET, "/v1/server", Action::ReadServer, server_info::show)
-        .private(Method::GET, "/v1/api-tokens", Action::ListApiTokens, api_tokens::list)
-        .private(Method::POST, "/v1/api-tokens", Action::CreateApiToken, api_tokens::create)
-        .private(Method::DELETE, "/v1/api-tokens/{id}", Action::RevokeApiToken, api_tokens::revoke);
+    let routes = Routes {
+        router: Router::new(),
+        table: RouteTable::default(),
+    }
+    .public(Method::GET, "/healthz", health::healthz)
+    .private(
+        Method::GET,
+        "/v1/server",
+        Action::ReadServer,
+        server_info::show,
+    )
+    .private(
+        Method::GET,
+        "/v1/api-tokens",
+        Action::ListApiTokens,
+        api_tokens::list,
+    )
+    .private(
+        Method::POST,
+        "/v1/api-tokens",
+        Action::CreateApiToken,
+        api_tokens::create,
+    )
+    .private(
+        Method::DELETE,
+        "/v1/api-tokens/{id}",
+        Action::RevokeApiToken,
+        api_tokens::revoke,
+    );
     (routes.router, routes.table)
 }

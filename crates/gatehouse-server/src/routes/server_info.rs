@@ -6,7 +6,10 @@ use crate::app::AppState;
 use crate::pipeline::Caller;
 
 /// `GET /v1/server`: version, database backend, uptime, and who is asking.
-pub async fn show(State(state): State<AppState>, Caller(caller): Caller) -> Json<ServerInfoResponse> {
+pub async fn show(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Json<ServerInfoResponse> {
     let now = state.clock.now();
     Json(ServerInfoResponse {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -16,6 +19,10 @@ pub async fn show(State(state): State<AppState>, Caller(caller): Caller) -> Json
         },
         started_at: state.started_at,
         uptime_seconds: u64::try_from((now - state.started_at).num_seconds()).unwrap_or(0),
-        identity: IdentityResponse { token_id: caller.token_id, name: caller.name, role: caller.role },
+        identity: IdentityResponse {
+            token_id: caller.token_id,
+            name: caller.name,
+            role: caller.role,
+        },
     })
 }

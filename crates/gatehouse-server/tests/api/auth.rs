@@ -48,16 +48,30 @@ async fn every_route_is_public_by_name_or_refused_without_a_token(db: Db) {
             .send()
             .await
             .unwrap();
-        let www = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+        let www = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
         assert_error(response, 401, ErrorCode::Unauthenticated).await;
-        assert_eq!(www.as_deref(), Some("Bearer realm=\"gatehouse\""), "{method} {path}");
+        assert_eq!(
+            www.as_deref(),
+            Some("Bearer realm=\"gatehouse\""),
+            "{method} {path}"
+        );
     }
 }
 
 async fn every_bad_token_gets_the_same_answer(db: Db) {
     let server = TestServer::start(db).await;
     let revoked = server.mint(Role::Administrator).await;
-    let revoked_id = server.client().with_token(&revoked).server_info().await.unwrap().identity.token_id;
+    let revoked_id = server
+        .client()
+        .with_token(&revoked)
+        .server_info()
+        .await
+        .unwrap()
+        .identity
+        .token_id;
     server.client().revoke_api_token(revoked_id).await.unwrap();
     let good = server.admin_token.clone();
     let unknown = format!("gh_{}", "A".repeat(43));
@@ -79,16 +93,38 @@ async fn every_bad_token_gets_the_same_answer(db: Db) {
     ];
     let mut bodies = Vec::new();
     for value in header_values {
-        let response = server.raw().get(server.url("/v1/server")).header("authorization", value.clone()).send().await.unwrap();
-        let www = response.headers().get("www-authenticate").unwrap().to_str().unwrap().to_owned();
+        let response = server
+            .raw()
+            .get(server.url("/v1/server"))
+            .header("authorization", value.clone())
+            .send()
+            .await
+            .unwrap();
+        let www = response
+            .headers()
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(www.contains("invalid_token"), "{value}: {www}");
         let e = assert_error(response, 401, ErrorCode::InvalidToken).await;
         bodies.push(e.message);
     }
     // Non-UTF-8 header bytes, and two Authorization headers.
     let raw_value = reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
-    let response = server.raw().get(server.url("/v1/server")).header("authorization", raw_value).send().await.unwrap();
-    bodies.push(assert_error(response, 401, ErrorCode::InvalidToken).await.message);
+    let response = server
+        .raw()
+        .get(server.url("/v1/server"))
+        .header("authorization", raw_value)
+        .send()
+        .await
+        .unwrap();
+    bodies.push(
+        assert_error(response, 401, ErrorCode::InvalidToken)
+            .await
+            .message,
+    );
     let response = server
         .raw()
         .get(server.url("/v1/server"))
@@ -97,7 +133,11 @@ async fn every_bad_token_gets_the_same_answer(db: Db) {
         .send()
         .await
         .unwrap();
-    bodies.push(assert_error(response, 401, ErrorCode::InvalidToken).await.message);
+    bodies.push(
+        assert_error(response, 401, ErrorCode::InvalidToken)
+            .await
+            .message,
+    );
     bodies.dedup();
     assert_eq!(bodies.len(), 1, "one uniform message: {bodies:?}");
     // The good token still works after all of that.
@@ -143,7 +183,10 @@ async fn roles_are_enforced_on_every_action(db: Db) {
             };
             if is_allowed {
                 // Permitted: whatever the handler answers, it is not a refusal.
-                assert!(![401, 403].contains(&response.status().as_u16()), "{role} {method} {path}");
+                assert!(
+                    ![401, 403].contains(&response.status().as_u16()),
+                    "{role} {method} {path}"
+                );
             } else {
                 assert_error(response, 403, ErrorCode::Forbidden).await;
             }
@@ -162,9 +205,21 @@ async fn an_auditor_reads_but_cannot_mint_or_revoke(db: Db) {
         role: Role::Administrator,
         expires_in_seconds: None,
     };
-    assert_eq!(auditor.create_api_token(&request).await.unwrap_err().code(), Some(ErrorCode::Forbidden));
-    let admin_id = server.client().server_info().await.unwrap().identity.token_id;
-    assert_eq!(auditor.revoke_api_token(admin_id).await.unwrap_err().code(), Some(ErrorCode::Forbidden));
+    assert_eq!(
+        auditor.create_api_token(&request).await.unwrap_err().code(),
+        Some(ErrorCode::Forbidden)
+    );
+    let admin_id = server
+        .client()
+        .server_info()
+        .await
+        .unwrap()
+        .identity
+        .token_id;
+    assert_eq!(
+        auditor.revoke_api_token(admin_id).await.unwrap_err().code(),
+        Some(ErrorCode::Forbidden)
+    );
     // Refused means refused: nothing was minted or revoked.
     let tokens = server.client().list_api_tokens().await.unwrap();
     assert_eq!(tokens.len(), 2);

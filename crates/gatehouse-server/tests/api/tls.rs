@@ -11,7 +11,12 @@ use crate::assert_security_headers;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_over_tls13_says_ok_with_security_headers() {
     let server = TestServer::start(Db::Sqlite).await;
-    let response = server.raw().get(server.url("/healthz")).send().await.unwrap();
+    let response = server
+        .raw()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_security_headers(response.headers());
     assert_eq!(response.text().await.unwrap(), "ok");
@@ -36,8 +41,14 @@ async fn tls12_handshake_is_refused() {
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let result = connector.connect(name, tcp).await;
-    let err = result.err().expect("a TLS 1.2-only client must not get a session").to_string();
-    assert!(err.to_lowercase().contains("protocol") || err.contains("alert"), "{err}");
+    let Err(err) = result else {
+        panic!("a TLS 1.2-only client must not get a session")
+    };
+    let err = err.to_string();
+    assert!(
+        err.to_lowercase().contains("protocol") || err.contains("alert"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,10 +57,19 @@ async fn plain_http_gets_no_http_answer() {
     let mut tcp = tokio::net::TcpStream::connect(server.base_url.trim_start_matches("https://"))
         .await
         .unwrap();
-    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read_to_end(&mut answer)).await;
-    assert!(!answer.starts_with(b"HTTP/"), "plain HTTP must not be served: {answer:?}");
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tcp.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(
+        !answer.starts_with(b"HTTP/"),
+        "plain HTTP must not be served: {answer:?}"
+    );
     assert!(!String::from_utf8_lossy(&answer).contains("ok"));
 }
 
@@ -57,10 +77,16 @@ async fn plain_http_gets_no_http_answer() {
 async fn a_different_pin_is_refused_with_both_fingerprints() {
     let server = TestServer::start(Db::Sqlite).await;
     let wrong = "00".repeat(32);
-    let client = Client::builder(&server.base_url).pin_sha256(&wrong).build().unwrap();
+    let client = Client::builder(&server.base_url)
+        .pin_sha256(&wrong)
+        .build()
+        .unwrap();
     match client.healthz().await {
         Err(ClientError::CertificateMismatch { expected, actual }) => {
-            assert_eq!(expected, gatehouse_client::normalize_fingerprint(&wrong).unwrap());
+            assert_eq!(
+                expected,
+                gatehouse_client::normalize_fingerprint(&wrong).unwrap()
+            );
             assert_eq!(actual, server.fingerprint);
         }
         other => panic!("expected a certificate mismatch, got {other:?}"),
@@ -71,7 +97,10 @@ async fn a_different_pin_is_refused_with_both_fingerprints() {
 async fn without_a_pin_a_self_signed_certificate_is_not_trusted() {
     let server = TestServer::start(Db::Sqlite).await;
     let client = Client::builder(&server.base_url).build().unwrap();
-    assert!(matches!(client.healthz().await, Err(ClientError::Connect(_))));
+    assert!(matches!(
+        client.healthz().await,
+        Err(ClientError::Connect(_))
+    ));
 }
 
 #[tokio::test]
@@ -80,7 +109,10 @@ async fn the_client_refuses_plain_http_urls_and_bad_pins() {
     assert!(matches!(e, ClientError::InvalidUrl(_)), "{e}");
     let e = Client::builder("not a url").build().unwrap_err();
     assert!(matches!(e, ClientError::InvalidUrl(_)), "{e}");
-    let e = Client::builder("https://127.0.0.1:1").pin_sha256("abc").build().unwrap_err();
+    let e = Client::builder("https://127.0.0.1:1")
+        .pin_sha256("abc")
+        .build()
+        .unwrap_err();
     assert!(matches!(e, ClientError::InvalidFingerprint), "{e}");
 }
 
@@ -93,7 +125,10 @@ async fn an_unreachable_server_is_a_connect_error() {
         .pin_sha256("00".repeat(32))
         .build()
         .unwrap();
-    assert!(matches!(client.healthz().await, Err(ClientError::Connect(_))));
+    assert!(matches!(
+        client.healthz().await,
+        Err(ClientError::Connect(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,6 +143,10 @@ async fn a_stalled_handshake_does_not_block_other_clients() {
     assert_eq!(server.anonymous().healthz().await.unwrap(), "ok");
     // And the server hangs up on them once the handshake deadline passes.
     let mut buf = [0u8; 16];
-    let read = tokio::time::timeout(std::time::Duration::from_secs(5), idle[0].read(&mut buf)).await;
-    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "stalled connection must be closed: {read:?}");
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(5), idle[0].read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "stalled connection must be closed: {read:?}"
+    );
 }

@@ -1,0 +1,175 @@
+//! `gatehouse --version`, `init`, and configuration errors.
+
+use crate::{field, gatehouse, stderr, stdout};
+
+#[test]
+fn version_is_printed() {
+    let out = gatehouse(&["--version"], &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("gatehouse {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn init_prints_the_token_once_then_refuses_without_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [("GATEHOUSE_DATA_DIR", data.to_str().unwrap())];
+    let first = gatehouse(&["init"], &env);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let text = stdout(&first);
+    let token = field(&text, "administrator token:");
+    assert!(token.starts_with("gh_") && token.len() == 46, "{text}");
+    assert_eq!(field(&text, "certificate SHA-256:").len(), 95);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "data directory is owner-only");
+    // The token is stored only as a hash: its text is nowhere in the data directory.
+    for entry in walk(&data) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{}",
+            entry.display()
+        );
+    }
+
+    let second = gatehouse(&["init"], &env);
+    assert_eq!(second.status.code(), Some(2));
+    assert!(
+        stderr(&second).contains("already initialised"),
+        "{}",
+        stderr(&second)
+    );
+    assert!(!stdout(&second).contains("gh_"));
+
+    let token_file = dir.path().join("admin-token");
+    let third = gatehouse(
+        &[
+            "init",
+            "--new-admin-token",
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(third.status.success(), "{}", stderr(&third));
+    let written = std::fs::read_to_string(&token_file).unwrap();
+    assert!(written.trim().starts_with("gh_") && written.trim() != token);
+    assert!(
+        !stdout(&third).contains(written.trim()),
+        "a token written to a file is not also printed"
+    );
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o077,
+        0
+    );
+    // An existing token file is never overwritten.
+    let fourth = gatehouse(
+        &[
+            "init",
+            "--new-admin-token",
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(fourth.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap(), written);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn configuration_errors_name_the_key_and_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let config = dir.path().join("gatehouse.toml");
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [&'a str]);
+    let cases: Vec<Case> = vec![
+        (
+            "listen_adress = \"127.0.0.1:1\"\n",
+            vec![],
+            &["`listen_adress`", "unknown field"],
+        ),
+        (
+            "max_body_bytes = \"big\"\n",
+            vec![],
+            &["`max_body_bytes`", "invalid type"],
+        ),
+        (
+            "[tls]\ncertificate = \"x\"\n",
+            vec![],
+            &["`tls.certificate`"],
+        ),
+        ("listen = [\n", vec![], &["not valid TOML"]),
+        (
+            "",
+            vec![("GATEHOUSE_LISTEN", "nowhere")],
+            &["`listen`", "GATEHOUSE_LISTEN"],
+        ),
+        (
+            "",
+            vec![("GATEHOUSE_MAX_BODY_BYTES", "0")],
+            &["`max_body_bytes`", "at least"],
+        ),
+        (
+            "",
+            vec![("GATEHOUSE_DATABASE_URL", "mysql://x")],
+            &["`database_url`"],
+        ),
+        (
+            "",
+            vec![("GATEHOUSE_BOGUS", "1")],
+            &["`bogus`", "GATEHOUSE_BOGUS"],
+        ),
+    ];
+    for (text, extra_env, expected) in cases {
+        std::fs::write(&config, text).unwrap();
+        let mut env = vec![("GATEHOUSE_DATA_DIR", data)];
+        env.extend(extra_env);
+        let out = gatehouse(&["--config", config.to_str().unwrap(), "serve"], &env);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        for needle in expected {
+            assert!(err.contains(needle), "{text}: expected {needle} in {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = gatehouse(&["--config", "/nonexistent/gatehouse.toml", "serve"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/gatehouse.toml"));
+}
+
+#[test]
+fn the_example_config_is_valid_and_complete() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../config.example.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("t");
+    let data = dir.path().join("data");
+    let out = gatehouse(
+        &[
+            "--config",
+            example,
+            "init",
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+        &[("GATEHOUSE_DATA_DIR", data.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -1,0 +1,172 @@
+//! `gatehouse serve` as an operator meets it: the token `init` printed works, an
+//! auditor cannot mint, curl gets TLS 1.3 with the security headers, TLS 1.2 and
+//! plain HTTP get nothing, SIGTERM stops it cleanly, and a restart keeps the data.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use gatehouse_client::Client;
+use gatehouse_types::{CreateApiTokenRequest, ErrorCode, Role};
+
+use crate::{field, gatehouse, gatehouse_bin, stderr, stdout};
+
+struct Served {
+    child: Child,
+    addr: String,
+    log: mpsc::Receiver<String>,
+}
+
+fn serve(data: &str) -> Served {
+    let mut command = Command::new(gatehouse_bin());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GATEHOUSE_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .arg("serve")
+        .env("GATEHOUSE_DATA_DIR", data)
+        .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, log) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let addr = loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server did not start");
+        if let Some(rest) = line.split("serving https://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    Served { child, addr, log }
+}
+
+fn sigterm(served: &mut Served) -> std::process::ExitStatus {
+    let pid = served.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    for _ in 0..150 {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = served.child.kill();
+    panic!("server did not stop on SIGTERM");
+}
+
+fn curl(args: &[&str]) -> std::process::Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl is needed for these tests (make deps installs it)")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_inits_serves_and_uses_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let init = gatehouse(&["init"], &[("GATEHOUSE_DATA_DIR", data)]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let token = field(&stdout(&init), "administrator token:");
+    let fingerprint = field(&stdout(&init), "certificate SHA-256:");
+
+    let mut served = serve(data);
+    let base = format!("https://{}", served.addr);
+    let admin = Client::builder(&base)
+        .pin_sha256(&fingerprint)
+        .token(&token)
+        .build()
+        .unwrap();
+    let info = admin.server_info().await.unwrap();
+    assert_eq!(info.identity.role, Role::Administrator);
+    assert_eq!(info.database, gatehouse_types::DatabaseBackend::Sqlite);
+
+    let auditor_secret = admin
+        .create_api_token(&CreateApiTokenRequest {
+            name: "auditor".into(),
+            role: Role::Auditor,
+            expires_in_seconds: None,
+        })
+        .await
+        .unwrap()
+        .secret;
+    let auditor = admin.with_token(&auditor_secret);
+    assert_eq!(
+        auditor.server_info().await.unwrap().identity.role,
+        Role::Auditor
+    );
+    let refused = auditor
+        .create_api_token(&CreateApiTokenRequest {
+            name: "x".into(),
+            role: Role::Auditor,
+            expires_in_seconds: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::Forbidden));
+
+    // curl, TLS 1.3: ok, with the four security headers.
+    let url = format!("{base}/healthz");
+    let ok = curl(&["--tlsv1.3", "-k", "-D", "-", &url]);
+    let text = String::from_utf8_lossy(&ok.stdout).to_lowercase();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    for header in [
+        "strict-transport-security:",
+        "content-security-policy:",
+        "x-frame-options: deny",
+        "x-content-type-options: nosniff",
+    ] {
+        assert!(text.contains(header), "missing {header} in {text}");
+    }
+    assert!(text.trim_end().ends_with("ok"), "{text}");
+    // TLS 1.2 at most: no connection.
+    let old = curl(&["--tls-max", "1.2", "-k", &url]);
+    assert!(!old.status.success());
+    assert!(!String::from_utf8_lossy(&old.stdout).contains("ok"));
+    // Plain HTTP to the same port: no HTTP answer.
+    let plain = curl(&[&format!("http://{}/healthz", served.addr)]);
+    assert!(!plain.status.success());
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("ok"));
+    // The token never reaches the log.
+    let status = sigterm(&mut served);
+    assert!(status.success(), "graceful stop exits 0: {status:?}");
+    let log: Vec<String> = served.log.try_iter().collect();
+    assert!(log.iter().any(|l| l.contains("stopped")), "{log:?}");
+    assert!(
+        !log.iter()
+            .any(|l| l.contains(&token) || l.contains(&auditor_secret)),
+        "secret in log"
+    );
+
+    // A restart reuses the data: same certificate, same tokens.
+    let mut again = serve(data);
+    let admin = Client::builder(format!("https://{}", again.addr))
+        .pin_sha256(&fingerprint)
+        .token(&token)
+        .build()
+        .unwrap();
+    assert_eq!(admin.list_api_tokens().await.unwrap().len(), 2);
+    assert!(sigterm(&mut again).success());
+}
