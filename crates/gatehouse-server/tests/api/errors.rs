@@ -250,7 +250,29 @@ async fn head_requests_need_the_same_permission(db: Db) {
     assert_eq!(response.status(), 200);
 }
 
+async fn a_database_that_goes_away_is_unavailable_not_internal(db: Db) {
+    let server = TestServer::start(db).await;
+    server.store.close().await;
+    let response = server
+        .raw()
+        .get(server.url("/v1/server"))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 503, ErrorCode::Unavailable).await;
+    // Health says nothing about dependencies, by design.
+    let response = server
+        .raw()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 on_both_databases!(
+    a_database_that_goes_away_is_unavailable_not_internal,
     bad_bodies,
     oversized_bodies,
     unknown_routes_methods_and_parameters,
