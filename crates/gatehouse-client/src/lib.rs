@@ -51,6 +51,14 @@ impl ClientBuilder {
     }
 
     pub fn build(self) -> Result<Client, ClientError> {
+        let verifier = match &self.pin {
+            Some(pin) => Some(Arc::new(PinnedVerifier::new(pin)?)),
+            None => None,
+        };
+        self.build_with(verifier)
+    }
+
+    fn build_with(self, verifier: Option<Arc<PinnedVerifier>>) -> Result<Client, ClientError> {
         let base = Url::parse(&self.base_url)
             .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.base_url)))?;
         if base.scheme() != "https" {
@@ -65,10 +73,6 @@ impl ClientBuilder {
                 self.base_url
             )));
         }
-        let verifier = match &self.pin {
-            Some(pin) => Some(Arc::new(PinnedVerifier::new(pin)?)),
-            None => None,
-        };
         let tls = pin::client_config(verifier.clone())?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
@@ -227,6 +231,23 @@ impl Client {
         }
         error::from_reqwest(e)
     }
+}
+
+/// First contact with a server: `GET /healthz` (no token) accepting whatever
+/// certificate is presented, and returns its SHA-256 fingerprint to pin from then on.
+/// Fails unless the server answers `ok` like a Gatehouse server.
+pub async fn probe_fingerprint(base_url: &str) -> Result<String, ClientError> {
+    let builder = Client::builder(base_url).timeout(Duration::from_secs(15));
+    let verifier = Arc::new(PinnedVerifier::trust_on_first_use());
+    let client = builder.build_with(Some(verifier.clone()))?;
+    let body = client.healthz().await?;
+    if body.trim() != "ok" {
+        return Err(ClientError::UnexpectedResponse {
+            status: 200,
+            detail: "the health check did not answer like a Gatehouse server".into(),
+        });
+    }
+    verifier.last_seen().ok_or_else(|| ClientError::Connect("no certificate was presented".into()))
 }
 
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {

@@ -35,7 +35,8 @@ fn format_fingerprint(bytes: &[u8]) -> String {
 /// checked with the certificate's key, so the server must hold its private key.
 #[derive(Debug)]
 pub struct PinnedVerifier {
-    expected: String,
+    /// `None`: trust on first use, accepting any certificate and recording it.
+    expected: Option<String>,
     algorithms: WebPkiSupportedAlgorithms,
     last_seen: Mutex<Option<String>>,
     mismatch: Mutex<Option<String>>,
@@ -44,12 +45,23 @@ pub struct PinnedVerifier {
 impl PinnedVerifier {
     pub fn new(fingerprint: &str) -> Result<Self, ClientError> {
         let expected = normalize_fingerprint(fingerprint).ok_or(ClientError::InvalidFingerprint)?;
-        Ok(Self {
+        Ok(Self::with_expected(Some(expected)))
+    }
+
+    /// Accepts whatever certificate the server presents and records its fingerprint,
+    /// for the first contact with a server. Use it only to learn the fingerprint
+    /// (`GET /healthz`, no token): anything secret goes over a pinned client.
+    pub fn trust_on_first_use() -> Self {
+        Self::with_expected(None)
+    }
+
+    fn with_expected(expected: Option<String>) -> Self {
+        Self {
             expected,
             algorithms: ring::default_provider().signature_verification_algorithms,
             last_seen: Mutex::new(None),
             mismatch: Mutex::new(None),
-        })
+        }
     }
 
     pub fn last_seen(&self) -> Option<String> {
@@ -59,10 +71,8 @@ impl PinnedVerifier {
     /// The mismatch the last failed handshake saw, if that is why it failed.
     pub(crate) fn take_mismatch(&self) -> Option<ClientError> {
         let actual = self.mismatch.lock().ok()?.take()?;
-        Some(ClientError::CertificateMismatch {
-            expected: self.expected.clone(),
-            actual,
-        })
+        let expected = self.expected.clone()?;
+        Some(ClientError::CertificateMismatch { expected, actual })
     }
 }
 
@@ -79,7 +89,7 @@ impl ServerCertVerifier for PinnedVerifier {
         if let Ok(mut seen) = self.last_seen.lock() {
             *seen = Some(actual.clone());
         }
-        if actual == self.expected {
+        if self.expected.as_ref().is_none_or(|e| *e == actual) {
             Ok(ServerCertVerified::assertion())
         } else {
             if let Ok(mut m) = self.mismatch.lock() {

@@ -63,13 +63,25 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         .map(|(_, token)| token.trim())
         .filter(|token| is_well_formed(token))
         .ok_or_else(ApiFailure::invalid_token)?;
-    let row = state
-        .store
+    find_active(state.store.as_ref(), state.clock.as_ref(), secret).await
+}
+
+/// The principal a token secret stands for, if it is well-formed, known, unexpired
+/// and not revoked; `invalid_token` otherwise.
+pub async fn find_active(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    secret: &str,
+) -> Result<Principal, ApiFailure> {
+    if !is_well_formed(secret) {
+        return Err(ApiFailure::invalid_token());
+    }
+    let row = store
         .api_tokens()
         .find_by_secret_hash(&hash_secret(secret))
         .await?
         .ok_or_else(ApiFailure::invalid_token)?;
-    let now = to_micros(state.clock.now());
+    let now = to_micros(clock.now());
     if row.revoked_at_us.is_some() || row.expires_at_us <= now {
         return Err(ApiFailure::invalid_token());
     }

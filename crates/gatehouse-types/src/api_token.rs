@@ -11,6 +11,7 @@ pub const MAX_TOKEN_TTL_SECONDS: u64 = 366 * 24 * 3600;
 
 /// Identifies an API token; never the secret itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct ApiTokenId(pub Uuid);
 
@@ -22,6 +23,7 @@ impl std::fmt::Display for ApiTokenId {
 
 /// `POST /v1/api-tokens`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiTokenRequest {
     /// What the token is for, shown in lists: 1 to 128 printable characters.
@@ -29,11 +31,13 @@ pub struct CreateApiTokenRequest {
     pub role: Role,
     /// Lifetime in seconds, 60 to one year; the server's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
     pub expires_in_seconds: Option<u64>,
 }
 
 /// An API token as listed: everything but the secret, which is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApiTokenResponse {
     pub id: ApiTokenId,
     pub name: String,
@@ -49,6 +53,7 @@ pub struct ApiTokenResponse {
 
 /// The answer to minting: the only time the secret is ever shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreatedApiTokenResponse {
     pub token: ApiTokenResponse,
     pub secret: String,
@@ -56,6 +61,7 @@ pub struct CreatedApiTokenResponse {
 
 /// `GET /v1/api-tokens`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApiTokenListResponse {
     pub items: Vec<ApiTokenResponse>,
 }

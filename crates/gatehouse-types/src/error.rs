@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Clients branch on `code`, never on `message`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ApiError {
     pub code: ErrorCode,
@@ -14,6 +15,7 @@ pub struct ApiError {
 
 /// Every error code the API can answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No credential was presented to a private route.
@@ -42,6 +44,23 @@ pub enum ErrorCode {
     Unavailable,
     /// Any other client error, named by its HTTP status only.
     RequestRejected,
+
+    // Console-side codes: never sent by the server, raised by the console's Rust
+    // side and carried to the window in the same shape.
+    /// The server could not be reached (refused, DNS, TLS failure other than the pin).
+    ServerUnreachable,
+    /// The server's certificate is not the one pinned on first use.
+    CertificateChanged,
+    InvalidServerUrl,
+    /// Something answered, but not like a Gatehouse server.
+    BadServerResponse,
+    Timeout,
+    /// The command needs a connection and there is none.
+    NotConnected,
+    /// The token vault or the console's files could not be read or written.
+    StorageFailed,
+    /// A command argument is not acceptable.
+    InvalidInput,
 }
 
 impl ErrorCode {
@@ -58,8 +77,13 @@ impl ErrorCode {
             Self::InvalidBody | Self::ValidationFailed => 422,
             Self::MalformedJson | Self::InvalidParameter | Self::BadRequest => 400,
             Self::RequestRejected => 400,
-            Self::Internal => 500,
+            Self::Internal | Self::StorageFailed => 500,
             Self::Unavailable => 503,
+            Self::ServerUnreachable | Self::BadServerResponse => 502,
+            Self::CertificateChanged => 495,
+            Self::InvalidServerUrl | Self::InvalidInput => 400,
+            Self::Timeout => 504,
+            Self::NotConnected => 401,
         }
     }
 
@@ -82,6 +106,14 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::RequestRejected => "request_rejected",
+            Self::ServerUnreachable => "server_unreachable",
+            Self::CertificateChanged => "certificate_changed",
+            Self::InvalidServerUrl => "invalid_server_url",
+            Self::BadServerResponse => "bad_server_response",
+            Self::Timeout => "timeout",
+            Self::NotConnected => "not_connected",
+            Self::StorageFailed => "storage_failed",
+            Self::InvalidInput => "invalid_input",
         }
     }
 }
@@ -127,6 +159,14 @@ mod tests {
             ErrorCode::Internal,
             ErrorCode::Unavailable,
             ErrorCode::RequestRejected,
+            ErrorCode::ServerUnreachable,
+            ErrorCode::CertificateChanged,
+            ErrorCode::InvalidServerUrl,
+            ErrorCode::BadServerResponse,
+            ErrorCode::Timeout,
+            ErrorCode::NotConnected,
+            ErrorCode::StorageFailed,
+            ErrorCode::InvalidInput,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

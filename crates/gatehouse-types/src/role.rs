@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// The built-in roles a principal can carry (PRODUCT.md AZ-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Administrator,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ApiTokenId, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DatabaseBackend {
     Sqlite,
@@ -12,6 +13,7 @@ pub enum DatabaseBackend {
 
 /// Who the caller is, as the server sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IdentityResponse {
     pub token_id: ApiTokenId,
     pub name: String,
@@ -20,10 +22,12 @@ pub struct IdentityResponse {
 
 /// `GET /v1/server`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServerInfoResponse {
     pub version: String,
     pub database: DatabaseBackend,
     pub started_at: DateTime<Utc>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub uptime_seconds: u64,
     pub identity: IdentityResponse,
 }

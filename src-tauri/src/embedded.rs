@@ -1,0 +1,47 @@
+//! The embedded default (CO-2): a Gatehouse server in-process on 127.0.0.1 (a
+//! random port), SQLite under the console's data directory, initialised on first
+//! start; its administrator token kept in the vault.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use gatehouse_server::clock::SystemClock;
+use gatehouse_server::config::Config;
+use gatehouse_server::RunningServer;
+use gatehouse_types::{ApiError, ErrorCode};
+
+use crate::error::local;
+use crate::servers::EMBEDDED;
+use crate::vault::Vault;
+
+pub struct Embedded {
+    pub server: RunningServer,
+    pub token: String,
+}
+
+pub async fn start(data_dir: &Path, vault: &Vault) -> Result<Embedded, ApiError> {
+    let config = Config {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: data_dir.join("server"),
+        ..Config::default()
+    };
+    let fail = |e: gatehouse_server::ServerError| {
+        local(ErrorCode::StorageFailed, format!("cannot start the embedded server: {e}"))
+    };
+    let prepared = gatehouse_server::prepare(config).await.map_err(fail)?;
+    let clock = Arc::new(SystemClock);
+    // Reuse the kept token while it is still active; otherwise (first start, an
+    // expired token, a vault that lost it) mint a fresh administrator token.
+    let kept = vault.get(EMBEDDED)?;
+    let token = match kept {
+        Some(t) if gatehouse_server::is_token_active(&prepared, clock.as_ref(), &t).await => t,
+        _ => {
+            let report = gatehouse_server::init(&prepared, clock.as_ref(), true).await.map_err(fail)?;
+            vault.set(EMBEDDED, &report.admin_token)?;
+            report.admin_token
+        }
+    };
+    let server = gatehouse_server::start(prepared, clock).await.map_err(fail)?;
+    tracing::info!(url = %server.base_url(), fingerprint = %server.fingerprint, "embedded server started");
+    Ok(Embedded { server, token })
+}

@@ -1,0 +1,66 @@
+//! The Gatehouse desktop console's Rust side (Tauri v2).
+//!
+//! Commands (`commands/<area>.rs`, named `verb_noun`) convert and delegate to
+//! gatehouse-client; with no server chosen, the console runs a Gatehouse server
+//! in-process on SQLite (CO-2). Tokens live here, in the OS keyring or an
+//! owner-only file, and never reach the web view; the web view never talks to a
+//! server. Nothing here logs a token.
+
+pub mod bindings;
+mod commands;
+mod embedded;
+mod error;
+mod files;
+mod servers;
+mod state;
+mod types;
+mod vault;
+
+pub use servers::normalize_url;
+pub use types::{RememberedServer, SessionInfo, StartupMode, TokenStorage, TokenStorageKind};
+
+use std::path::PathBuf;
+
+use tauri::Manager;
+
+/// Where the console keeps its files: `GATEHOUSE_CONSOLE_DATA_DIR`, else the app's
+/// data directory.
+fn data_dir(app: &tauri::App) -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("GATEHOUSE_CONSOLE_DATA_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    app.path().app_data_dir().map_err(|e| format!("no application data directory: {e}"))
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_CONSOLE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let result = tauri::Builder::default()
+        .setup(|app| {
+            let dir = data_dir(app)?;
+            let state = state::ConsoleState::open(dir)?;
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::session::get_startup_mode,
+            commands::session::get_session,
+            commands::session::connect_embedded,
+            commands::session::connect_server,
+            commands::session::sign_out,
+            commands::session::get_server_info,
+            commands::servers::list_servers,
+            commands::servers::forget_server,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("gatehouse-console: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,234 @@
+//! The real console (release of `src-tauri`, with the built UI inside) in WebKit,
+//! driven through tauri-driver + WebKitWebDriver under Xvfb. Each test saves a
+//! screenshot under `target/e2e-screenshots/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use gatehouse_testkit::{Db, TestServer};
+use gatehouse_types::Role;
+
+/// One console at a time: they share the X display.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|p| p.parent()).unwrap().to_owned()
+}
+
+struct Console {
+    driver: Child,
+    client: Option<Client>,
+}
+
+impl Console {
+    /// Starts tauri-driver with the console's environment, then a WebDriver session
+    /// (which launches the console).
+    async fn start(data_dir: &Path, start_mode: &str) -> Console {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "console tests need a display: run them under xvfb-run (make test does)"
+        );
+        let app = target_dir().join("gatehouse-console");
+        assert!(app.exists(), "{} is missing: build it first (make test does)", app.display());
+        let (port, native_port) = (free_port(), free_port());
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("GATEHOUSE_CONSOLE_DATA_DIR", data_dir)
+            .env("GATEHOUSE_CONSOLE_VAULT", "file")
+            .env("GATEHOUSE_CONSOLE_START", start_mode)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver is needed (make test installs it)");
+        let mut console = Console { driver, client: None };
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), serde_json::json!("wry"));
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+        let session = tokio::time::timeout(
+            Duration::from_secs(60),
+            ClientBuilder::native().capabilities(caps).connect(&url),
+        )
+        .await;
+        match session {
+            Ok(Ok(client)) => console.client = Some(client),
+            Ok(Err(e)) => panic!("cannot open a WebDriver session: {e}"),
+            Err(_) => panic!("WebDriver session creation timed out"),
+        }
+        console
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    async fn wait_for(&self, testid: &str, secs: u64) -> fantoccini::elements::Element {
+        let css = format!("[data-testid='{testid}']");
+        match self.client().wait().at_most(Duration::from_secs(secs)).for_element(Locator::Css(&css)).await {
+            Ok(el) => el,
+            Err(e) => {
+                self.screenshot(&format!("failed-waiting-for-{testid}")).await;
+                let body = self.client().source().await.unwrap_or_default();
+                panic!("{testid} did not appear: {e}\n{body}");
+            }
+        }
+    }
+
+    async fn text(&self, testid: &str) -> String {
+        self.wait_for(testid, 10).await.text().await.unwrap()
+    }
+
+    /// Waits until `testid`'s text is `expected` (an earlier banner may still show).
+    async fn wait_text(&self, testid: &str, expected: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let mut last = String::new();
+        while std::time::Instant::now() < deadline {
+            if let Ok(el) = self.client().find(Locator::Css(&format!("[data-testid='{testid}']"))).await {
+                last = el.text().await.unwrap_or_default();
+                if last == expected {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.screenshot(&format!("failed-waiting-for-{expected}")).await;
+        panic!("{testid} shows {last:?}, expected {expected:?}");
+    }
+
+    async fn is_present(&self, testid: &str) -> bool {
+        self.client().find(Locator::Css(&format!("[data-testid='{testid}']"))).await.is_ok()
+    }
+
+    async fn type_into(&self, testid: &str, text: &str) {
+        let el = self.wait_for(testid, 10).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, testid: &str) {
+        self.wait_for(testid, 10).await.click().await.unwrap();
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = target_dir().parent().unwrap().join("e2e-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        if let Ok(png) = self.client().screenshot().await {
+            std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+        // SIGTERM, never SIGKILL: a killed tauri-driver leaves WebKitWebDriver on its port.
+        let _ = Command::new("kill").args(["-TERM", &self.driver.id().to_string()]).status();
+        for _ in 0..50 {
+            if self.driver.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = self.driver.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_default_starts_connects_and_is_reused() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let console = Console::start(dir.path(), "embedded").await;
+    console.wait_for("shell", 90).await;
+    assert_eq!(console.text("header-version").await, format!("v{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(console.text("header-role").await.to_lowercase(), "administrator");
+    assert!(console.text("header-identity").await.contains("initial administrator"));
+    assert!(!console.is_present("readonly-badge").await, "an administrator is not read-only");
+    console.screenshot("embedded-default").await;
+    console.click("nav-settings").await;
+    let fingerprint = console.text("settings-fingerprint").await;
+    assert!(console.text("settings-token-storage").await.to_lowercase().contains("file"));
+    assert!(console.text("settings-database").await.to_lowercase().contains("sqlite"));
+    console.screenshot("settings").await;
+    console.stop().await;
+
+    // A second start reuses the same data: same certificate, same kept token.
+    let console = Console::start(dir.path(), "embedded").await;
+    console.wait_for("shell", 90).await;
+    console.click("nav-settings").await;
+    assert_eq!(console.text("settings-fingerprint").await, fingerprint);
+    console.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_auditor_sees_the_read_only_badge() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start(Db::Sqlite).await;
+    let auditor = server.mint(Role::Auditor).await;
+    let dir = tempfile::tempdir().unwrap();
+    let console = Console::start(dir.path(), "connect").await;
+    console.wait_for("connect-screen", 30).await;
+    console.type_into("server-url", &server.base_url).await;
+    console.type_into("server-token", &auditor).await;
+    console.click("connect-submit").await;
+    console.wait_for("shell", 30).await;
+    assert_eq!(console.text("header-role").await.to_lowercase(), "auditor");
+    assert!(console.wait_for("readonly-badge", 5).await.is_displayed().await.unwrap());
+    assert!(console.text("header-server").await.contains(&server.base_url));
+    console.screenshot("remote-auditor").await;
+    // The token stays on the Rust side: the page never holds it.
+    let source = console.client().source().await.unwrap();
+    assert!(!source.contains(&auditor), "the token reached the web view");
+    console.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_connections_show_readable_errors_and_the_console_stays_usable() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start(Db::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let console = Console::start(dir.path(), "connect").await;
+    console.wait_for("connect-screen", 30).await;
+
+    // A wrong token.
+    console.type_into("server-url", &server.base_url).await;
+    console.type_into("server-token", &format!("gh_{}", "A".repeat(43))).await;
+    console.click("connect-submit").await;
+    console.wait_text("error-code", "invalid_token", 15).await;
+    assert!(!console.text("error-message").await.is_empty());
+    console.screenshot("wrong-token").await;
+
+    // A plain-HTTP URL is refused before anything is sent.
+    console.type_into("server-url", &server.base_url.replace("https://", "http://")).await;
+    console.type_into("server-token", "whatever").await;
+    console.click("connect-submit").await;
+    console.wait_text("error-code", "invalid_server_url", 15).await;
+
+    // Nothing listens there.
+    let closed = format!("https://127.0.0.1:{}", free_port());
+    console.type_into("server-url", &closed).await;
+    console.type_into("server-token", "whatever").await;
+    console.click("connect-submit").await;
+    console.wait_text("error-code", "server_unreachable", 30).await;
+
+    // And after all that, a good token still connects.
+    let admin = server.admin_token.clone();
+    console.type_into("server-url", &server.base_url).await;
+    console.type_into("server-token", &admin).await;
+    console.click("connect-submit").await;
+    console.wait_for("shell", 30).await;
+    console.stop().await;
+}
