@@ -5,9 +5,9 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run test check deps postgres bench fmt
+.PHONY: run serve test check deps postgres ui bindings bench package fmt
 
-## Install what is missing (Debian packages, PostgreSQL server, curl).
+## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
 	@bash scripts/deps.sh
 
@@ -15,8 +15,22 @@ deps:
 postgres: deps
 	@bash scripts/postgres.sh >/dev/null
 
-## Build and serve the API on https://127.0.0.1:8443 (the console arrives in a later issue).
-run: deps
+## Build the web view (ui/dist), which the console embeds.
+ui: deps
+	cd ui && npm run build
+
+## Open the console on its embedded server (a display is needed; see `make serve` otherwise).
+run: ui
+	$(CARGO) build -p gatehouse-console
+	@if [ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+	  echo "No display found: the console is a desktop app."; \
+	  echo "On a headless machine, run the server alone with: make serve"; \
+	  exit 1; \
+	fi
+	./target/debug/gatehouse-console
+
+## Serve the API alone on https://127.0.0.1:8443, headless.
+serve: deps
 	$(CARGO) build --release --bin gatehouse
 	@if [ ! -f "$(TOKEN_FILE)" ]; then \
 	  GATEHOUSE_DATA_DIR="$(DATA_DIR)" ./target/release/gatehouse init --new-admin-token --token-file "$(TOKEN_FILE)"; \
@@ -25,23 +39,32 @@ run: deps
 	@echo "Gatehouse listens on https://127.0.0.1:8443 (TLS 1.3 only)."
 	@echo "The administrator token is in $(TOKEN_FILE) (owner-only)."
 	@echo "Try: curl -k -H \"Authorization: Bearer \$$(cat $(TOKEN_FILE))\" https://127.0.0.1:8443/v1/server"
-	@echo "Stop with Ctrl-C."
 	@echo
 	GATEHOUSE_DATA_DIR="$(DATA_DIR)" ./target/release/gatehouse serve
 
-## Formatting, lints, and every test on SQLite and PostgreSQL.
-test: deps
+## Formatting, lints, UI checks and unit tests, then every Rust test (SQLite and
+## PostgreSQL, the real binary, the real console through WebDriver under Xvfb).
+test: ui
 	@url=$$(bash scripts/postgres.sh | tail -n 1); \
 	$(CARGO) fmt --all -- --check; \
+	(cd ui && npm run check && npm test); \
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings; \
 	$(CARGO) build --workspace --bins --locked; \
 	GATEHOUSE_TEST_DATABASE_URL="$$url" GATEHOUSE_TEST_REQUIRE_POSTGRES=1 \
-	  $(CARGO) test --workspace --locked
+	  xvfb-run -a -s "-screen 0 1280x800x24" $(CARGO) test --workspace --locked
 
 ## Formatting and lints only.
-check:
+check: ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Rewrite ui/src/lib/bindings from the Rust types (a test fails when they are stale).
+bindings:
+	UPDATE_BINDINGS=1 $(CARGO) test -p gatehouse-console --lib bindings
+
+## The console as a .deb (the only bundle that builds offline).
+package: ui
+	./ui/node_modules/.bin/tauri build --bundles deb
 
 fmt:
 	$(CARGO) fmt --all

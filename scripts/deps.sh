@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
-# Installs what `make run` and `make test` need on Debian 12, and only what is missing.
+# Installs what `make run` and `make test` need on Debian 12, and only what is missing:
+# build tools, PostgreSQL, the WebKitGTK stack Tauri builds against, Xvfb and
+# WebKitWebDriver for the end-to-end tests, Node.js/npm for the UI, tauri-driver.
 set -euo pipefail
 
-packages=(build-essential pkg-config curl ca-certificates postgresql postgresql-client)
+packages=(
+    build-essential pkg-config curl ca-certificates file
+    postgresql postgresql-client
+    libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev librsvg2-dev
+    libxdo-dev libssl-dev libdbus-1-dev
+    webkit2gtk-driver xvfb xauth
+)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,4 +29,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "deps: cargo not found; install Rust (rustup) first" >&2
     exit 1
+fi
+if ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "deps: installing tauri-driver"
+    cargo install tauri-driver --locked --quiet
+fi
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+    echo "deps: installing the UI's npm packages"
+    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
