@@ -26,7 +26,10 @@ pub async fn start(data_dir: &Path, vault: &Vault) -> Result<Embedded, ApiError>
         ..Config::default()
     };
     let fail = |e: gatehouse_server::ServerError| {
-        local(ErrorCode::StorageFailed, format!("cannot start the embedded server: {e}"))
+        local(
+            ErrorCode::StorageFailed,
+            format!("cannot start the embedded server: {e}"),
+        )
     };
     let prepared = gatehouse_server::prepare(config).await.map_err(fail)?;
     let clock = Arc::new(SystemClock);
@@ -36,12 +39,16 @@ pub async fn start(data_dir: &Path, vault: &Vault) -> Result<Embedded, ApiError>
     let token = match kept {
         Some(t) if gatehouse_server::is_token_active(&prepared, clock.as_ref(), &t).await => t,
         _ => {
-            let report = gatehouse_server::init(&prepared, clock.as_ref(), true).await.map_err(fail)?;
+            let report = gatehouse_server::init(&prepared, clock.as_ref(), true)
+                .await
+                .map_err(fail)?;
             vault.set(EMBEDDED, &report.admin_token)?;
             report.admin_token
         }
     };
-    let server = gatehouse_server::start(prepared, clock).await.map_err(fail)?;
+    let server = gatehouse_server::start(prepared, clock)
+        .await
+        .map_err(fail)?;
     tracing::info!(url = %server.base_url(), fingerprint = %server.fingerprint, "embedded server started");
     Ok(Embedded { server, token })
 }

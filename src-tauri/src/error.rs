@@ -9,7 +9,11 @@ pub fn local(code: ErrorCode, message: impl Into<String>) -> ApiError {
     let request_id = format!("console-{}", uuid::Uuid::new_v4());
     let message = message.into();
     tracing::info!(%request_id, %code, %message, "command failed");
-    ApiError { code, message, request_id }
+    ApiError {
+        code,
+        message,
+        request_id,
+    }
 }
 
 pub fn from_client(e: ClientError) -> ApiError {

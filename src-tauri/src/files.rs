@@ -14,16 +14,25 @@ use crate::error::local;
 pub fn read_json<T: DeserializeOwned + Default>(path: &Path) -> Result<T, ApiError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            local(ErrorCode::StorageFailed, format!("{} is damaged: {e}", path.display()))
+            local(
+                ErrorCode::StorageFailed,
+                format!("{} is damaged: {e}", path.display()),
+            )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
-        Err(e) => Err(local(ErrorCode::StorageFailed, format!("cannot read {}: {e}", path.display()))),
+        Err(e) => Err(local(
+            ErrorCode::StorageFailed,
+            format!("cannot read {}: {e}", path.display()),
+        )),
     }
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ApiError> {
     let fail = |e: std::io::Error| {
-        local(ErrorCode::StorageFailed, format!("cannot write {}: {e}", path.display()))
+        local(
+            ErrorCode::StorageFailed,
+            format!("cannot write {}: {e}", path.display()),
+        )
     };
     let bytes = serde_json::to_vec_pretty(value)
         .map_err(|e| local(ErrorCode::StorageFailed, format!("cannot encode: {e}")))?;

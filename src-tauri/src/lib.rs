@@ -29,7 +29,9 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("GATEHOUSE_CONSOLE_DATA_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    app.path().app_data_dir().map_err(|e| format!("no application data directory: {e}"))
+    app.path()
+        .app_data_dir()
+        .map_err(|e| format!("no application data directory: {e}"))
 }
 
 pub fn run() {

@@ -32,7 +32,9 @@ pub struct ServerBook {
 
 impl ServerBook {
     pub fn new(dir: &Path) -> Self {
-        Self { path: dir.join("servers.json") }
+        Self {
+            path: dir.join("servers.json"),
+        }
     }
 
     pub fn list(&self) -> Result<Vec<Entry>, ApiError> {
@@ -82,21 +84,32 @@ pub fn normalize_url(input: &str) -> Result<String, ApiError> {
     let bad = |m: &str| local(ErrorCode::InvalidServerUrl, m.to_owned());
     let input = input.trim();
     if input.is_empty() {
-        return Err(bad("enter the server's address, like https://gatehouse.example:8443"));
+        return Err(bad(
+            "enter the server's address, like https://gatehouse.example:8443",
+        ));
     }
-    let url = url::Url::parse(input)
-        .map_err(|e| bad(&format!("`{input}` is not a URL ({e}); use https://host:port")))?;
+    let url = url::Url::parse(input).map_err(|e| {
+        bad(&format!(
+            "`{input}` is not a URL ({e}); use https://host:port"
+        ))
+    })?;
     if url.scheme() != "https" {
-        return Err(bad("only https:// addresses work: Gatehouse has no plain-HTTP listener"));
+        return Err(bad(
+            "only https:// addresses work: Gatehouse has no plain-HTTP listener",
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("the address has no host name"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("leave credentials out of the address; paste the token in its own field"));
+        return Err(bad(
+            "leave credentials out of the address; paste the token in its own field",
+        ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("give only the server's address, without a path, query or fragment"));
+        return Err(bad(
+            "give only the server's address, without a path, query or fragment",
+        ));
     }
     Ok(url.origin().ascii_serialization())
 }
@@ -107,10 +120,28 @@ mod tests {
 
     #[test]
     fn urls_normalise_or_are_refused_with_a_reason() {
-        assert_eq!(normalize_url(" https://Example.org:8443/ ").unwrap(), "https://example.org:8443");
-        assert_eq!(normalize_url("https://127.0.0.1:9").unwrap(), "https://127.0.0.1:9");
-        assert_eq!(normalize_url("https://example.org:443").unwrap(), "https://example.org");
-        for bad in ["", "example.org", "http://example.org", "ftp://x", "https://u:p@example.org", "https://example.org/v1", "https://example.org/?a=1", "https://"] {
+        assert_eq!(
+            normalize_url(" https://Example.org:8443/ ").unwrap(),
+            "https://example.org:8443"
+        );
+        assert_eq!(
+            normalize_url("https://127.0.0.1:9").unwrap(),
+            "https://127.0.0.1:9"
+        );
+        assert_eq!(
+            normalize_url("https://example.org:443").unwrap(),
+            "https://example.org"
+        );
+        for bad in [
+            "",
+            "example.org",
+            "http://example.org",
+            "ftp://x",
+            "https://u:p@example.org",
+            "https://example.org/v1",
+            "https://example.org/?a=1",
+            "https://",
+        ] {
             let e = normalize_url(bad).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidServerUrl, "{bad}");
             assert!(!e.message.is_empty());

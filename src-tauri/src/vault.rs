@@ -28,12 +28,22 @@ impl Vault {
         let file = dir.join("tokens.json");
         let forced_file = std::env::var("GATEHOUSE_CONSOLE_VAULT").as_deref() == Ok("file");
         let storage = if !forced_file && keyring_works() {
-            TokenStorage { kind: TokenStorageKind::Keyring, location: format!("OS keyring, service {SERVICE}") }
+            TokenStorage {
+                kind: TokenStorageKind::Keyring,
+                location: format!("OS keyring, service {SERVICE}"),
+            }
         } else {
-            TokenStorage { kind: TokenStorageKind::File, location: file.display().to_string() }
+            TokenStorage {
+                kind: TokenStorageKind::File,
+                location: file.display().to_string(),
+            }
         };
         tracing::info!(kind = ?storage.kind, location = %storage.location, "token vault");
-        Vault { storage, file, lock: Mutex::new(()) }
+        Vault {
+            storage,
+            file,
+            lock: Mutex::new(()),
+        }
     }
 
     pub fn storage(&self) -> &TokenStorage {
@@ -88,7 +98,8 @@ impl Vault {
 }
 
 fn entry(key: &str) -> Result<keyring::Entry, ApiError> {
-    keyring::Entry::new(SERVICE, key).map_err(|e| local(ErrorCode::StorageFailed, format!("keyring: {e}")))
+    keyring::Entry::new(SERVICE, key)
+        .map_err(|e| local(ErrorCode::StorageFailed, format!("keyring: {e}")))
 }
 
 /// A keyring that is missing, locked or slow must not hang the console: probe it
@@ -118,7 +129,10 @@ mod tests {
     fn file_vault_round_trip_is_owner_only() {
         let dir = tempfile::tempdir().unwrap();
         let vault = Vault {
-            storage: TokenStorage { kind: TokenStorageKind::File, location: String::new() },
+            storage: TokenStorage {
+                kind: TokenStorageKind::File,
+                location: String::new(),
+            },
             file: dir.path().join("tokens.json"),
             lock: Mutex::new(()),
         };
@@ -126,7 +140,10 @@ mod tests {
         vault.set("a", "gh_secret").unwrap();
         vault.set("b", "gh_other").unwrap();
         assert_eq!(vault.get("a").unwrap().as_deref(), Some("gh_secret"));
-        let mode = std::fs::metadata(dir.path().join("tokens.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("tokens.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0);
         vault.delete("a").unwrap();
         vault.delete("a").unwrap();

@@ -15,7 +15,11 @@ use gatehouse_types::Role;
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn target_dir() -> PathBuf {
@@ -37,10 +41,19 @@ impl Console {
             "console tests need a display: run them under xvfb-run (make test does)"
         );
         let app = target_dir().join("gatehouse-console");
-        assert!(app.exists(), "{} is missing: build it first (make test does)", app.display());
+        assert!(
+            app.exists(),
+            "{} is missing: build it first (make test does)",
+            app.display()
+        );
         let (port, native_port) = (free_port(), free_port());
         let driver = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .env("GATEHOUSE_CONSOLE_DATA_DIR", data_dir)
             .env("GATEHOUSE_CONSOLE_VAULT", "file")
             .env("GATEHOUSE_CONSOLE_START", start_mode)
@@ -48,7 +61,10 @@ impl Console {
             .stderr(Stdio::null())
             .spawn()
             .expect("tauri-driver is needed (make test installs it)");
-        let mut console = Console { driver, client: None };
+        let mut console = Console {
+            driver,
+            client: None,
+        };
         let url = format!("http://127.0.0.1:{port}");
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -58,7 +74,10 @@ impl Console {
         }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), serde_json::json!("wry"));
-        caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
         let session = tokio::time::timeout(
             Duration::from_secs(60),
             ClientBuilder::native().capabilities(caps).connect(&url),
@@ -78,18 +97,33 @@ impl Console {
 
     async fn wait_for(&self, testid: &str, secs: u64) -> fantoccini::elements::Element {
         let css = format!("[data-testid='{testid}']");
-        match self.client().wait().at_most(Duration::from_secs(secs)).for_element(Locator::Css(&css)).await {
+        match self
+            .client()
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(&css))
+            .await
+        {
             Ok(el) => el,
             Err(e) => {
-                self.screenshot(&format!("failed-waiting-for-{testid}")).await;
+                self.screenshot(&format!("failed-waiting-for-{testid}"))
+                    .await;
                 let body = self.client().source().await.unwrap_or_default();
                 panic!("{testid} did not appear: {e}\n{body}");
             }
         }
     }
 
+    /// The element's `textContent`, trimmed (WebKitWebDriver's rendered text is
+    /// empty for ellipsis-clipped elements).
     async fn text(&self, testid: &str) -> String {
-        self.wait_for(testid, 10).await.text().await.unwrap()
+        let el = self.wait_for(testid, 10).await;
+        el.prop("textContent")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
     }
 
     /// Waits until `testid`'s text is `expected` (an earlier banner may still show).
@@ -97,20 +131,35 @@ impl Console {
         let deadline = std::time::Instant::now() + Duration::from_secs(secs);
         let mut last = String::new();
         while std::time::Instant::now() < deadline {
-            if let Ok(el) = self.client().find(Locator::Css(&format!("[data-testid='{testid}']"))).await {
-                last = el.text().await.unwrap_or_default();
+            if let Ok(el) = self
+                .client()
+                .find(Locator::Css(&format!("[data-testid='{testid}']")))
+                .await
+            {
+                last = el
+                    .prop("textContent")
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
                 if last == expected {
                     return;
                 }
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        self.screenshot(&format!("failed-waiting-for-{expected}")).await;
+        self.screenshot(&format!("failed-waiting-for-{expected}"))
+            .await;
         panic!("{testid} shows {last:?}, expected {expected:?}");
     }
 
     async fn is_present(&self, testid: &str) -> bool {
-        self.client().find(Locator::Css(&format!("[data-testid='{testid}']"))).await.is_ok()
+        self.client()
+            .find(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .is_ok()
     }
 
     async fn type_into(&self, testid: &str, text: &str) {
@@ -136,7 +185,9 @@ impl Console {
             let _ = client.close().await;
         }
         // SIGTERM, never SIGKILL: a killed tauri-driver leaves WebKitWebDriver on its port.
-        let _ = Command::new("kill").args(["-TERM", &self.driver.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.driver.id().to_string()])
+            .status();
         for _ in 0..50 {
             if self.driver.try_wait().ok().flatten().is_some() {
                 return;
@@ -153,15 +204,35 @@ async fn the_embedded_default_starts_connects_and_is_reused() {
     let dir = tempfile::tempdir().unwrap();
     let console = Console::start(dir.path(), "embedded").await;
     console.wait_for("shell", 90).await;
-    assert_eq!(console.text("header-version").await, format!("v{}", env!("CARGO_PKG_VERSION")));
-    assert_eq!(console.text("header-role").await.to_lowercase(), "administrator");
-    assert!(console.text("header-identity").await.contains("initial administrator"));
-    assert!(!console.is_present("readonly-badge").await, "an administrator is not read-only");
+    assert_eq!(
+        console.text("header-version").await,
+        format!("v{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        console.text("header-role").await.to_lowercase(),
+        "administrator"
+    );
+    assert!(console
+        .text("header-identity")
+        .await
+        .contains("initial administrator"));
+    assert!(
+        !console.is_present("readonly-badge").await,
+        "an administrator is not read-only"
+    );
     console.screenshot("embedded-default").await;
     console.click("nav-settings").await;
     let fingerprint = console.text("settings-fingerprint").await;
-    assert!(console.text("settings-token-storage").await.to_lowercase().contains("file"));
-    assert!(console.text("settings-database").await.to_lowercase().contains("sqlite"));
+    assert!(console
+        .text("settings-token-storage")
+        .await
+        .to_lowercase()
+        .contains("file"));
+    assert!(console
+        .text("settings-database")
+        .await
+        .to_lowercase()
+        .contains("sqlite"));
     console.screenshot("settings").await;
     console.stop().await;
 
@@ -186,9 +257,15 @@ async fn a_remote_auditor_sees_the_read_only_badge() {
     console.click("connect-submit").await;
     console.wait_for("shell", 30).await;
     assert_eq!(console.text("header-role").await.to_lowercase(), "auditor");
-    assert!(console.wait_for("readonly-badge", 5).await.is_displayed().await.unwrap());
-    assert!(console.text("header-server").await.contains(&server.base_url));
+    assert!(console
+        .wait_for("readonly-badge", 5)
+        .await
+        .is_displayed()
+        .await
+        .unwrap());
     console.screenshot("remote-auditor").await;
+    let shown = console.text("header-server").await;
+    assert_eq!(shown, server.base_url);
     // The token stays on the Rust side: the page never holds it.
     let source = console.client().source().await.unwrap();
     assert!(!source.contains(&auditor), "the token reached the web view");
@@ -205,24 +282,35 @@ async fn bad_connections_show_readable_errors_and_the_console_stays_usable() {
 
     // A wrong token.
     console.type_into("server-url", &server.base_url).await;
-    console.type_into("server-token", &format!("gh_{}", "A".repeat(43))).await;
+    console
+        .type_into("server-token", &format!("gh_{}", "A".repeat(43)))
+        .await;
     console.click("connect-submit").await;
     console.wait_text("error-code", "invalid_token", 15).await;
     assert!(!console.text("error-message").await.is_empty());
     console.screenshot("wrong-token").await;
 
     // A plain-HTTP URL is refused before anything is sent.
-    console.type_into("server-url", &server.base_url.replace("https://", "http://")).await;
+    console
+        .type_into(
+            "server-url",
+            &server.base_url.replace("https://", "http://"),
+        )
+        .await;
     console.type_into("server-token", "whatever").await;
     console.click("connect-submit").await;
-    console.wait_text("error-code", "invalid_server_url", 15).await;
+    console
+        .wait_text("error-code", "invalid_server_url", 15)
+        .await;
 
     // Nothing listens there.
     let closed = format!("https://127.0.0.1:{}", free_port());
     console.type_into("server-url", &closed).await;
     console.type_into("server-token", "whatever").await;
     console.click("connect-submit").await;
-    console.wait_text("error-code", "server_unreachable", 30).await;
+    console
+        .wait_text("error-code", "server_unreachable", 30)
+        .await;
 
     // And after all that, a good token still connects.
     let admin = server.admin_token.clone();

@@ -247,7 +247,9 @@ pub async fn probe_fingerprint(base_url: &str) -> Result<String, ClientError> {
             detail: "the health check did not answer like a Gatehouse server".into(),
         });
     }
-    verifier.last_seen().ok_or_else(|| ClientError::Connect("no certificate was presented".into()))
+    verifier
+        .last_seen()
+        .ok_or_else(|| ClientError::Connect("no certificate was presented".into()))
 }
 
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {

@@ -19,6 +19,6 @@ mod tokens;
 
 pub use error::{ApiFailure, ServerError};
 pub use server::{
-    has_active_administrator, init, is_token_active, open_store, prepare, prepare_with_store, start, InitReport,
-    Prepared, RunningServer,
+    has_active_administrator, init, is_token_active, open_store, prepare, prepare_with_store,
+    start, InitReport, Prepared, RunningServer,
 };

@@ -116,7 +116,9 @@ pub async fn has_active_administrator(
 /// Whether `secret` is an active token of this data directory (the console checks
 /// the embedded server's token it kept before trusting it).
 pub async fn is_token_active(prepared: &Prepared, clock: &dyn Clock, secret: &str) -> bool {
-    tokens::find_active(prepared.store.as_ref(), clock, secret).await.is_ok()
+    tokens::find_active(prepared.store.as_ref(), clock, secret)
+        .await
+        .is_ok()
 }
 
 /// A server accepting connections.

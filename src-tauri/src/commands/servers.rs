@@ -6,14 +6,21 @@ use crate::state::ConsoleState;
 use crate::types::RememberedServer;
 
 #[tauri::command]
-pub async fn list_servers(state: State<'_, ConsoleState>) -> Result<Vec<RememberedServer>, ApiError> {
+pub async fn list_servers(
+    state: State<'_, ConsoleState>,
+) -> Result<Vec<RememberedServer>, ApiError> {
     state
         .servers
         .list()?
         .into_iter()
         .map(|e| {
             let has_token = state.vault.get(&e.url)?.is_some();
-            Ok(RememberedServer { url: e.url, fingerprint: e.fingerprint, first_seen_at: e.first_seen_at, has_token })
+            Ok(RememberedServer {
+                url: e.url,
+                fingerprint: e.fingerprint,
+                first_seen_at: e.first_seen_at,
+                has_token,
+            })
         })
         .collect()
 }

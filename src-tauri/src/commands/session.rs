@@ -37,7 +37,10 @@ pub async fn connect_embedded(state: State<'_, ConsoleState>) -> Result<SessionI
         *embedded = Some(crate::embedded::start(&state.dir, &state.vault).await?);
     }
     let Some(running) = embedded.as_ref() else {
-        return Err(local(ErrorCode::Internal, "the embedded server did not start"));
+        return Err(local(
+            ErrorCode::Internal,
+            "the embedded server did not start",
+        ));
     };
     let client = Client::builder(running.server.base_url())
         .pin_sha256(&running.server.fingerprint)
@@ -45,9 +48,18 @@ pub async fn connect_embedded(state: State<'_, ConsoleState>) -> Result<SessionI
         .build()
         .map_err(from_client)?;
     let info = client.server_info().await.map_err(from_client)?;
-    let session = session_info(&state, running.server.base_url(), running.server.fingerprint.clone(), true, info);
+    let session = session_info(
+        &state,
+        running.server.base_url(),
+        running.server.fingerprint.clone(),
+        true,
+        info,
+    );
     state.servers.set_last(Some(EMBEDDED))?;
-    *state.session.lock().await = Some(Session { client, info: session.clone() });
+    *state.session.lock().await = Some(Session {
+        client,
+        info: session.clone(),
+    });
     Ok(session)
 }
 
@@ -64,7 +76,10 @@ pub async fn connect_server(
     let url = normalize_url(&url)?;
     let token = match token.trim() {
         "" => state.vault.get(&url)?.ok_or_else(|| {
-            local(ErrorCode::InvalidInput, "enter an API token for this server")
+            local(
+                ErrorCode::InvalidInput,
+                "enter an API token for this server",
+            )
         })?,
         t if t.len() > MAX_TOKEN_LEN || t.chars().any(char::is_control) => {
             return Err(local(ErrorCode::InvalidInput, "that is not an API token"));
@@ -74,9 +89,15 @@ pub async fn connect_server(
     let remembered = state.servers.find(&url)?;
     let fingerprint = match &remembered {
         Some(entry) => entry.fingerprint.clone(),
-        None => gatehouse_client::probe_fingerprint(&url).await.map_err(from_client)?,
+        None => gatehouse_client::probe_fingerprint(&url)
+            .await
+            .map_err(from_client)?,
     };
-    let client = Client::builder(&url).pin_sha256(&fingerprint).token(&token).build().map_err(from_client)?;
+    let client = Client::builder(&url)
+        .pin_sha256(&fingerprint)
+        .token(&token)
+        .build()
+        .map_err(from_client)?;
     let info = client.server_info().await.map_err(from_client)?;
     if remembered.is_none() {
         state.servers.remember(&url, &fingerprint)?;
@@ -84,7 +105,10 @@ pub async fn connect_server(
     state.vault.set(&url, &token)?;
     state.servers.set_last(Some(&url))?;
     let session = session_info(&state, url, fingerprint, false, info);
-    *state.session.lock().await = Some(Session { client, info: session.clone() });
+    *state.session.lock().await = Some(Session {
+        client,
+        info: session.clone(),
+    });
     Ok(session)
 }
 
@@ -102,7 +126,9 @@ pub async fn sign_out(state: State<'_, ConsoleState>) -> Result<(), ApiError> {
 }
 
 #[tauri::command]
-pub async fn get_server_info(state: State<'_, ConsoleState>) -> Result<ServerInfoResponse, ApiError> {
+pub async fn get_server_info(
+    state: State<'_, ConsoleState>,
+) -> Result<ServerInfoResponse, ApiError> {
     let client = state
         .session
         .lock()

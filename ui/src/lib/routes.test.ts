@@ -1,0 +1,15 @@
+import { describe, expect, it } from "vitest";
+import { hashOf, parseHash, PAGES } from "./routes";
+
+describe("routes", () => {
+  it("round-trips every page", () => {
+    for (const page of PAGES) expect(parseHash(hashOf(page))).toBe(page);
+  });
+  it("falls back to the audit trail", () => {
+    for (const hash of ["", "#", "#/", "#/nope", "#/../settings", "settings-x"]) expect(parseHash(hash)).toBe("audit");
+  });
+  it("ignores trailing parts", () => {
+    expect(parseHash("#/users/42")).toBe("users");
+    expect(parseHash("#/policies?v=3")).toBe("policies");
+  });
+});
