@@ -36,5 +36,7 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
 fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
     echo "deps: installing the UI's npm packages"
-    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+    # `npm install`, not `npm ci`: with this machine's npm settings (no resolved URLs in
+    # the lock file) `npm ci` refuses optional per-platform packages; the lock still pins versions.
+    (cd ui && npm install --no-audit --no-fund --loglevel=error)
 fi
