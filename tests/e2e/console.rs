@@ -320,3 +320,52 @@ async fn bad_connections_show_readable_errors_and_the_console_stays_usable() {
     console.wait_for("shell", 30).await;
     console.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_certificate_and_an_impostor_are_refused() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let first = TestServer::start(Db::Sqlite).await;
+    let addr = first.base_url.trim_start_matches("https://").to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let console = Console::start(dir.path(), "connect").await;
+    console.wait_for("connect-screen", 30).await;
+    console.type_into("server-url", &first.base_url).await;
+    console.type_into("server-token", &first.admin_token).await;
+    console.click("connect-submit").await;
+    console.wait_for("shell", 30).await;
+    console.click("sign-out").await;
+    console.wait_for("connect-screen", 10).await;
+    // Remembered, with its pin; its token forgotten on sign-out.
+    let remembered = console.text("remembered-server").await;
+    assert!(remembered.contains(&first.base_url), "{remembered}");
+    assert!(!remembered.contains("token kept"), "{remembered}");
+
+    // Another server (another certificate) now answers on the same address.
+    first.stop().await;
+    let second = TestServer::start_with(Db::Sqlite, |c| c.listen = addr.parse().unwrap()).await;
+    console.type_into("server-url", &second.base_url).await;
+    console.type_into("server-token", &second.admin_token).await;
+    console.click("connect-submit").await;
+    console
+        .wait_text("error-code", "certificate_changed", 30)
+        .await;
+    let message = console.text("error-message").await;
+    assert!(
+        message.contains(&second.fingerprint),
+        "names the presented certificate: {message}"
+    );
+    console.screenshot("certificate-changed").await;
+
+    // An address that speaks TLS but is not Gatehouse.
+    let impostor = gatehouse_testkit::start_impostor("hello").await;
+    console.type_into("server-url", &impostor).await;
+    console.type_into("server-token", &second.admin_token).await;
+    console.click("connect-submit").await;
+    console
+        .wait_text("error-code", "bad_server_response", 30)
+        .await;
+    // And the console is still usable: the embedded server opens.
+    console.click("connect-embedded").await;
+    console.wait_for("shell", 90).await;
+    console.stop().await;
+}

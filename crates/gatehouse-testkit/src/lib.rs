@@ -170,3 +170,39 @@ impl TestServer {
         self.store.close().await;
     }
 }
+
+/// A TLS 1.3 server on 127.0.0.1:0 that is not Gatehouse: it answers every request
+/// with `200` and `body`. For testing what clients do when an address answers, but
+/// not like a Gatehouse server. Returns its `https://` URL; it stops with the runtime.
+pub async fn start_impostor(body: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
+    let tls = gatehouse_server::tls::load_or_generate(&config).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _keep = dir;
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut stream) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 8192];
+                let _ = stream.read(&mut buf).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    url
+}

@@ -22,7 +22,7 @@ describe("backend", () => {
   it("passes arguments and returns the answer", async () => {
     await expect(getSession()).resolves.toBeNull();
     await connectServer("https://a:1", "t");
-    expect(calls.at(-1)).toEqual(["connect_server", { url: "https://a:1", token: "t" }]);
+    expect(calls[calls.length - 1]).toEqual(["connect_server", { url: "https://a:1", token: "t" }]);
   });
 
   it("keeps an ApiError rejection as it is", async () => {
