@@ -182,7 +182,10 @@ pub async fn start_impostor(body: &'static str) -> String {
         ..Config::default()
     };
     let tls = gatehouse_server::tls::load_or_generate(&config).unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config);
+    // HTTP/1.1 only: it writes a raw HTTP/1.1 answer.
+    let mut server_config = (*tls.server_config).clone();
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server_config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
