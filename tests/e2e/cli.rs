@@ -78,6 +78,13 @@ fn init_prints_the_token_once_then_refuses_without_the_flag() {
     );
     assert_eq!(fourth.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&token_file).unwrap(), written);
+    // ... and mints nothing: a fifth init without the flag still counts two tokens.
+    let fifth = gatehouse(&["init"], &env);
+    assert!(
+        stderr(&fifth).contains("2 active administrator token(s)"),
+        "{}",
+        stderr(&fifth)
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -1,4 +1,4 @@
-//! The real console (release of `src-tauri`, with the built UI inside) in WebKit,
+//! The real console (the debug build of `src-tauri`, the built UI inside) in WebKit,
 //! driven through tauri-driver + WebKitWebDriver under Xvfb. Each test saves a
 //! screenshot under `target/e2e-screenshots/`.
 

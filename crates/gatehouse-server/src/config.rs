@@ -10,6 +10,10 @@ use serde::Deserialize;
 
 /// Environment variables with the `GATEHOUSE_` prefix that are not config keys.
 const NON_CONFIG_VARS: &[&str] = &["GATEHOUSE_CONFIG", "GATEHOUSE_LOG"];
+/// Prefixes (after `GATEHOUSE_`) of variables that belong to the tests and the console.
+const NON_CONFIG_PREFIXES: &[&str] = &["TEST_", "CONSOLE_"];
+/// The most connections `max_connections` may allow (the semaphore's limit is far higher).
+const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -57,11 +61,17 @@ impl Default for Config {
 }
 
 fn default_data_dir() -> PathBuf {
-    match std::env::var_os("XDG_DATA_HOME").or_else(|| std::env::var_os("HOME")) {
-        Some(base) if std::env::var_os("XDG_DATA_HOME").is_some() => {
-            PathBuf::from(base).join("gatehouse")
-        }
-        Some(home) => PathBuf::from(home).join(".local/share/gatehouse"),
+    // An empty or relative XDG_DATA_HOME is to be ignored (XDG base directory spec).
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    if let Some(xdg) = absolute("XDG_DATA_HOME") {
+        return xdg.join("gatehouse");
+    }
+    match absolute("HOME") {
+        Some(home) => home.join(".local/share/gatehouse"),
         None => PathBuf::from("gatehouse-data"),
     }
 }
@@ -109,7 +119,9 @@ impl Config {
             let Some(rest) = name.strip_prefix("GATEHOUSE_") else {
                 continue;
             };
-            if NON_CONFIG_VARS.contains(&name.as_str()) || rest.starts_with("TEST_") {
+            if NON_CONFIG_VARS.contains(&name.as_str())
+                || NON_CONFIG_PREFIXES.iter().any(|p| rest.starts_with(p))
+            {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
@@ -168,6 +180,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key,
                 reason: "must be greater than 0".into(),
+            });
+        }
+        if self.max_connections > MAX_CONNECTIONS_LIMIT {
+            return Err(ConfigError::Invalid {
+                key: "max_connections",
+                reason: format!("must be at most {MAX_CONNECTIONS_LIMIT}"),
             });
         }
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
@@ -330,12 +348,33 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_are_bounded() {
+        let e = load_str("max_connections = 0\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`max_connections`"), "{e}");
+        let e = load_str("max_connections = 99999999999\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`max_connections`") && e.contains("at most"),
+            "{e}"
+        );
+        let e = load_str("tls_handshake_timeout_seconds = 0\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`tls_handshake_timeout_seconds`"), "{e}");
+    }
+
+    #[test]
     fn unrelated_and_test_variables_are_ignored() {
         let c = load_str(
             "",
             &[
                 ("PATH", "/bin"),
                 ("GATEHOUSE_TEST_DATABASE_URL", "x"),
+                ("GATEHOUSE_CONSOLE_DATA_DIR", "/tmp/x"),
+                ("GATEHOUSE_CONSOLE_START", "connect"),
                 ("GATEHOUSE_CONFIG", "y"),
             ],
         );

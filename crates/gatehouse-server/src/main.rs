@@ -101,25 +101,41 @@ async fn init(config: Config, token_file: Option<PathBuf>, is_forced: bool) -> a
     let listen = config.listen;
     let data_dir = config.data_dir.clone();
     let prepared = gatehouse_server::prepare(config).await?;
-    let report = gatehouse_server::init(&prepared, &SystemClock, is_forced).await?;
-    println!("data directory:       {}", data_dir.display());
-    println!("listens on:           https://{listen}");
-    println!("certificate SHA-256:  {}", report.fingerprint);
-    match token_file {
-        Some(path) => {
-            let mut file = std::fs::OpenOptions::new()
+    // Create the token file before minting, so a file that cannot be created (or
+    // already exists: never overwritten) leaves no token minted and unseen.
+    let file = match &token_file {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .open(&path)
-                .map_err(|e| anyhow::anyhow!("cannot create token file {}: {e}", path.display()))?;
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot create token file {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let report = match gatehouse_server::init(&prepared, &SystemClock, is_forced).await {
+        Ok(report) => report,
+        Err(e) => {
+            if let Some(path) = &token_file {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    };
+    println!("data directory:       {}", data_dir.display());
+    println!("listens on:           https://{listen}");
+    println!("certificate SHA-256:  {}", report.fingerprint);
+    match (file, token_file) {
+        (Some(mut file), Some(path)) => {
             writeln!(file, "{}", report.admin_token)?;
+            file.sync_all()?;
             println!(
                 "administrator token:  written to {} (owner-only)",
                 path.display()
             );
         }
-        None => {
+        _ => {
             println!("administrator token:  {}", report.admin_token);
             println!("(shown once: only its hash is stored; keep it somewhere safe)");
         }

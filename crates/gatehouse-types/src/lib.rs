@@ -1,4 +1,4 @@
-//! Gatehouse's wire types: what crosses HTTP and (later) the console's IPC boundary.
+//! Gatehouse's wire types: what crosses HTTP and the console's IPC boundary.
 //!
 //! Everything here is plain serde data: requests, responses, ids and the one error
 //! shape. This crate must never depend on axum, sqlx, tauri or anything that does
