@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::audit::AuditLog;
 use crate::authz::Authorizer;
 use crate::clock::Clock;
 use crate::error::ApiFailure;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub authorizer: Arc<dyn Authorizer>,
+    pub audit: AuditLog,
     pub routes: Arc<RouteTable>,
     pub started_at: DateTime<Utc>,
     pub max_body_bytes: usize,
@@ -31,6 +33,7 @@ pub struct AppParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub authorizer: Arc<dyn Authorizer>,
+    pub audit: AuditLog,
     pub max_body_bytes: usize,
     pub default_token_ttl_seconds: u64,
 }
@@ -44,6 +47,7 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         store: parts.store,
         clock: parts.clock,
         authorizer: parts.authorizer,
+        audit: parts.audit,
         routes: table.clone(),
         max_body_bytes: parts.max_body_bytes,
         default_token_ttl_seconds: parts.default_token_ttl_seconds,

@@ -13,14 +13,28 @@ pub enum Action {
     ListApiTokens,
     CreateApiToken,
     RevokeApiToken,
+    IngestAuditEvents,
+    SearchAudit,
+    ExportAudit,
+    VerifyAudit,
+    StreamAudit,
+    ListBlocked,
+    SummarizeBlocked,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 11] = [
         Action::ReadServer,
         Action::ListApiTokens,
         Action::CreateApiToken,
         Action::RevokeApiToken,
+        Action::IngestAuditEvents,
+        Action::SearchAudit,
+        Action::ExportAudit,
+        Action::VerifyAudit,
+        Action::StreamAudit,
+        Action::ListBlocked,
+        Action::SummarizeBlocked,
     ];
 
     /// The action's stable name (Cedar action ids will use the same names).
@@ -30,14 +44,28 @@ impl Action {
             Self::ListApiTokens => "api_tokens.list",
             Self::CreateApiToken => "api_tokens.create",
             Self::RevokeApiToken => "api_tokens.revoke",
+            Self::IngestAuditEvents => "audit.ingest",
+            Self::SearchAudit => "audit.search",
+            Self::ExportAudit => "audit.export",
+            Self::VerifyAudit => "audit.verify",
+            Self::StreamAudit => "audit.stream",
+            Self::ListBlocked => "blocked.list",
+            Self::SummarizeBlocked => "blocked.summary",
         }
     }
 
     /// Reads change nothing; only these are open to a read-only role.
     pub fn is_read_only(self) -> bool {
         match self {
-            Self::ReadServer | Self::ListApiTokens => true,
-            Self::CreateApiToken | Self::RevokeApiToken => false,
+            Self::ReadServer
+            | Self::ListApiTokens
+            | Self::SearchAudit
+            | Self::ExportAudit
+            | Self::VerifyAudit
+            | Self::StreamAudit
+            | Self::ListBlocked
+            | Self::SummarizeBlocked => true,
+            Self::CreateApiToken | Self::RevokeApiToken | Self::IngestAuditEvents => false,
         }
     }
 }
@@ -53,7 +81,8 @@ pub trait Authorizer: Send + Sync + 'static {
     fn authorize(&self, principal: &Principal, action: Action) -> Decision;
 }
 
-/// Administrators may do everything, auditors may only read, anyone else nothing.
+/// Administrators may do everything, auditors may only read, services may only
+/// report audit events, anyone else nothing.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RoleAuthorizer;
 
@@ -67,6 +96,10 @@ impl Authorizer for RoleAuthorizer {
             Role::Auditor if action.is_read_only() => Decision {
                 is_allowed: true,
                 reason: "auditor-read-only",
+            },
+            Role::Service if action == Action::IngestAuditEvents => Decision {
+                is_allowed: true,
+                reason: "service-ingest",
             },
             _ => Decision {
                 is_allowed: false,
@@ -103,7 +136,11 @@ mod tests {
                 "{action:?}"
             );
             assert!(!a.authorize(&principal(Role::User), action).is_allowed);
-            assert!(!a.authorize(&principal(Role::Service), action).is_allowed);
+            assert_eq!(
+                a.authorize(&principal(Role::Service), action).is_allowed,
+                action == Action::IngestAuditEvents,
+                "{action:?}"
+            );
         }
     }
 }

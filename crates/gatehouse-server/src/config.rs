@@ -33,6 +33,30 @@ pub struct Config {
     /// Connections served at once; further connections wait in the kernel's backlog.
     pub max_connections: usize,
     pub tls: TlsConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The Ed25519 key that signs audit checkpoints, kept apart from the database.
+    /// Created (owner-only) in `data_dir` on first start when absent. Replicas
+    /// sharing one PostgreSQL database must share this file.
+    pub key_file: Option<PathBuf>,
+    /// Sign a checkpoint after this many records...
+    pub checkpoint_every_records: u64,
+    /// ...or this many seconds, whichever comes first.
+    pub checkpoint_every_seconds: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            checkpoint_every_records: 10_000,
+            checkpoint_every_seconds: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -56,6 +80,7 @@ impl Default for Config {
             tls_handshake_timeout_seconds: 10,
             max_connections: 1024,
             tls: TlsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -188,6 +213,18 @@ impl Config {
                 reason: format!("must be at most {MAX_CONNECTIONS_LIMIT}"),
             });
         }
+        if self.audit.checkpoint_every_records == 0 {
+            return Err(ConfigError::Invalid {
+                key: "audit.checkpoint_every_records",
+                reason: "must be greater than 0".into(),
+            });
+        }
+        if !(1..=3600).contains(&self.audit.checkpoint_every_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "audit.checkpoint_every_seconds",
+                reason: "must be between 1 and 3600".into(),
+            });
+        }
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
             return Err(ConfigError::Invalid {
                 key: "tls",
@@ -203,6 +240,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The audit checkpoint key file actually used.
+    pub fn effective_audit_key_file(&self) -> PathBuf {
+        self.audit
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoint.key"))
     }
 
     /// The database URL actually used: PostgreSQL if configured, else SQLite in the data dir.

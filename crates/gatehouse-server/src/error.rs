@@ -107,4 +107,6 @@ pub enum ServerError {
     DataDir { path: String, reason: String },
     #[error("{0}")]
     Init(String),
+    #[error("audit checkpoint key {path}: {reason}")]
+    AuditKey { path: String, reason: String },
 }

@@ -6,6 +6,7 @@
 //! with anything internal, and never log or store a secret in clear.
 
 pub mod app;
+pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod config;

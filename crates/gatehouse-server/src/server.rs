@@ -5,12 +5,14 @@ use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse_audit::{Record, Sealer};
 use gatehouse_store::Store;
 use gatehouse_types::{CreateApiTokenRequest, Role};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::{self, AppParts};
+use crate::audit::{load_or_create_sealer, AuditLog};
 use crate::authz::RoleAuthorizer;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -25,6 +27,8 @@ pub struct Prepared {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub tls: TlsMaterial,
+    /// The audit checkpoint key (kept in its own file) and policy.
+    pub sealer: Arc<Sealer>,
 }
 
 pub async fn prepare(config: Config) -> Result<Prepared, ServerError> {
@@ -56,7 +60,13 @@ pub fn prepare_with_store(config: Config, store: Arc<dyn Store>) -> Result<Prepa
             reason: e.to_string(),
         })?;
     let tls = tls::load_or_generate(&config)?;
-    Ok(Prepared { config, store, tls })
+    let sealer = Arc::new(load_or_create_sealer(&config)?);
+    Ok(Prepared {
+        config,
+        store,
+        tls,
+        sealer,
+    })
 }
 
 /// What `gatehouse init` did.
@@ -87,12 +97,28 @@ pub async fn init(
         role: Role::Administrator,
         expires_in_seconds: None,
     };
+    let request_id = format!("init-{}", uuid::Uuid::new_v4());
+    let record_of = |time_us: i64, after: serde_json::Value| Record {
+        time_us,
+        actor_kind: "operator".into(),
+        actor_id: "gatehouse init".into(),
+        actor_name: "local operator".into(),
+        action: "api_tokens.create".into(),
+        resource_type: "api_token".into(),
+        resource_id: after["id"].as_str().unwrap_or_default().to_owned(),
+        outcome: "success".into(),
+        source_ip: "local".into(),
+        request_id: request_id.clone(),
+        after: Some(after.to_string()),
+        ..Record::default()
+    };
     let created = tokens::create(
         store,
         clock,
         request,
         prepared.config.api_token_default_ttl_seconds,
         None,
+        (&record_of, prepared.sealer.as_ref()),
     )
     .await
     .map_err(|e| ServerError::Init(e.message.into_owned()))?;
@@ -165,11 +191,23 @@ pub async fn start(
     prepared: Prepared,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
-    let Prepared { config, store, tls } = prepared;
+    let Prepared {
+        config,
+        store,
+        tls,
+        sealer,
+    } = prepared;
+    let audit = AuditLog::start(
+        store.clone(),
+        sealer,
+        clock.clone(),
+        Duration::from_secs(config.audit.checkpoint_every_seconds),
+    );
     let (router, _) = app::build(AppParts {
         store,
         clock,
         authorizer: Arc::new(RoleAuthorizer),
+        audit,
         max_body_bytes: config.max_body_bytes,
         default_token_ttl_seconds: config.api_token_default_ttl_seconds,
     });

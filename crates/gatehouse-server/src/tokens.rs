@@ -5,7 +5,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Duration;
-use gatehouse_store::{ApiTokenRow, Store};
+use gatehouse_audit::{Record, Sealer};
+use gatehouse_store::{ApiTokenRow, Revoked, Store};
 use gatehouse_types::{
     ApiTokenId, ApiTokenResponse, CreateApiTokenRequest, CreatedApiTokenResponse, ErrorCode, Role,
     MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
@@ -96,13 +97,26 @@ pub async fn find_active(
     })
 }
 
-/// Mints a token. `created_by` is `None` only for `gatehouse init`.
+/// Builds the audit record of a change from the time and the after value.
+pub type RecordOf<'a> = &'a (dyn Fn(i64, serde_json::Value) -> Record + Send + Sync);
+
+/// Builds the audit record of a revocation from the time, before and after values.
+pub type RevokeRecordOf<'a> =
+    &'a (dyn Fn(i64, serde_json::Value, serde_json::Value) -> Record + Send + Sync);
+
+fn to_json(token: &ApiTokenResponse) -> serde_json::Value {
+    serde_json::to_value(token).unwrap_or(serde_json::Value::Null)
+}
+
+/// Mints a token, committed together with its audit record. `created_by` is
+/// `None` only for `gatehouse init`.
 pub async fn create(
     store: &dyn Store,
     clock: &dyn Clock,
     request: CreateApiTokenRequest,
     default_ttl_seconds: u64,
     created_by: Option<ApiTokenId>,
+    (record_of, sealer): (RecordOf<'_>, &Sealer),
 ) -> Result<CreatedApiTokenResponse, ApiFailure> {
     let name = request.name.trim();
     let name_len = name.chars().count();
@@ -135,11 +149,10 @@ pub async fn create(
         revoked_at_us: None,
         created_by: created_by.map(|id| id.0),
     };
-    store.api_tokens().create(&row).await?;
-    Ok(CreatedApiTokenResponse {
-        token: to_response(row)?,
-        secret,
-    })
+    let token = to_response(row.clone())?;
+    let record = record_of(to_micros(now), to_json(&token));
+    store.api_tokens().create(&row, &record, sealer).await?;
+    Ok(CreatedApiTokenResponse { token, secret })
 }
 
 pub async fn list(store: &dyn Store) -> Result<Vec<ApiTokenResponse>, ApiFailure> {
@@ -152,37 +165,32 @@ pub async fn list(store: &dyn Store) -> Result<Vec<ApiTokenResponse>, ApiFailure
         .collect()
 }
 
-/// Revokes a token. Refuses to revoke the last active administrator token, which
-/// would leave nobody able to administer the server.
+/// Revokes a token, committed together with its audit record. Refuses to revoke
+/// the last active administrator token, which would leave nobody able to
+/// administer the server.
 pub async fn revoke(
     store: &dyn Store,
     clock: &dyn Clock,
     id: ApiTokenId,
+    (record_of, sealer): (RevokeRecordOf<'_>, &Sealer),
 ) -> Result<ApiTokenResponse, ApiFailure> {
-    let tokens = store.api_tokens();
-    let row = tokens
-        .find(id.0)
-        .await?
-        .ok_or_else(|| ApiFailure::not_found("api token"))?;
     let now = to_micros(clock.now());
-    let is_active = row.revoked_at_us.is_none() && row.expires_at_us > now;
-    if is_active
-        && row.role == Role::Administrator.as_str()
-        && tokens
-            .count_active(Role::Administrator.as_str(), now)
-            .await?
-            <= 1
+    let audit = move |before: &ApiTokenRow, after: &ApiTokenRow| {
+        let json = |row: &ApiTokenRow| to_response(row.clone()).map(|t| to_json(&t)).unwrap_or_default();
+        record_of(now, json(before), json(after))
+    };
+    match store
+        .api_tokens()
+        .revoke(id.0, now, Role::Administrator.as_str(), &audit, sealer)
+        .await?
     {
-        return Err(ApiFailure::new(
+        Revoked::Unknown => Err(ApiFailure::not_found("api token")),
+        Revoked::LastActive => Err(ApiFailure::new(
             ErrorCode::Conflict,
             "cannot revoke the last active administrator token: mint another one first",
-        ));
+        )),
+        Revoked::Done(row) => to_response(row),
     }
-    let row = tokens
-        .update_revoked(id.0, now)
-        .await?
-        .ok_or_else(|| ApiFailure::not_found("api token"))?;
-    to_response(row)
 }
 
 pub async fn count_active_administrators(

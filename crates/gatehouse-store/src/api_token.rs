@@ -1,6 +1,21 @@
+use gatehouse_audit::{Record, Sealer};
 use uuid::Uuid;
 
 use crate::StoreError;
+
+/// Builds the audit record of a revocation from the token before and after it.
+pub type RevokeAudit<'a> = dyn Fn(&ApiTokenRow, &ApiTokenRow) -> Record + Send + Sync + 'a;
+
+/// What [`ApiTokenStore::revoke`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// No token has that id.
+    Unknown,
+    /// Refused: it is the last active token of the protected role.
+    LastActive,
+    /// Revoked now, or already revoked earlier (its first revocation time is kept).
+    Done(ApiTokenRow),
+}
 
 /// An API token as stored: the secret only as its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -17,16 +32,26 @@ pub struct ApiTokenRow {
 
 #[async_trait::async_trait]
 pub trait ApiTokenStore: Send + Sync {
-    /// Stores a new token; [`StoreError::Conflict`] if the id or hash exists.
-    async fn create(&self, row: &ApiTokenRow) -> Result<(), StoreError>;
+    /// Stores a new token and its audit record in one transaction;
+    /// [`StoreError::Conflict`] if the id or hash exists (and then neither is stored).
+    async fn create(&self, row: &ApiTokenRow, audit: &Record, sealer: &Sealer)
+        -> Result<(), StoreError>;
     async fn find(&self, id: Uuid) -> Result<Option<ApiTokenRow>, StoreError>;
     async fn find_by_secret_hash(&self, hash: &[u8]) -> Result<Option<ApiTokenRow>, StoreError>;
     /// Every token, oldest first.
     async fn list(&self) -> Result<Vec<ApiTokenRow>, StoreError>;
     /// Marks a token revoked at `at_us` unless it already is (the first revocation
-    /// time is kept). Returns the token as it now stands, or `None` if unknown.
-    async fn update_revoked(&self, id: Uuid, at_us: i64)
-        -> Result<Option<ApiTokenRow>, StoreError>;
+    /// time is kept), with its audit record, in one transaction. Refuses to revoke
+    /// the last active token of `protected_role`; the check and the change hold the
+    /// chain lock, so two concurrent revocations cannot both pass it.
+    async fn revoke(
+        &self,
+        id: Uuid,
+        at_us: i64,
+        protected_role: &str,
+        audit: &RevokeAudit<'_>,
+        sealer: &Sealer,
+    ) -> Result<Revoked, StoreError>;
     /// How many tokens of `role` are neither revoked nor expired at `now_us`.
     async fn count_active(&self, role: &str, now_us: i64) -> Result<u64, StoreError>;
 }
@@ -40,7 +65,13 @@ macro_rules! impl_api_token_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::ApiTokenStore for $store {
-            async fn create(&self, row: &$crate::ApiTokenRow) -> Result<(), $crate::StoreError> {
+            async fn create(
+                &self,
+                row: &$crate::ApiTokenRow,
+                audit: &gatehouse_audit::Record,
+                sealer: &gatehouse_audit::Sealer,
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self.begin_chain().await?;
                 sqlx::query(
                     "INSERT INTO api_tokens (id, name, role, secret_hash, created_at_us, \
                      expires_at_us, revoked_at_us, created_by) \
@@ -54,8 +85,10 @@ macro_rules! impl_api_token_store {
                 .bind(row.expires_at_us)
                 .bind(row.revoked_at_us)
                 .bind(row.created_by)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -95,21 +128,55 @@ macro_rules! impl_api_token_store {
                 Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
             }
 
-            async fn update_revoked(
+            async fn revoke(
                 &self,
                 id: uuid::Uuid,
                 at_us: i64,
-            ) -> Result<Option<$crate::ApiTokenRow>, $crate::StoreError> {
+                protected_role: &str,
+                audit: &$crate::api_token::RevokeAudit<'_>,
+                sealer: &gatehouse_audit::Sealer,
+            ) -> Result<$crate::Revoked, $crate::StoreError> {
+                let mut tx = self.begin_chain().await?;
+                let sql = format!(
+                    "SELECT {} FROM api_tokens WHERE id = $1",
+                    $crate::api_token::SELECT_COLUMNS
+                );
+                let before: Option<$crate::ApiTokenRow> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(before) = before else {
+                    return Ok($crate::Revoked::Unknown);
+                };
+                let is_active = before.revoked_at_us.is_none() && before.expires_at_us > at_us;
+                if is_active && before.role == protected_role {
+                    let others: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM api_tokens WHERE role = $1 AND id <> $2 \
+                         AND revoked_at_us IS NULL AND expires_at_us > $3",
+                    )
+                    .bind(protected_role)
+                    .bind(id)
+                    .bind(at_us)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if others == 0 {
+                        return Ok($crate::Revoked::LastActive);
+                    }
+                }
                 let sql = format!(
                     "UPDATE api_tokens SET revoked_at_us = COALESCE(revoked_at_us, $2) \
                      WHERE id = $1 RETURNING {}",
                     $crate::api_token::SELECT_COLUMNS
                 );
-                Ok(sqlx::query_as(&sql)
+                let after: $crate::ApiTokenRow = sqlx::query_as(&sql)
                     .bind(id)
                     .bind(at_us)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let record = audit(&before, &after);
+                Self::append_locked(&mut tx, std::slice::from_ref(&record), &[], sealer).await?;
+                tx.commit().await?;
+                Ok($crate::Revoked::Done(after))
             }
 
             async fn count_active(

@@ -7,13 +7,18 @@
 //! a secret in clear (tokens arrive here already hashed).
 
 mod api_token;
+mod audit;
 mod error;
 mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
 
-pub use api_token::{ApiTokenRow, ApiTokenStore};
+pub use api_token::{ApiTokenRow, ApiTokenStore, RevokeAudit, Revoked};
+pub use audit::{
+    Appended, AuditFilter, AuditStore, BlockedFilter, BlockedRow, BlockedSummary, Page,
+    StoredRecord,
+};
 pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -30,6 +35,7 @@ pub enum Backend {
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     fn api_tokens(&self) -> &dyn ApiTokenStore;
+    fn audit(&self) -> &dyn AuditStore;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.

@@ -5,7 +5,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::api_token::impl_api_token_store;
-use crate::{ApiTokenStore, Backend, Store, StoreError};
+use crate::audit::impl_audit_store;
+use crate::{ApiTokenStore, AuditStore, Backend, Store, StoreError};
 
 /// The scale-out store: PostgreSQL, shared by many stateless replicas.
 pub struct PgStore {
@@ -54,9 +55,27 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
     }
+
+    /// A transaction holding the chain lock: a transaction-scoped advisory lock
+    /// that every appender takes, in this replica or any other, before reading the
+    /// chain head.
+    pub(crate) async fn begin_chain(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHAIN_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
 }
 
+/// The advisory lock key of the audit chain ("gatehouse" in ASCII, truncated).
+const CHAIN_LOCK: i64 = 0x6761_7465_686f_7573;
+
 impl_api_token_store!(PgStore);
+impl_audit_store!(PgStore, sqlx::Postgres, "ILIKE");
 
 #[async_trait::async_trait]
 impl Store for PgStore {
@@ -65,6 +84,10 @@ impl Store for PgStore {
     }
 
     fn api_tokens(&self) -> &dyn ApiTokenStore {
+        self
+    }
+
+    fn audit(&self) -> &dyn AuditStore {
         self
     }
 

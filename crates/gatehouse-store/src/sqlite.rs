@@ -6,7 +6,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use crate::api_token::impl_api_token_store;
-use crate::{ApiTokenStore, Backend, Store, StoreError};
+use crate::audit::impl_audit_store;
+use crate::{ApiTokenStore, AuditStore, Backend, Store, StoreError};
 
 /// The default store: one SQLite file in WAL mode.
 pub struct SqliteStore {
@@ -34,9 +35,18 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
+
+    /// A transaction holding SQLite's one write lock from its first statement, so
+    /// the chain head it reads cannot move before it commits.
+    pub(crate) async fn begin_chain(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 impl_api_token_store!(SqliteStore);
+impl_audit_store!(SqliteStore, sqlx::Sqlite, "LIKE");
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
@@ -45,6 +55,10 @@ impl Store for SqliteStore {
     }
 
     fn api_tokens(&self) -> &dyn ApiTokenStore {
+        self
+    }
+
+    fn audit(&self) -> &dyn AuditStore {
         self
     }
 

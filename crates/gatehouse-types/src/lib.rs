@@ -5,6 +5,7 @@
 //! I/O, so that every client (console, CLI, tests, other services) can share it.
 
 mod api_token;
+mod audit;
 mod error;
 mod role;
 mod server;
@@ -12,6 +13,12 @@ mod server;
 pub use api_token::{
     ApiTokenId, ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest,
     CreatedApiTokenResponse, MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
+};
+pub use audit::{
+    AuditActor, AuditPage, AuditRecord, AuditResource, BlockedBucket, BlockedPage,
+    BlockedRequest, BlockedSummaryResponse, CountBy, IngestError, IngestEvent, IngestRequest,
+    IngestResponse, IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE,
+    MAX_INGEST_BATCH,
 };
 pub use error::{ApiError, ErrorCode};
 pub use role::{Role, UnknownRole};

@@ -100,6 +100,21 @@ fn json_failure(e: serde_path_to_error::Error<serde_json::Error>) -> ApiFailure 
     }
 }
 
+/// Query parameters into a struct that denies unknown fields: an unknown or
+/// malformed parameter is `invalid_parameter`, naming it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(ApiQuery)
+            .map_err(|e| ApiFailure::new(ErrorCode::InvalidParameter, format!("query: {e}")))
+    }
+}
+
 /// Path parameters; a malformed one is `invalid_parameter`, not a framework error.
 pub struct ApiPath<T>(pub T);
 

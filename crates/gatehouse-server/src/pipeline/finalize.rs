@@ -7,9 +7,16 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_types::{ApiError, ErrorCode, REQUEST_ID_HEADER};
 use http::{header, HeaderName, HeaderValue, StatusCode};
 
+use std::sync::Arc;
+
+use axum::extract::ConnectInfo;
+
+use super::record::{block_reason, blocked_row, build_record, AuditSlot, RequestFacts};
 use super::RequestId;
 use crate::app::AppState;
+use crate::clock::to_micros;
 use crate::error::ApiFailure;
+use crate::listener::PeerAddr;
 
 const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (
@@ -33,14 +40,36 @@ pub async fn finalize(State(state): State<AppState>, mut request: Request, next:
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
-    // The path only: query strings may carry secrets in later routes.
+    // The path only: query strings may carry secrets.
     let path = request.uri().path().to_owned();
+    let source_ip = request
+        .extensions()
+        .get::<ConnectInfo<PeerAddr>>()
+        .map(|ConnectInfo(PeerAddr(addr))| addr.ip().to_string())
+        .unwrap_or_default();
+    let facts = Arc::new(RequestFacts::new(
+        request_id.clone(),
+        source_ip,
+        request.headers(),
+        request.method(),
+        request.uri(),
+    ));
+    let slot = AuditSlot::default();
+    request.extensions_mut().insert(facts.clone());
+    request.extensions_mut().insert(slot.clone());
 
     let mut response = match declared_length(&request) {
         Some(len) if len > state.max_body_bytes as u64 => too_large(state.max_body_bytes),
         _ => next.run(request).await,
     };
-    if let Some(failure) = error_of(&response) {
+    let failure = error_of(&response);
+    if let Err(unavailable) = record(&state, &facts, &slot, response.status(), failure.as_ref()).await {
+        // Fail closed: a request whose record cannot be written does not get its answer.
+        response = unavailable.into_response();
+        if let Some(failure) = error_of(&response) {
+            response = render(failure, response.status(), &request_id, response);
+        }
+    } else if let Some(failure) = failure {
         response = render(failure, response.status(), &request_id, response);
     }
     let headers = response.headers_mut();
@@ -59,6 +88,42 @@ pub async fn finalize(State(state): State<AppState>, mut request: Request, next:
         "request"
     );
     response
+}
+
+/// The request's audit record (unless its handler committed it with its change)
+/// and, for a refused request, its blocked-request entry.
+async fn record(
+    state: &AppState,
+    facts: &RequestFacts,
+    slot: &AuditSlot,
+    status: StatusCode,
+    failure: Option<&ApiFailure>,
+) -> Result<(), ApiFailure> {
+    let now = to_micros(state.clock.now());
+    let status = status.as_u16();
+    let (record, blocked) = {
+        let note = slot.note();
+        if note.is_recorded {
+            return Ok(());
+        }
+        let code = failure.map(|f| f.code);
+        let record = build_record(facts, &note, now, status, code);
+        let blocked = code
+            .and_then(|c| block_reason(c, note.action.is_some()))
+            .map(|reason| blocked_row(facts, &note, now, status, reason));
+        (record, blocked)
+    };
+    state
+        .audit
+        .append(vec![record], blocked.into_iter().collect())
+        .await
+        .map(|_| ())
+        .map_err(|_| {
+            ApiFailure::new(
+                gatehouse_types::ErrorCode::Unavailable,
+                "the audit trail cannot be written, retry later",
+            )
+        })
 }
 
 fn declared_length(request: &Request) -> Option<u64> {

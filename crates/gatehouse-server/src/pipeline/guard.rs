@@ -4,6 +4,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_types::ErrorCode;
 use http::{header, HeaderValue, Method};
 
+use super::AuditSlot;
 use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::routes::{Access, Lookup};
@@ -23,10 +24,23 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         &Method::HEAD => Method::GET,
         m => m.clone(),
     };
+    let slot = request.extensions().get::<AuditSlot>().cloned();
+    let note_action = |name: &'static str| {
+        if let Some(slot) = &slot {
+            slot.note().action = Some(name);
+        }
+    };
     let action = match state.routes.lookup(&method, &path) {
-        Lookup::Found(Access::Public) => return next.run(request).await,
-        Lookup::Found(Access::Private(action)) => action,
+        Lookup::Found(Access::Public(name)) => {
+            note_action(name);
+            return next.run(request).await;
+        }
+        Lookup::Found(Access::Private(action)) => {
+            note_action(action.as_str());
+            action
+        }
         Lookup::OtherMethods(allowed) => {
+            note_action("route.method_not_allowed");
             let mut response = ApiFailure::new(
                 ErrorCode::MethodNotAllowed,
                 format!("method {method} is not allowed on this route"),
@@ -45,6 +59,9 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(principal) => principal,
         Err(failure) => return failure.into_response(),
     };
+    if let Some(slot) = &slot {
+        slot.note().principal = Some(principal.clone());
+    }
     let decision = state.authorizer.authorize(&principal, action);
     if !decision.is_allowed {
         tracing::info!(

@@ -7,14 +7,19 @@
 //!    authenticates the caller and asks the [`crate::authz::Authorizer`]; a route
 //!    missing from the table is refused (deny by default).
 //! 3. The handler, which reads the caller through the [`Caller`] extractor.
+//! 4. Back in [`finalize`]: the request's audit record and, if the request was
+//!    refused, its blocked-request entry ([`record`]). A response whose record
+//!    cannot be written becomes `unavailable`: nothing is answered unrecorded.
 //!
 //! Both stages are layers on the whole router, so no route can skip them.
 
 mod extract;
 mod finalize;
 mod guard;
+mod record;
 
-pub use extract::{ApiJson, ApiPath, Caller};
+pub use extract::{ApiJson, ApiPath, ApiQuery, Caller};
+pub use record::{Audit, AuditNote, AuditSlot, RequestFacts};
 pub use finalize::finalize;
 pub use guard::guard;
 

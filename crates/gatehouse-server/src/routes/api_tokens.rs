@@ -8,23 +8,31 @@ use gatehouse_types::{
 
 use crate::app::AppState;
 use crate::error::ApiFailure;
-use crate::pipeline::{ApiJson, ApiPath, Caller};
+use crate::pipeline::{ApiJson, ApiPath, Audit, Caller};
 use crate::tokens;
 
 /// `POST /v1/api-tokens`: the secret is in this response and nowhere else, ever.
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    audit: Audit,
     ApiJson(request): ApiJson<CreateApiTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiTokenResponse>), ApiFailure> {
+    let record_of = |time_us: i64, after: serde_json::Value| {
+        audit.resource("api_token", after["id"].as_str().unwrap_or_default());
+        audit.record(time_us, StatusCode::CREATED.as_u16(), None, Some(after))
+    };
     let created = tokens::create(
         state.store.as_ref(),
         state.clock.as_ref(),
         request,
         state.default_token_ttl_seconds,
         Some(caller.token_id),
+        (&record_of, state.audit.sealer()),
     )
     .await?;
+    audit.mark_recorded();
+    state.audit.notify_appended();
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -38,11 +46,23 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<ApiTokenListResp
 /// `DELETE /v1/api-tokens/{id}`: revokes; revoking twice keeps the first time.
 pub async fn revoke(
     State(state): State<AppState>,
+    audit: Audit,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApiTokenResponse>, ApiFailure> {
     let id = uuid::Uuid::parse_str(&id)
         .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "token id must be a UUID"))?;
-    Ok(Json(
-        tokens::revoke(state.store.as_ref(), state.clock.as_ref(), ApiTokenId(id)).await?,
-    ))
+    audit.resource("api_token", id.to_string());
+    let record_of = |time_us: i64, before: serde_json::Value, after: serde_json::Value| {
+        audit.record(time_us, StatusCode::OK.as_u16(), Some(before), Some(after))
+    };
+    let token = tokens::revoke(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        ApiTokenId(id),
+        (&record_of, state.audit.sealer()),
+    )
+    .await?;
+    audit.mark_recorded();
+    state.audit.notify_appended();
+    Ok(Json(token))
 }

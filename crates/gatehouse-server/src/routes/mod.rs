@@ -3,6 +3,8 @@
 //! access rule is not possible through [`Routes`].
 
 mod api_tokens;
+mod audit;
+mod blocked;
 mod health;
 mod server_info;
 
@@ -17,8 +19,9 @@ use crate::authz::Action;
 /// What a route needs before its handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// No credential (DESIGN.md's short list: health, sign-up, sign-in, discovery).
-    Public,
+    /// No credential (DESIGN.md's short list: health, sign-up, sign-in, discovery);
+    /// the name is the action its audit records carry.
+    Public(&'static str),
     /// An authenticated caller whom the authorizer permits this action.
     Private(Action),
 }
@@ -84,8 +87,14 @@ impl Routes {
         self
     }
 
-    fn public<H: Handler<T, AppState>, T: 'static>(self, m: Method, p: &'static str, h: H) -> Self {
-        self.add(m, p, Access::Public, h)
+    fn public<H: Handler<T, AppState>, T: 'static>(
+        self,
+        m: Method,
+        p: &'static str,
+        name: &'static str,
+        h: H,
+    ) -> Self {
+        self.add(m, p, Access::Public(name), h)
     }
 
     fn private<H, T>(self, m: Method, p: &'static str, action: Action, h: H) -> Self
@@ -103,7 +112,7 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         router: Router::new(),
         table: RouteTable::default(),
     }
-    .public(Method::GET, "/healthz", health::healthz)
+    .public(Method::GET, "/healthz", "health.read", health::healthz)
     .private(
         Method::GET,
         "/v1/server",
@@ -127,6 +136,43 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         "/v1/api-tokens/{id}",
         Action::RevokeApiToken,
         api_tokens::revoke,
+    )
+    .private(
+        Method::POST,
+        "/v1/audit/events",
+        Action::IngestAuditEvents,
+        audit::ingest,
+    )
+    .private(
+        Method::GET,
+        "/v1/audit/events",
+        Action::SearchAudit,
+        audit::search,
+    )
+    .private(
+        Method::GET,
+        "/v1/audit/export",
+        Action::ExportAudit,
+        audit::export,
+    )
+    .private(
+        Method::GET,
+        "/v1/audit/verify",
+        Action::VerifyAudit,
+        audit::verify,
+    )
+    .private(
+        Method::GET,
+        "/v1/audit/stream",
+        Action::StreamAudit,
+        audit::stream,
+    )
+    .private(Method::GET, "/v1/blocked", Action::ListBlocked, blocked::list)
+    .private(
+        Method::GET,
+        "/v1/blocked/summary",
+        Action::SummarizeBlocked,
+        blocked::summary,
     );
     (routes.router, routes.table)
 }

@@ -1,0 +1,92 @@
+//! The checkpoint key: 32 random bytes, hex, in a file only the owner can read,
+//! never in the database whose checkpoints it signs.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use gatehouse_audit::{CheckpointPolicy, CheckpointSigner, Sealer};
+use rand::RngCore;
+
+use crate::config::Config;
+use crate::error::ServerError;
+
+/// Loads the configured key, creating it on first start.
+pub fn load_or_create_sealer(config: &Config) -> Result<Sealer, ServerError> {
+    let path = config.effective_audit_key_file();
+    let signer = load_or_create(&path)?;
+    Ok(Sealer {
+        signer,
+        policy: CheckpointPolicy {
+            every_records: config.audit.checkpoint_every_records,
+            every_us: i64::try_from(config.audit.checkpoint_every_seconds)
+                .unwrap_or(3600)
+                .saturating_mul(1_000_000),
+        },
+    })
+}
+
+fn key_error(path: &Path, reason: impl std::fmt::Display) -> ServerError {
+    ServerError::AuditKey {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn load_or_create(path: &Path) -> Result<CheckpointSigner, ServerError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let mode = std::fs::metadata(path)
+                .map_err(|e| key_error(path, e))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(key_error(
+                    path,
+                    format!("is readable by others (mode {:o}); chmod 600 it", mode & 0o777),
+                ));
+            }
+            let bytes = hex::decode(text.trim()).map_err(|_| key_error(path, "is not hex"))?;
+            let secret = <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| key_error(path, "must hold 32 bytes (64 hex digits)"))?;
+            Ok(CheckpointSigner::from_secret(&secret))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut secret);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| key_error(path, e))?;
+            writeln!(file, "{}", hex::encode(secret)).map_err(|e| key_error(path, e))?;
+            file.sync_all().map_err(|e| key_error(path, e))?;
+            Ok(CheckpointSigner::from_secret(&secret))
+        }
+        Err(e) => Err(key_error(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_then_reused_and_loose_permissions_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let a = load_or_create(&path).unwrap();
+        let b = load_or_create(&path).unwrap();
+        assert_eq!(a.verifying_key(), b.verifying_key());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load_or_create(&path).is_err());
+        std::fs::write(dir.path().join("bad"), "zz").unwrap();
+        std::fs::set_permissions(dir.path().join("bad"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        let e = load_or_create(&dir.path().join("bad")).err().unwrap();
+        assert!(e.to_string().contains("not hex"), "{e}");
+    }
+}

@@ -1,0 +1,280 @@
+//! The pipeline's last stage: every request becomes exactly one audit record
+//! (AU-1), and every refused one also a blocked-request entry (GW-6).
+//!
+//! The outermost stage puts an [`AuditSlot`] and the request's [`RequestFacts`] in
+//! the request; the guard notes who called and what they asked for; a handler may
+//! add the resource and its before/after values. When the response is ready the
+//! stage writes the record, unless the handler already committed it together with
+//! its change ([`Audit::record`]).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::FromRequestParts;
+use gatehouse_audit::redact::redact_json;
+use gatehouse_audit::{Outcome, Record};
+use gatehouse_store::BlockedRow;
+use gatehouse_types::{ErrorCode, Role};
+use http::request::Parts;
+use serde_json::{json, Map, Value};
+
+use super::Principal;
+use crate::error::ApiFailure;
+
+const MAX_FIELD: usize = 256;
+const MAX_QUERY_PAIRS: usize = 32;
+
+/// Facts about the request, fixed when it arrives.
+#[derive(Debug, Clone)]
+pub struct RequestFacts {
+    pub request_id: String,
+    pub source_ip: String,
+    pub user_agent: String,
+    pub method: String,
+    /// The path only, cut to a bounded length.
+    pub path: String,
+    /// Query parameters, secrets redacted.
+    pub query: Option<Value>,
+}
+
+impl RequestFacts {
+    pub fn new(
+        request_id: String,
+        source_ip: String,
+        headers: &http::HeaderMap,
+        method: &http::Method,
+        uri: &http::Uri,
+    ) -> Self {
+        let user_agent = headers
+            .get(http::header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        Self {
+            request_id,
+            source_ip,
+            user_agent: cut(&user_agent),
+            method: method.as_str().to_owned(),
+            path: cut(uri.path()),
+            query: uri.query().map(redacted_query),
+        }
+    }
+}
+
+fn cut(s: &str) -> String {
+    match s.char_indices().nth(MAX_FIELD) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// The query string as a JSON object of its parameters, secrets redacted
+/// (`?access_token=…` never reaches the trail).
+fn redacted_query(query: &str) -> Value {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let mut map = Map::new();
+    for (k, v) in pairs.into_iter().take(MAX_QUERY_PAIRS) {
+        map.insert(cut(&k), Value::String(cut(&v)));
+    }
+    let mut value = Value::Object(map);
+    redact_json(&mut value);
+    value
+}
+
+/// What the pipeline and the handler learnt about the request.
+#[derive(Debug, Default)]
+pub struct AuditNote {
+    pub principal: Option<Principal>,
+    /// The route's action; `None` when no route matched.
+    pub action: Option<&'static str>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// Merged into the record's details.
+    pub details: Option<Map<String, Value>>,
+    /// The handler committed the record with its change.
+    pub is_recorded: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditSlot(Arc<Mutex<AuditNote>>);
+
+impl AuditSlot {
+    pub fn note(&self) -> MutexGuard<'_, AuditNote> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// A handler's access to the request's audit record.
+pub struct Audit {
+    pub slot: AuditSlot,
+    pub facts: Arc<RequestFacts>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Audit {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let slot = parts.extensions.get::<AuditSlot>().cloned();
+        let facts = parts.extensions.get::<Arc<RequestFacts>>().cloned();
+        match (slot, facts) {
+            (Some(slot), Some(facts)) => Ok(Audit { slot, facts }),
+            // Only if a route were wired without the pipeline: fail closed.
+            _ => Err(ApiFailure::internal()),
+        }
+    }
+}
+
+impl Audit {
+    /// Sets what the request acted on.
+    pub fn resource(&self, kind: &str, id: impl Into<String>) {
+        let mut note = self.slot.note();
+        note.resource_type = Some(kind.to_owned());
+        note.resource_id = Some(id.into());
+    }
+
+    /// Adds a detail to the record (redacted like everything else).
+    pub fn detail(&self, key: &str, value: Value) {
+        let mut note = self.slot.note();
+        note.details.get_or_insert_with(Map::new).insert(key.to_owned(), value);
+    }
+
+    /// The record of this request, as it stands, for a handler that commits it in
+    /// the same transaction as its change; the stage will not write another.
+    pub fn record(&self, time_us: i64, status: u16, before: Option<Value>, after: Option<Value>) -> Record {
+        let mut note = self.slot.note();
+        note.before = before;
+        note.after = after;
+        build_record(&self.facts, &note, time_us, status, None)
+    }
+
+    /// Marks the record committed by the handler.
+    pub fn mark_recorded(&self) {
+        self.slot.note().is_recorded = true;
+    }
+}
+
+fn redacted(value: &Option<Value>) -> Option<String> {
+    value.as_ref().map(|v| {
+        let mut v = v.clone();
+        redact_json(&mut v);
+        v.to_string()
+    })
+}
+
+/// The record of a request that ended with `status` (and `error`, if it failed).
+pub fn build_record(
+    facts: &RequestFacts,
+    note: &AuditNote,
+    time_us: i64,
+    status: u16,
+    error: Option<ErrorCode>,
+) -> Record {
+    let (actor_kind, actor_id, actor_name) = match &note.principal {
+        Some(p) => (
+            if p.role == Role::Service { "service" } else { "api_token" },
+            p.token_id.to_string(),
+            p.name.clone(),
+        ),
+        None => ("anonymous", String::new(), String::new()),
+    };
+    let action = note.action.unwrap_or("route.unknown");
+    let mut details = Map::new();
+    details.insert("method".into(), json!(facts.method));
+    details.insert("path".into(), json!(facts.path));
+    if let Some(q) = &facts.query {
+        details.insert("query".into(), q.clone());
+    }
+    if let Some(code) = error {
+        details.insert("error".into(), json!(code.as_str()));
+    }
+    if let Some(extra) = &note.details {
+        for (k, v) in extra {
+            details.insert(k.clone(), v.clone());
+        }
+    }
+    Record {
+        time_us,
+        event_id: None,
+        actor_kind: actor_kind.into(),
+        actor_id,
+        actor_name,
+        on_behalf_of: None,
+        action: action.into(),
+        resource_type: note
+            .resource_type
+            .clone()
+            .unwrap_or_else(|| action.split('.').next().unwrap_or(action).to_owned()),
+        resource_id: note.resource_id.clone().unwrap_or_default(),
+        outcome: Outcome::of_status(status).as_str().into(),
+        status: i32::from(status),
+        source_ip: facts.source_ip.clone(),
+        user_agent: facts.user_agent.clone(),
+        request_id: facts.request_id.clone(),
+        before: redacted(&note.before),
+        after: redacted(&note.after),
+        details: redacted(&Some(Value::Object(details))),
+    }
+}
+
+/// Why the pipeline refused a request, if it did. Refusals by a handler's own
+/// rules (not found, conflict, a value out of range) are outcomes, not blocks.
+pub fn block_reason(error: ErrorCode, is_route_known: bool) -> Option<&'static str> {
+    match error {
+        ErrorCode::Unauthenticated | ErrorCode::InvalidToken => Some("authentication"),
+        ErrorCode::Forbidden => Some("authorization"),
+        ErrorCode::NotFound if !is_route_known => Some("unknown_route"),
+        ErrorCode::MethodNotAllowed
+        | ErrorCode::MalformedJson
+        | ErrorCode::InvalidBody
+        | ErrorCode::InvalidParameter
+        | ErrorCode::UnsupportedMediaType
+        | ErrorCode::PayloadTooLarge
+        | ErrorCode::BadRequest
+        | ErrorCode::RequestRejected => Some("bad_input"),
+        _ => None,
+    }
+}
+
+pub fn blocked_row(facts: &RequestFacts, note: &AuditNote, time_us: i64, status: u16, reason: &str) -> BlockedRow {
+    BlockedRow {
+        id: 0,
+        time_us,
+        reason: reason.to_owned(),
+        source_ip: facts.source_ip.clone(),
+        identity: note.principal.as_ref().map(|p| format!("{} ({})", p.name, p.token_id)),
+        method: facts.method.clone(),
+        route: facts.path.clone(),
+        status: i32::from(status),
+        request_id: facts.request_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_secrets_are_redacted_and_bounded() {
+        let q = redacted_query("access_token=abc&actor=alice&password=p&x=%3D1");
+        assert_eq!(q["actor"], "alice");
+        assert_eq!(q["x"], "=1");
+        let text = q.to_string();
+        assert!(!text.contains("abc") && !text.contains("\"p\""), "{text}");
+        let many: String = (0..100).map(|i| format!("k{i}=v&")).collect();
+        assert_eq!(redacted_query(&many).as_object().map(Map::len), Some(MAX_QUERY_PAIRS));
+        assert!(cut(&"é".repeat(1000)).chars().count() <= MAX_FIELD + 1);
+    }
+
+    #[test]
+    fn block_reasons() {
+        assert_eq!(block_reason(ErrorCode::InvalidToken, true), Some("authentication"));
+        assert_eq!(block_reason(ErrorCode::Forbidden, true), Some("authorization"));
+        assert_eq!(block_reason(ErrorCode::NotFound, false), Some("unknown_route"));
+        assert_eq!(block_reason(ErrorCode::NotFound, true), None);
+        assert_eq!(block_reason(ErrorCode::Conflict, true), None);
+        assert_eq!(block_reason(ErrorCode::MalformedJson, true), Some("bad_input"));
+    }
+}

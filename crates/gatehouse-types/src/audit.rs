@@ -1,0 +1,252 @@
+//! The audit trail and the blocked-request log on the wire (AU-1 to AU-9, GW-6).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ErrorCode;
+
+/// The most records one page of `GET /v1/audit/events` returns.
+pub const MAX_AUDIT_PAGE: u32 = 1000;
+/// The most events one `POST /v1/audit/events` batch may carry.
+pub const MAX_INGEST_BATCH: usize = 1000;
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AuditActor {
+    /// `api_token`, `user`, `service` or `anonymous`.
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    /// Whose behalf it acted on, when not its own.
+    pub on_behalf_of: Option<String>,
+}
+
+/// What it was done to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AuditResource {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+/// One record of the audit trail, as stored and hash-chained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AuditRecord {
+    /// Position in the chain, from 1.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: u64,
+    /// The chain hash, hex.
+    pub hash: String,
+    pub time: DateTime<Utc>,
+    /// The client-supplied id of an ingested event.
+    pub event_id: Option<String>,
+    pub actor: AuditActor,
+    pub action: String,
+    pub resource: AuditResource,
+    /// `success`, `denied`, `rejected` or `failed`.
+    pub outcome: String,
+    /// The HTTP status, for records of requests.
+    pub status: Option<u16>,
+    pub source_ip: String,
+    pub user_agent: String,
+    pub request_id: String,
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub before: Option<Value>,
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub after: Option<Value>,
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub details: Option<Value>,
+}
+
+/// A page of `GET /v1/audit/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AuditPage {
+    pub items: Vec<AuditRecord>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One event a service reports (`POST /v1/audit/events`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct IngestEvent {
+    /// The service's own id for the event, 1 to 128 characters: sending the same
+    /// id again is acknowledged without storing it twice.
+    pub event_id: String,
+    /// What happened, such as `order.create`: 1 to 128 characters of letters,
+    /// digits, `.`, `_`, `-` and `:`.
+    pub action: String,
+    /// `success`, `denied`, `rejected` or `failed`.
+    pub outcome: String,
+    pub resource: AuditResource,
+    /// The user (or other party) the service acted for.
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
+    /// When it happened, by the service's clock (the record's time is the server's).
+    #[serde(default)]
+    pub occurred_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub source_ip: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub before: Option<Value>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub after: Option<Value>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub details: Option<Value>,
+}
+
+/// `POST /v1/audit/events`: events are validated one by one (`IngestEvent`), so one
+/// bad event does not sink the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct IngestRequest {
+    #[cfg_attr(feature = "ts", ts(type = "Array<unknown>"))]
+    pub events: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum IngestStatus {
+    /// Stored (committed) now.
+    Accepted,
+    /// Stored earlier under the same event id; not stored again.
+    Duplicate,
+    /// Not stored; see `error`.
+    Rejected,
+}
+
+/// Why one event was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct IngestError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// What became of the event at `index` of the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct IngestResult {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub index: u64,
+    pub event_id: Option<String>,
+    pub status: IngestStatus,
+    /// The record that holds the event (accepted or duplicate).
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub seq: Option<u64>,
+    pub error: Option<IngestError>,
+}
+
+/// Sent only after every accepted event is committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct IngestResponse {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub accepted: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub duplicates: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub rejected: u64,
+    pub results: Vec<IngestResult>,
+}
+
+/// The first sign of tampering verification found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VerifyFinding {
+    /// The first record at which it shows.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: u64,
+    /// `modified`, `deleted`, `inserted`, `reordered`, `rewritten`, `truncated` or
+    /// `forged_checkpoint`.
+    pub kind: String,
+    pub detail: String,
+}
+
+/// `GET /v1/audit/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VerifyResponse {
+    pub is_intact: bool,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub records: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub last_seq: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub checkpoints: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub checkpoints_matched: u64,
+    /// The checkpoint keys trusted (their ids).
+    pub key_ids: Vec<String>,
+    pub finding: Option<VerifyFinding>,
+}
+
+/// One request the pipeline refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BlockedRequest {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub id: i64,
+    pub time: DateTime<Utc>,
+    /// `authentication`, `authorization`, `rate_limit`, `bad_input` or `unknown_route`.
+    pub reason: String,
+    pub source_ip: String,
+    /// Who it was, when the request carried a valid credential.
+    pub identity: Option<String>,
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BlockedPage {
+    pub items: Vec<BlockedRequest>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BlockedBucket {
+    pub start: DateTime<Utc>,
+    pub reason: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CountBy {
+    pub key: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: u64,
+}
+
+/// `GET /v1/blocked/summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BlockedSummaryResponse {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bucket_seconds: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub total: u64,
+    pub buckets: Vec<BlockedBucket>,
+    pub by_reason: Vec<CountBy>,
+    pub top_sources: Vec<CountBy>,
+    pub top_identities: Vec<CountBy>,
+    pub top_routes: Vec<CountBy>,
+}
