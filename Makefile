@@ -69,6 +69,8 @@ package: ui
 fmt:
 	$(CARGO) fmt --all
 
-## Benchmarks (none yet: no issue so far sets a speed target).
+## Benchmarks: figures and the commands that produced them are in BENCHMARKS.md.
+## BENCH_RECORDS (default 10000000) and BENCH_DIR (default a temporary directory;
+## 10 M records take about 6 GB) tune the audit benchmark.
 bench:
-	@echo "no benchmarks yet; see BENCHMARKS.md"
+	$(CARGO) bench -p gatehouse-server --bench audit

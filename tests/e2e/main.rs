@@ -3,6 +3,7 @@
 
 mod cli;
 mod console;
+mod crash;
 mod serve;
 
 use std::path::PathBuf;

@@ -12,13 +12,13 @@ use gatehouse_types::{CreateApiTokenRequest, ErrorCode, Role};
 
 use crate::{field, gatehouse, gatehouse_bin, stderr, stdout};
 
-struct Served {
-    child: Child,
-    addr: String,
-    log: mpsc::Receiver<String>,
+pub struct Served {
+    pub child: Child,
+    pub addr: String,
+    pub log: mpsc::Receiver<String>,
 }
 
-fn serve(data: &str) -> Served {
+pub fn serve(data: &str) -> Served {
     let mut command = Command::new(gatehouse_bin());
     for (name, _) in std::env::vars() {
         if name.starts_with("GATEHOUSE_") {
@@ -53,7 +53,7 @@ fn serve(data: &str) -> Served {
     Served { child, addr, log }
 }
 
-fn sigterm(served: &mut Served) -> std::process::ExitStatus {
+pub fn sigterm(served: &mut Served) -> std::process::ExitStatus {
     let pid = served.child.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
@@ -70,7 +70,7 @@ fn sigterm(served: &mut Served) -> std::process::ExitStatus {
     panic!("server did not stop on SIGTERM");
 }
 
-fn curl(args: &[&str]) -> std::process::Output {
+pub fn curl(args: &[&str]) -> std::process::Output {
     Command::new("curl")
         .args(["-sS", "--max-time", "10"])
         .args(args)

@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 use gatehouse_server::clock::SystemClock;
 use gatehouse_server::config::Config;
 
+mod audit_cli;
+
 #[derive(Parser)]
 #[command(
     name = "gatehouse",
@@ -28,6 +30,9 @@ struct Cli {
 enum Command {
     /// Serve the HTTPS API.
     Serve,
+    /// Work on the audit trail directly in the database (offline).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Create the data directory, run migrations, and mint the first administrator token.
     Init {
         /// Write the token to this file (created, owner-only) instead of printing it.
@@ -36,6 +41,46 @@ enum Command {
         /// Mint another administrator token even though an active one exists.
         #[arg(long)]
         new_admin_token: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and check every signed checkpoint. Exits 0 when
+    /// the trail is intact, 1 when tampering was found (and names where).
+    Verify,
+    /// Write the audit trail, or a filtered part of it, oldest first.
+    Export {
+        /// csv (spreadsheet-safe, RFC 4180) or jsonl.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write here (created, owner-only; never overwritten) instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Only records at or after this RFC 3339 time.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only records before this RFC 3339 time.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long)]
+        resource_type: Option<String>,
+        #[arg(long)]
+        resource_id: Option<String>,
+        /// success, denied, rejected or failed.
+        #[arg(long)]
+        outcome: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        request_id: Option<String>,
+        /// Free text, case-insensitive.
+        #[arg(long)]
+        q: Option<String>,
     },
 }
 
@@ -57,7 +102,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => fail(&format!("{e:#}")),
     }
 }
@@ -67,14 +112,47 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
-        Command::Serve => serve(config).await,
+        Command::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Init {
             token_file,
             new_admin_token,
-        } => init(config, token_file, new_admin_token).await,
+        } => init(config, token_file, new_admin_token)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Audit(AuditCommand::Verify) => audit_cli::verify(config).await,
+        Command::Audit(AuditCommand::Export {
+            format,
+            output,
+            from,
+            to,
+            actor,
+            action,
+            resource_type,
+            resource_id,
+            outcome,
+            source,
+            request_id,
+            q,
+        }) => {
+            let filter = audit_cli::Filter {
+                from,
+                to,
+                actor,
+                action,
+                resource_type,
+                resource_id,
+                outcome,
+                source,
+                request_id,
+                q,
+            };
+            audit_cli::export(config, &format, output, filter)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -353,7 +353,7 @@ macro_rules! impl_audit_store {
                             outcome.push($crate::Appended { seq: *seq, is_duplicate: true });
                             continue;
                         }
-                        known.insert(key, chain.last_seq() + 1);
+                        
                     }
                     let mut r = r.clone();
                     r.time_us = r.time_us.max(last_time);
@@ -714,10 +714,12 @@ macro_rules! impl_audit_store {
                          WHERE time_us >= $1 AND time_us < $2 AND {column} IS NOT NULL \
                          GROUP BY {column} ORDER BY n DESC, {column} LIMIT $3"
                     );
+                    // Every reason is counted; only the talkers are cut to `top`.
+                    let limit = if target == 0 { i64::MAX } else { i64::from(top) };
                     let rows: Vec<(String, i64)> = sqlx::query_as(&sql)
                         .bind(from_us)
                         .bind(to_us)
-                        .bind(i64::from(top))
+                        .bind(limit)
                         .fetch_all(&self.pool)
                         .await?;
                     let rows = rows.into_iter().map(|(k, n)| (k, count(n))).collect();

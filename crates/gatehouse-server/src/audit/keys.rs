@@ -26,6 +26,16 @@ pub fn load_or_create_sealer(config: &Config) -> Result<Sealer, ServerError> {
     })
 }
 
+/// The public half of the configured key, for offline verification; never
+/// creates one (a missing key is an error, not a fresh key that trusts nothing).
+pub fn load_verifying_key(config: &Config) -> Result<gatehouse_audit::VerifyingKey, ServerError> {
+    let path = config.effective_audit_key_file();
+    if !path.exists() {
+        return Err(key_error(&path, "does not exist (verification needs the key the server signed with)"));
+    }
+    Ok(load_or_create(&path)?.verifying_key())
+}
+
 fn key_error(path: &Path, reason: impl std::fmt::Display) -> ServerError {
     ServerError::AuditKey {
         path: path.display().to_string(),

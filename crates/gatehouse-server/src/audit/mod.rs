@@ -18,7 +18,7 @@ use gatehouse_store::{Appended, BlockedRow, Store};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use convert::{to_wire, ExportFormat};
-pub use keys::load_or_create_sealer;
+pub use keys::{load_or_create_sealer, load_verifying_key};
 pub use trail::{verify_trail, write_export_header, write_export_rows};
 
 use crate::clock::{to_micros, Clock};

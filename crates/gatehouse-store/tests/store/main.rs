@@ -42,7 +42,9 @@ async fn stores(dir: &std::path::Path) -> Vec<Arc<dyn Store>> {
     )];
     if let Some(url) = pg_url() {
         stores.push(Arc::new(
-            PgStore::connect_in_schema(&url, &pg_schema()).await.unwrap(),
+            PgStore::connect_in_schema(&url, &pg_schema())
+                .await
+                .unwrap(),
         ));
     }
     stores
@@ -174,14 +176,20 @@ async fn create_find_list_revoke_count() {
 
         // The last active administrator cannot be revoked, and nothing is recorded.
         assert_eq!(
-            tokens.revoke(a.id, 3_000, ADMIN, &revoked, &sealer).await.unwrap(),
+            tokens
+                .revoke(a.id, 3_000, ADMIN, &revoked, &sealer)
+                .await
+                .unwrap(),
             Revoked::LastActive,
             "{b:?}"
         );
         assert_eq!(tokens.find(a.id).await.unwrap(), Some(a.clone()));
         assert_eq!(audit.last_seq().await.unwrap(), 2);
         // Other roles can be revoked while it stands.
-        let Revoked::Done(r) = tokens.revoke(aud.id, 3_000, ADMIN, &revoked, &sealer).await.unwrap()
+        let Revoked::Done(r) = tokens
+            .revoke(aud.id, 3_000, ADMIN, &revoked, &sealer)
+            .await
+            .unwrap()
         else {
             panic!("{b:?}: the auditor token is revocable")
         };
@@ -189,16 +197,26 @@ async fn create_find_list_revoke_count() {
 
         let c = row("c", ADMIN, 3, 20_000);
         tokens.create(&c, &created(&c), &sealer).await.unwrap();
-        let Revoked::Done(first) = tokens.revoke(a.id, 3_000, ADMIN, &revoked, &sealer).await.unwrap()
+        let Revoked::Done(first) = tokens
+            .revoke(a.id, 3_000, ADMIN, &revoked, &sealer)
+            .await
+            .unwrap()
         else {
             panic!("{b:?}: another administrator is active")
         };
         assert_eq!(first.revoked_at_us, Some(3_000));
-        let Revoked::Done(again) = tokens.revoke(a.id, 4_000, ADMIN, &revoked, &sealer).await.unwrap()
+        let Revoked::Done(again) = tokens
+            .revoke(a.id, 4_000, ADMIN, &revoked, &sealer)
+            .await
+            .unwrap()
         else {
             panic!("{b:?}: revoking twice is not an error")
         };
-        assert_eq!(again.revoked_at_us, Some(3_000), "first revocation time is kept");
+        assert_eq!(
+            again.revoked_at_us,
+            Some(3_000),
+            "first revocation time is kept"
+        );
         assert_eq!(tokens.count_active(ADMIN, 5_000).await.unwrap(), 1);
         assert_eq!(
             tokens
@@ -210,11 +228,17 @@ async fn create_find_list_revoke_count() {
         // c is now the only active administrator; once expired it is no longer
         // protected.
         assert_eq!(
-            tokens.revoke(c.id, 19_999, ADMIN, &revoked, &sealer).await.unwrap(),
+            tokens
+                .revoke(c.id, 19_999, ADMIN, &revoked, &sealer)
+                .await
+                .unwrap(),
             Revoked::LastActive
         );
         assert!(matches!(
-            tokens.revoke(c.id, 20_000, ADMIN, &revoked, &sealer).await.unwrap(),
+            tokens
+                .revoke(c.id, 20_000, ADMIN, &revoked, &sealer)
+                .await
+                .unwrap(),
             Revoked::Done(_)
         ));
 
@@ -257,7 +281,9 @@ async fn duplicates_and_dangling_references_are_refused_without_a_record() {
         tokens.create(&a, &created(&a), &sealer).await.unwrap();
         let same_hash = row("b", "auditor", 1, 10_000);
         assert!(matches!(
-            tokens.create(&same_hash, &created(&same_hash), &sealer).await,
+            tokens
+                .create(&same_hash, &created(&same_hash), &sealer)
+                .await,
             Err(StoreError::Conflict)
         ));
         let mut same_id = row("c", "auditor", 9, 10_000);
@@ -269,7 +295,10 @@ async fn duplicates_and_dangling_references_are_refused_without_a_record() {
         let mut dangling = row("d", "auditor", 8, 10_000);
         dangling.created_by = Some(uuid::Uuid::new_v4());
         assert!(
-            tokens.create(&dangling, &created(&dangling), &sealer).await.is_err(),
+            tokens
+                .create(&dangling, &created(&dangling), &sealer)
+                .await
+                .is_err(),
             "{b:?}"
         );
         // None of the refused rows landed, nor their records or checkpoints.
@@ -292,7 +321,9 @@ async fn concurrent_revocations_keep_one_administrator() {
     let sealer = Arc::new(sealer(1_000));
     for store in stores(dir.path()).await {
         let b = store.backend();
-        let admins: Vec<_> = (0..6u8).map(|i| row("admin", ADMIN, i, 1_000_000)).collect();
+        let admins: Vec<_> = (0..6u8)
+            .map(|i| row("admin", ADMIN, i, 1_000_000))
+            .collect();
         for a in &admins {
             store
                 .api_tokens()
@@ -323,7 +354,10 @@ async fn concurrent_revocations_keep_one_administrator() {
             }
         }
         assert_eq!((done, refused), (5, 1), "{b:?}");
-        assert_eq!(store.api_tokens().count_active(ADMIN, 2_000).await.unwrap(), 1);
+        assert_eq!(
+            store.api_tokens().count_active(ADMIN, 2_000).await.unwrap(),
+            1
+        );
         assert_eq!(store.audit().last_seq().await.unwrap(), 6 + 5, "{b:?}");
         assert_verifies(store.as_ref(), &sealer).await;
     }
@@ -348,7 +382,10 @@ async fn reopening_keeps_the_data_and_migrations_are_idempotent() {
     assert_eq!(store.backend(), Backend::Sqlite);
     assert_eq!(store.api_tokens().list().await.unwrap(), vec![a]);
     assert_eq!(store.audit().last_seq().await.unwrap(), 1);
-    assert_eq!(assert_verifies(&store, &sealer).await.checkpoints_matched, 1);
+    assert_eq!(
+        assert_verifies(&store, &sealer).await.checkpoints_matched,
+        1
+    );
 }
 
 #[tokio::test]
