@@ -32,7 +32,10 @@ pub struct Chain {
 
 impl Default for Chain {
     fn default() -> Self {
-        Self { last_seq: 0, head: GENESIS }
+        Self {
+            last_seq: 0,
+            head: GENESIS,
+        }
     }
 }
 

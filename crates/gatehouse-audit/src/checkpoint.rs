@@ -58,7 +58,13 @@ impl CheckpointSigner {
 
     pub fn sign(&self, seq: u64, head: Hash, time_us: i64) -> Checkpoint {
         let signature = self.key.sign(&message(seq, &head, time_us)).to_bytes();
-        Checkpoint { seq, head, time_us, key_id: self.key_id.clone(), signature }
+        Checkpoint {
+            seq,
+            head,
+            time_us,
+            key_id: self.key_id.clone(),
+            signature,
+        }
     }
 }
 
@@ -83,7 +89,10 @@ pub struct CheckpointPolicy {
 
 impl Default for CheckpointPolicy {
     fn default() -> Self {
-        Self { every_records: 10_000, every_us: 10_000_000 }
+        Self {
+            every_records: 10_000,
+            every_us: 10_000_000,
+        }
     }
 }
 
@@ -110,9 +119,18 @@ mod tests {
         let cp = signer.sign(10, [1; 32], 1_000);
         assert!(cp.is_signed_by_any(&keys));
         for tampered in [
-            Checkpoint { seq: 11, ..cp.clone() },
-            Checkpoint { head: [2; 32], ..cp.clone() },
-            Checkpoint { time_us: 1_001, ..cp.clone() },
+            Checkpoint {
+                seq: 11,
+                ..cp.clone()
+            },
+            Checkpoint {
+                head: [2; 32],
+                ..cp.clone()
+            },
+            Checkpoint {
+                time_us: 1_001,
+                ..cp.clone()
+            },
         ] {
             assert!(!tampered.is_signed_by_any(&keys));
         }
@@ -123,7 +141,10 @@ mod tests {
 
     #[test]
     fn policy() {
-        let p = CheckpointPolicy { every_records: 100, every_us: 5_000_000 };
+        let p = CheckpointPolicy {
+            every_records: 100,
+            every_us: 5_000_000,
+        };
         assert!(!p.is_due(0, 10_000_000), "nothing new, nothing to sign");
         assert!(!p.is_due(99, 4_999_999));
         assert!(p.is_due(100, 0));

@@ -46,7 +46,15 @@ mod tests {
 
     #[test]
     fn formulas_become_text() {
-        for cell in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=x", "\r=x", "=HYPERLINK(\"http://x\")"] {
+        for cell in [
+            "=1+1",
+            "+SUM(A1)",
+            "-2+3",
+            "@cmd",
+            "\t=x",
+            "\r=x",
+            "=HYPERLINK(\"http://x\")",
+        ] {
             assert!(neutralize(cell).starts_with('\''), "{cell:?}");
         }
         for cell in ["plain", "1-2", "a=b", "", " =x"] {
@@ -57,11 +65,14 @@ mod tests {
     #[test]
     fn rfc4180_quoting() {
         assert_eq!(row(&["a", "b"]), "a,b\r\n");
-        assert_eq!(row(&["a,b", "say \"hi\"", "line\nbreak"]), "\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\"\r\n");
+        assert_eq!(
+            row(&["a,b", "say \"hi\"", "line\nbreak"]),
+            "\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\"\r\n"
+        );
         assert_eq!(row(&["=1+1"]), "'=1+1\r\n");
         assert_eq!(row(&["=1,2"]), "\"'=1,2\"\r\n");
         assert_eq!(row(&["\r=x"]), "\"'\r=x\"\r\n");
         assert_eq!(row(&[" padded "]), "\" padded \"\r\n");
-        assert_eq!(row::<>(&[]), "\r\n");
+        assert_eq!(row(&[]), "\r\n");
     }
 }

@@ -86,7 +86,12 @@ impl Record {
             put(out, s);
         }
         put_opt(out, self.on_behalf_of.as_deref());
-        for s in [&self.action, &self.resource_type, &self.resource_id, &self.outcome] {
+        for s in [
+            &self.action,
+            &self.resource_type,
+            &self.resource_id,
+            &self.outcome,
+        ] {
             put(out, s);
         }
         out.extend_from_slice(&self.status.to_be_bytes());
@@ -140,20 +145,60 @@ mod tests {
     fn every_field_is_covered_and_boundaries_are_unambiguous() {
         let base = sample().canonical();
         let variants = [
-            Record { time_us: 2, ..sample() },
-            Record { event_id: Some(String::new()), ..sample() },
-            Record { actor_id: "b".into(), ..sample() },
+            Record {
+                time_us: 2,
+                ..sample()
+            },
+            Record {
+                event_id: Some(String::new()),
+                ..sample()
+            },
+            Record {
+                actor_id: "b".into(),
+                ..sample()
+            },
             // Moving a character across a field boundary changes the bytes.
-            Record { actor_kind: "api_toke".into(), actor_id: "na".into(), ..sample() },
-            Record { on_behalf_of: Some("u".into()), ..sample() },
-            Record { resource_id: "r".into(), ..sample() },
-            Record { status: 201, ..sample() },
-            Record { source_ip: "10.0.0.1".into(), ..sample() },
-            Record { user_agent: "x".into(), ..sample() },
-            Record { request_id: "q".into(), ..sample() },
-            Record { before: Some("{}".into()), ..sample() },
-            Record { after: Some("{}".into()), ..sample() },
-            Record { details: Some("{}".into()), ..sample() },
+            Record {
+                actor_kind: "api_toke".into(),
+                actor_id: "na".into(),
+                ..sample()
+            },
+            Record {
+                on_behalf_of: Some("u".into()),
+                ..sample()
+            },
+            Record {
+                resource_id: "r".into(),
+                ..sample()
+            },
+            Record {
+                status: 201,
+                ..sample()
+            },
+            Record {
+                source_ip: "10.0.0.1".into(),
+                ..sample()
+            },
+            Record {
+                user_agent: "x".into(),
+                ..sample()
+            },
+            Record {
+                request_id: "q".into(),
+                ..sample()
+            },
+            Record {
+                before: Some("{}".into()),
+                ..sample()
+            },
+            Record {
+                after: Some("{}".into()),
+                ..sample()
+            },
+            Record {
+                details: Some("{}".into()),
+                ..sample()
+            },
         ];
         for v in variants {
             assert_ne!(v.canonical(), base, "{v:?}");

@@ -9,19 +9,43 @@ pub const REDACTED: &str = "[redacted]";
 /// Key names (compared case-insensitively, with `-` and `_` ignored) whose values
 /// are secrets wherever they appear.
 const SECRET_KEYS: &[&str] = &[
-    "password", "newpassword", "oldpassword", "passphrase", "secret", "clientsecret", "token",
-    "accesstoken", "refreshtoken", "idtoken", "apikey", "apitoken", "code", "otp", "totp",
-    "authorization", "cookie", "setcookie", "privatekey", "codeverifier", "assertion",
+    "password",
+    "newpassword",
+    "oldpassword",
+    "passphrase",
+    "secret",
+    "clientsecret",
+    "token",
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "apikey",
+    "apitoken",
+    "code",
+    "otp",
+    "totp",
+    "authorization",
+    "cookie",
+    "setcookie",
+    "privatekey",
+    "codeverifier",
+    "assertion",
 ];
 
 fn squash(key: &str) -> String {
-    key.chars().filter(|c| *c != '-' && *c != '_').flat_map(char::to_lowercase).collect()
+    key.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Whether a field or header name carries a secret.
 pub fn is_secret_key(key: &str) -> bool {
     let k = squash(key);
-    SECRET_KEYS.contains(&k.as_str()) || k.ends_with("password") || k.ends_with("secret") || k.ends_with("token")
+    SECRET_KEYS.contains(&k.as_str())
+        || k.ends_with("password")
+        || k.ends_with("secret")
+        || k.ends_with("token")
 }
 
 /// Replaces, in place and at any depth, every value under a secret key.
@@ -59,7 +83,9 @@ mod tests {
         });
         redact_json(&mut v);
         let text = v.to_string();
-        for secret in ["hunter2", "s3", "t1", "123456", "gh_x", "sid=1", "\"r\"", "\"k\""] {
+        for secret in [
+            "hunter2", "s3", "t1", "123456", "gh_x", "sid=1", "\"r\"", "\"k\"",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert_eq!(v["name"], "ci");
@@ -67,7 +93,13 @@ mod tests {
 
     #[test]
     fn ordinary_keys_are_kept() {
-        for key in ["name", "role", "tokenizer_version", "codec", "expires_in_seconds"] {
+        for key in [
+            "name",
+            "role",
+            "tokenizer_version",
+            "codec",
+            "expires_in_seconds",
+        ] {
             assert!(!is_secret_key(key), "{key}");
         }
     }

@@ -85,11 +85,14 @@ impl Verifier {
     /// `keys`, or the report says which one is forged.
     pub fn new(mut checkpoints: Vec<Checkpoint>, keys: &[VerifyingKey]) -> Self {
         checkpoints.sort_by_key(|c| c.seq);
-        let finding = checkpoints.iter().find(|c| !c.is_signed_by_any(keys)).map(|c| Finding {
-            seq: c.seq,
-            kind: Tamper::ForgedCheckpoint,
-            detail: format!("the checkpoint at record {} has no valid signature", c.seq),
-        });
+        let finding = checkpoints
+            .iter()
+            .find(|c| !c.is_signed_by_any(keys))
+            .map(|c| Finding {
+                seq: c.seq,
+                kind: Tamper::ForgedCheckpoint,
+                detail: format!("the checkpoint at record {} has no valid signature", c.seq),
+            });
         Self {
             checkpoints,
             next_checkpoint: 0,
@@ -121,13 +124,25 @@ impl Verifier {
         if seq != self.expected_seq {
             let last = self.expected_seq - 1;
             let (kind, at, detail) = if seq > self.expected_seq {
-                (Tamper::Deleted, self.expected_seq, format!("records {} to {} are missing", self.expected_seq, seq - 1))
+                (
+                    Tamper::Deleted,
+                    self.expected_seq,
+                    format!("records {} to {} are missing", self.expected_seq, seq - 1),
+                )
             } else if seq == last {
                 (Tamper::Inserted, seq, format!("record {seq} appears twice"))
             } else {
-                (Tamper::Reordered, seq, format!("record {seq} comes after record {last}"))
+                (
+                    Tamper::Reordered,
+                    seq,
+                    format!("record {seq} comes after record {last}"),
+                )
             };
-            return Some(Finding { seq: at, kind, detail });
+            return Some(Finding {
+                seq: at,
+                kind,
+                detail,
+            });
         }
         let hash = link(&self.prev_hash, seq, entry.canonical);
         if hash != entry.hash {
@@ -140,7 +155,11 @@ impl Verifier {
         self.prev_hash = hash;
         self.expected_seq = seq + 1;
         self.records += 1;
-        while let Some(cp) = self.checkpoints.get(self.next_checkpoint).filter(|c| c.seq <= seq) {
+        while let Some(cp) = self
+            .checkpoints
+            .get(self.next_checkpoint)
+            .filter(|c| c.seq <= seq)
+        {
             if cp.seq == seq && cp.head != hash {
                 let from = self.trusted_up_to + 1;
                 return Some(Finding {
@@ -175,7 +194,12 @@ impl Verifier {
                 });
             }
         }
-        Report { records: self.records, last_seq, checkpoints_matched: self.matched, finding: self.finding }
+        Report {
+            records: self.records,
+            last_seq,
+            checkpoints_matched: self.matched,
+            finding: self.finding,
+        }
     }
 }
 
@@ -204,13 +228,21 @@ mod tests {
                 checkpoints.push(signer.sign(seq, hash, seq as i64));
             }
         }
-        Trail { rows, checkpoints, signer }
+        Trail {
+            rows,
+            checkpoints,
+            signer,
+        }
     }
 
     fn verify(t: &Trail) -> Report {
         let mut v = Verifier::new(t.checkpoints.clone(), &[t.signer.verifying_key()]);
         for (seq, body, hash) in &t.rows {
-            v.push(StoredEntry { seq: *seq, canonical: body, hash: *hash });
+            v.push(StoredEntry {
+                seq: *seq,
+                canonical: body,
+                hash: *hash,
+            });
         }
         v.finish()
     }
@@ -233,7 +265,15 @@ mod tests {
     #[test]
     fn an_intact_trail_verifies() {
         let r = verify(&trail(100, 10));
-        assert_eq!(r, Report { records: 100, last_seq: 100, checkpoints_matched: 10, finding: None });
+        assert_eq!(
+            r,
+            Report {
+                records: 100,
+                last_seq: 100,
+                checkpoints_matched: 10,
+                finding: None
+            }
+        );
         assert!(verify(&trail(0, 10)).finding.is_none());
     }
 
@@ -264,7 +304,10 @@ mod tests {
         let moved = t.rows.remove(10);
         t.rows.insert(20, moved);
         let (kind, _) = finding(&t);
-        assert!(matches!(kind, Tamper::Deleted | Tamper::Reordered), "{kind:?}");
+        assert!(
+            matches!(kind, Tamper::Deleted | Tamper::Reordered),
+            "{kind:?}"
+        );
     }
 
     #[test]
@@ -288,7 +331,11 @@ mod tests {
     fn deleting_the_newest_records_is_truncation() {
         let mut t = trail(100, 10);
         t.rows.truncate(93);
-        assert_eq!(finding(&t), (Tamper::Truncated, 94), "records 94..=100 are vouched for by checkpoint 100");
+        assert_eq!(
+            finding(&t),
+            (Tamper::Truncated, 94),
+            "records 94..=100 are vouched for by checkpoint 100"
+        );
         let mut t = trail(100, 10);
         t.rows.truncate(85);
         assert_eq!(finding(&t), (Tamper::Truncated, 86));

@@ -6,13 +6,15 @@
 
 mod error;
 mod pin;
+mod query;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_types::{
-    ApiError, ApiTokenId, ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest,
-    CreatedApiTokenResponse, ServerInfoResponse,
+    ApiError, ApiTokenId, ApiTokenListResponse, ApiTokenResponse, AuditPage, BlockedPage,
+    BlockedSummaryResponse, CreateApiTokenRequest, CreatedApiTokenResponse, IngestRequest,
+    IngestResponse, ServerInfoResponse, VerifyResponse,
 };
 use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
@@ -20,9 +22,13 @@ use serde::Serialize;
 
 pub use error::ClientError;
 pub use pin::{client_config, normalize_fingerprint, PinnedVerifier};
+pub use query::{AuditFilters, AuditSearch, BlockedFilters, BlockedSummaryQuery, ExportFormat};
 
 /// Largest response body the client reads; a server answering more is broken or hostile.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest audit export [`Client::export_audit`] holds in memory; narrow the
+/// filters (a time range) for more.
+const MAX_EXPORT_BYTES: usize = 512 * 1024 * 1024;
 
 pub struct ClientBuilder {
     base_url: String,
@@ -183,6 +189,82 @@ impl Client {
             .await
     }
 
+    /// `POST /v1/audit/events` (a service token): each event is judged on its own;
+    /// the answer comes only after the accepted ones are committed.
+    pub async fn ingest_audit_events(
+        &self,
+        request: &IngestRequest,
+    ) -> Result<IngestResponse, ClientError> {
+        self.call(Method::POST, "/v1/audit/events", Some(request))
+            .await
+    }
+
+    /// `GET /v1/audit/events`: one page, newest first.
+    pub async fn search_audit(&self, search: &AuditSearch) -> Result<AuditPage, ClientError> {
+        let builder = self.request(Method::GET, "/v1/audit/events")?.query(search);
+        self.send(builder).await
+    }
+
+    /// `GET /v1/audit/export`: the whole filtered trail, oldest first, in `format`.
+    /// An export that ends early (the server failed mid-stream) is an error, never
+    /// a silently short file.
+    pub async fn export_audit(
+        &self,
+        format: ExportFormat,
+        filters: &AuditFilters,
+    ) -> Result<Vec<u8>, ClientError> {
+        let response = self
+            .request(Method::GET, "/v1/audit/export")?
+            .query(&[("format", format.as_str())])
+            .query(filters)
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let bytes = read_limited(response)
+                .await
+                .map_err(|e| self.transport(e))?;
+            return Err(api_error(status, &bytes));
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
+            if body.len() + chunk.len() > MAX_EXPORT_BYTES {
+                return Err(ClientError::UnexpectedResponse {
+                    status,
+                    detail: format!(
+                        "the export is larger than {} MiB: narrow it with a time range",
+                        MAX_EXPORT_BYTES / (1024 * 1024)
+                    ),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// `GET /v1/audit/verify`: recomputes the chain and checks the checkpoints.
+    pub async fn verify_audit(&self) -> Result<VerifyResponse, ClientError> {
+        self.call(Method::GET, "/v1/audit/verify", None::<&()>)
+            .await
+    }
+
+    /// `GET /v1/blocked`: one page of refused requests, newest first.
+    pub async fn list_blocked(&self, filters: &BlockedFilters) -> Result<BlockedPage, ClientError> {
+        let builder = self.request(Method::GET, "/v1/blocked")?.query(filters);
+        self.send(builder).await
+    }
+
+    /// `GET /v1/blocked/summary`: counts per bucket and reason, and the top talkers.
+    pub async fn blocked_summary(
+        &self,
+        query: &BlockedSummaryQuery,
+    ) -> Result<BlockedSummaryResponse, ClientError> {
+        let builder = self.request(Method::GET, "/v1/blocked/summary")?.query(query);
+        self.send(builder).await
+    }
+
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ClientError> {
         let url = self
             .base
@@ -205,6 +287,11 @@ impl Client {
         if let Some(body) = body {
             builder = builder.json(body);
         }
+        self.send(builder).await
+    }
+
+    /// Sends and reads a JSON answer, or the error in the one shape.
+    async fn send<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ClientError> {
         let response = builder.send().await.map_err(|e| self.transport(e))?;
         let status = response.status().as_u16();
         let bytes = read_limited(response)
@@ -216,13 +303,7 @@ impl Client {
                 detail: format!("the response is not what a Gatehouse server sends: {e}"),
             });
         }
-        match serde_json::from_slice::<ApiError>(&bytes) {
-            Ok(error) => Err(ClientError::Api { status, error }),
-            Err(_) => Err(ClientError::UnexpectedResponse {
-                status,
-                detail: "the server answered with an error that is not in Gatehouse's shape".into(),
-            }),
-        }
+        Err(api_error(status, &bytes))
     }
 
     fn transport(&self, e: reqwest::Error) -> ClientError {
@@ -250,6 +331,16 @@ pub async fn probe_fingerprint(base_url: &str) -> Result<String, ClientError> {
     verifier
         .last_seen()
         .ok_or_else(|| ClientError::Connect("no certificate was presented".into()))
+}
+
+fn api_error(status: u16, bytes: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ApiError>(bytes) {
+        Ok(error) => ClientError::Api { status, error },
+        Err(_) => ClientError::UnexpectedResponse {
+            status,
+            detail: "the server answered with an error that is not in Gatehouse's shape".into(),
+        },
+    }
 }
 
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {

@@ -34,8 +34,12 @@ pub struct ApiTokenRow {
 pub trait ApiTokenStore: Send + Sync {
     /// Stores a new token and its audit record in one transaction;
     /// [`StoreError::Conflict`] if the id or hash exists (and then neither is stored).
-    async fn create(&self, row: &ApiTokenRow, audit: &Record, sealer: &Sealer)
-        -> Result<(), StoreError>;
+    async fn create(
+        &self,
+        row: &ApiTokenRow,
+        audit: &Record,
+        sealer: &Sealer,
+    ) -> Result<(), StoreError>;
     async fn find(&self, id: Uuid) -> Result<Option<ApiTokenRow>, StoreError>;
     async fn find_by_secret_hash(&self, hash: &[u8]) -> Result<Option<ApiTokenRow>, StoreError>;
     /// Every token, oldest first.

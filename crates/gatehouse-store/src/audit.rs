@@ -350,17 +350,23 @@ macro_rules! impl_audit_store {
                     if let Some(id) = r.event_id.as_deref() {
                         let key = (r.actor_id.clone(), id.to_owned());
                         if let Some(seq) = known.get(&key) {
-                            outcome.push($crate::Appended { seq: *seq, is_duplicate: true });
+                            outcome.push($crate::Appended {
+                                seq: *seq,
+                                is_duplicate: true,
+                            });
                             continue;
                         }
-                        
+                        known.insert(key, chain.last_seq() + 1);
                     }
                     let mut r = r.clone();
                     r.time_us = r.time_us.max(last_time);
                     last_time = r.time_us;
                     r.canonical_into(&mut canonical);
                     let (seq, hash) = chain.append(&canonical);
-                    outcome.push($crate::Appended { seq, is_duplicate: false });
+                    outcome.push($crate::Appended {
+                        seq,
+                        is_duplicate: false,
+                    });
                     rows.push((seq, hash, r));
                 }
                 for chunk in rows.chunks($crate::audit::INSERT_CHUNK) {
@@ -524,7 +530,10 @@ macro_rules! impl_audit_store {
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(rows.into_iter().map($crate::audit::RecordRow::into_stored).collect())
+                Ok(rows
+                    .into_iter()
+                    .map($crate::audit::RecordRow::into_stored)
+                    .collect())
             }
 
             async fn checkpoints(
@@ -536,7 +545,10 @@ macro_rules! impl_audit_store {
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                Ok(rows.into_iter().map($crate::audit::CheckpointRow::into_checkpoint).collect())
+                Ok(rows
+                    .into_iter()
+                    .map($crate::audit::CheckpointRow::into_checkpoint)
+                    .collect())
             }
 
             async fn search(
@@ -605,15 +617,24 @@ macro_rules! impl_audit_store {
                     let pattern = $crate::audit::like_pattern(text);
                     q.push(" AND (");
                     let columns = [
-                        "actor_id", "actor_name", "action", "resource_type", "resource_id",
-                        "source_ip", "user_agent", "request_id", "details_json", "before_json",
+                        "actor_id",
+                        "actor_name",
+                        "action",
+                        "resource_type",
+                        "resource_id",
+                        "source_ip",
+                        "user_agent",
+                        "request_id",
+                        "details_json",
+                        "before_json",
                         "after_json",
                     ];
                     for (i, column) in columns.iter().enumerate() {
                         if i > 0 {
                             q.push(" OR ");
                         }
-                        q.push(format!("{column} {} ", $ilike)).push_bind(pattern.clone());
+                        q.push(format!("{column} {} ", $ilike))
+                            .push_bind(pattern.clone());
                         q.push(" ESCAPE '\\'");
                     }
                     q.push(")");
@@ -635,7 +656,10 @@ macro_rules! impl_audit_store {
                 q.push_bind(i64::from(limit));
                 let rows: Vec<$crate::audit::RecordRow> =
                     q.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows.into_iter().map($crate::audit::RecordRow::into_stored).collect())
+                Ok(rows
+                    .into_iter()
+                    .map($crate::audit::RecordRow::into_stored)
+                    .collect())
             }
 
             async fn search_blocked(
@@ -666,7 +690,8 @@ macro_rules! impl_audit_store {
                 if let Some(b) = f.before_id {
                     q.push(" AND id < ").push_bind(b);
                 }
-                q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+                q.push(" ORDER BY id DESC LIMIT ")
+                    .push_bind(i64::from(limit));
                 let rows: Vec<$crate::audit::BlockedDbRow> =
                     q.build_query_as().fetch_all(&self.pool).await?;
                 Ok(rows.into_iter().map(Into::into).collect())
@@ -692,7 +717,10 @@ macro_rules! impl_audit_store {
                 .await?;
                 let count = |n: i64| u64::try_from(n).unwrap_or(0);
                 let mut summary = $crate::BlockedSummary {
-                    buckets: buckets.into_iter().map(|(b, r, n)| (b, r, count(n))).collect(),
+                    buckets: buckets
+                        .into_iter()
+                        .map(|(b, r, n)| (b, r, count(n)))
+                        .collect(),
                     ..Default::default()
                 };
                 let total: i64 = sqlx::query_scalar(
@@ -715,7 +743,11 @@ macro_rules! impl_audit_store {
                          GROUP BY {column} ORDER BY n DESC, {column} LIMIT $3"
                     );
                     // Every reason is counted; only the talkers are cut to `top`.
-                    let limit = if target == 0 { i64::MAX } else { i64::from(top) };
+                    let limit = if target == 0 {
+                        i64::MAX
+                    } else {
+                        i64::from(top)
+                    };
                     let rows: Vec<(String, i64)> = sqlx::query_as(&sql)
                         .bind(from_us)
                         .bind(to_us)
