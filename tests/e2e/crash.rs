@@ -40,7 +40,11 @@ fn post(url: &str, token: &str, body: &str) -> Option<serde_json::Value> {
 
 fn get(url: &str, token: &str) -> String {
     let out = curl(&["-k", "-H", &format!("authorization: Bearer {token}"), url]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -105,18 +109,29 @@ fn acknowledged_events_survive_sigkill_and_the_chain_verifies() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let pid = served.child.id().to_string();
-    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
     let _ = served.child.wait();
     stop.store(true, Ordering::SeqCst);
     for w in writers {
         w.join().unwrap();
     }
     let acked: Vec<String> = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 20 * BATCH, "only {} acknowledged", acked.len());
+    assert!(
+        acked.len() >= 20 * BATCH,
+        "only {} acknowledged",
+        acked.len()
+    );
 
     let mut again = serve(data);
     let base = format!("https://{}", again.addr);
-    let export = get(&format!("{base}/v1/audit/export?format=jsonl&action=order.create"), &admin);
+    let export = get(
+        &format!("{base}/v1/audit/export?format=jsonl&action=order.create"),
+        &admin,
+    );
     let mut stored = HashSet::new();
     for line in export.lines() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -124,7 +139,12 @@ fn acknowledged_events_survive_sigkill_and_the_chain_verifies() {
         assert!(stored.insert(id.clone()), "event {id} stored twice");
     }
     let missing: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
-    assert!(missing.is_empty(), "{} acknowledged events lost, e.g. {:?}", missing.len(), missing.first());
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged events lost, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
 
     let verify: serde_json::Value =
         serde_json::from_str(&get(&format!("{base}/v1/audit/verify"), &admin)).unwrap();
@@ -132,6 +152,11 @@ fn acknowledged_events_survive_sigkill_and_the_chain_verifies() {
     assert!(sigterm(&mut again).success());
 
     let offline = gatehouse(&["audit", "verify"], &[("GATEHOUSE_DATA_DIR", data)]);
-    assert!(offline.status.success(), "{}{}", stdout(&offline), stderr(&offline));
+    assert!(
+        offline.status.success(),
+        "{}{}",
+        stdout(&offline),
+        stderr(&offline)
+    );
     assert!(stdout(&offline).contains("intact"), "{}", stdout(&offline));
 }

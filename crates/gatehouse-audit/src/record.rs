@@ -52,7 +52,7 @@ pub struct Record {
     pub time_us: i64,
     /// The client-supplied id of an ingested event (idempotency key per actor).
     pub event_id: Option<String>,
-    /// `api_token`, `user`, `service` or `anonymous`.
+    /// `api_token`, `user`, `service`, `operator` (the local CLI) or `anonymous`.
     pub actor_kind: String,
     pub actor_id: String,
     pub actor_name: String,

@@ -261,7 +261,9 @@ impl Client {
         &self,
         query: &BlockedSummaryQuery,
     ) -> Result<BlockedSummaryResponse, ClientError> {
-        let builder = self.request(Method::GET, "/v1/blocked/summary")?.query(query);
+        let builder = self
+            .request(Method::GET, "/v1/blocked/summary")?
+            .query(query);
         self.send(builder).await
     }
 

@@ -117,9 +117,13 @@ mod tests {
             limit: Some(2),
             cursor: None,
         };
+        let client = crate::Client::builder("https://gatehouse.test")
+            .build()
+            .unwrap();
         let query = |q: &AuditSearch| {
-            let request = reqwest::Client::new()
-                .get("https://gatehouse.test/v1/audit/events")
+            let request = client
+                .request(reqwest::Method::GET, "/v1/audit/events")
+                .unwrap()
                 .query(q)
                 .build()
                 .unwrap();

@@ -30,10 +30,26 @@ const T0_US: i64 = 1_790_000_000_000_000;
 const PER_SECOND: u64 = 200;
 
 const ACTIONS: [&str; 20] = [
-    "server.read", "api_tokens.list", "api_tokens.create", "api_tokens.revoke", "audit.search",
-    "order.create", "order.read", "order.update", "order.delete", "payment.capture",
-    "payment.refund", "user.login", "user.logout", "user.update", "invoice.read",
-    "invoice.send", "cart.add", "cart.remove", "report.export", "profile.read",
+    "server.read",
+    "api_tokens.list",
+    "api_tokens.create",
+    "api_tokens.revoke",
+    "audit.search",
+    "order.create",
+    "order.read",
+    "order.update",
+    "order.delete",
+    "payment.capture",
+    "payment.refund",
+    "user.login",
+    "user.logout",
+    "user.update",
+    "invoice.read",
+    "invoice.send",
+    "cart.add",
+    "cart.remove",
+    "report.export",
+    "profile.read",
 ];
 const OUTCOMES: [&str; 4] = ["success", "denied", "rejected", "failed"];
 
@@ -111,8 +127,13 @@ async fn raw_ingest(path: &std::path::Path, n: u64) -> Duration {
         .unwrap()
         .filename(path)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        .synchronous(SqliteSynchronous::Full)
+        .pragma("cache_size", "-65536");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
     let mut g = Gen(7);
     let started = Instant::now();
     let mut done = 0;
@@ -157,7 +178,13 @@ async fn raw_ingest(path: &std::path::Path, n: u64) -> Duration {
     elapsed
 }
 
-async fn chained_ingest(store: &SqliteStore, sealer: &Sealer, g: &mut Gen, from: u64, n: u64) -> Duration {
+async fn chained_ingest(
+    store: &SqliteStore,
+    sealer: &Sealer,
+    g: &mut Gen,
+    from: u64,
+    n: u64,
+) -> Duration {
     let started = Instant::now();
     let mut done = 0;
     while done < n {
@@ -174,7 +201,12 @@ struct Timing {
     rows: usize,
 }
 
-async fn time_query(store: &SqliteStore, filter: &AuditFilter, runs: usize, pages: usize) -> Timing {
+async fn time_query(
+    store: &SqliteStore,
+    filter: &AuditFilter,
+    runs: usize,
+    pages: usize,
+) -> Timing {
     let mut first = Vec::new();
     let mut rows = 0;
     for _ in 0..runs {
@@ -188,7 +220,9 @@ async fn time_query(store: &SqliteStore, filter: &AuditFilter, runs: usize, page
     let mut page = store.search(&f, 100).await.unwrap();
     for _ in 0..pages {
         let Some(last) = page.last() else { break };
-        f.page = Page::Newest { before: Some(last.seq) };
+        f.page = Page::Newest {
+            before: Some(last.seq),
+        };
         let t = Instant::now();
         page = store.search(&f, 100).await.unwrap();
         later.push(t.elapsed());
@@ -244,10 +278,15 @@ fn export_child(dir: &std::path::Path, to: &str) -> (Duration, u64, u64) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let total: u64 = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
+    let total: u64 = std::env::var("BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
     let total = total.max(INGEST_RECORDS).div_ceil(BATCH as u64) * BATCH as u64;
     let tmp = tempfile::tempdir().unwrap();
-    let dir = std::env::var("BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| tmp.path().to_owned());
+    let dir = std::env::var("BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().to_owned());
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("gatehouse.db");
     let raw_db = dir.join("raw.db");
@@ -256,7 +295,9 @@ async fn main() {
             let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
         }
     }
-    println!("audit benchmark: SQLite (WAL, synchronous=FULL), batches of {BATCH}, {total} records");
+    println!(
+        "audit benchmark: SQLite (WAL, synchronous=FULL), batches of {BATCH}, {total} records"
+    );
 
     // 1. Ingest, side by side.
     let raw = raw_ingest(&raw_db, INGEST_RECORDS).await;
@@ -283,13 +324,60 @@ async fn main() {
     // 3. Query.
     let last_hour_from = T0_US + ((total / PER_SECOND) as i64 - 3600) * 1_000_000;
     let cases: Vec<(&str, AuditFilter)> = vec![
-        ("actor", AuditFilter { actor: Some("svc-0042".into()), ..Default::default() }),
-        ("action + outcome=denied", AuditFilter { action: Some("order.delete".into()), outcome: Some("denied".into()), ..Default::default() }),
-        ("actor + action", AuditFilter { actor: Some("svc-0007".into()), action: Some("payment.refund".into()), ..Default::default() }),
-        ("source + last hour", AuditFilter { source_ip: Some("10.1.2.3".into()), from_us: Some(last_hour_from), ..Default::default() }),
-        ("resource", AuditFilter { resource_type: Some("order".into()), resource_id: Some("ord-4242".into()), ..Default::default() }),
-        ("outcome=failed", AuditFilter { outcome: Some("failed".into()), ..Default::default() }),
-        ("actor + free text", AuditFilter { actor: Some("svc-0099".into()), text: Some("user-12".into()), ..Default::default() }),
+        (
+            "actor",
+            AuditFilter {
+                actor: Some("svc-0042".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "action + outcome=denied",
+            AuditFilter {
+                action: Some("order.delete".into()),
+                outcome: Some("denied".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "actor + action",
+            AuditFilter {
+                actor: Some("svc-0007".into()),
+                action: Some("payment.refund".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "source + last hour",
+            AuditFilter {
+                source_ip: Some("10.1.2.3".into()),
+                from_us: Some(last_hour_from),
+                ..Default::default()
+            },
+        ),
+        (
+            "resource",
+            AuditFilter {
+                resource_type: Some("order".into()),
+                resource_id: Some("ord-4242".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "outcome=failed",
+            AuditFilter {
+                outcome: Some("failed".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "actor + free text",
+            AuditFilter {
+                actor: Some("svc-0099".into()),
+                text: Some("user-12".into()),
+                ..Default::default()
+            },
+        ),
     ];
     for (name, filter) in &cases {
         let mut t = time_query(&store, filter, 21, 50).await;
@@ -308,10 +396,18 @@ async fn main() {
 
     // 4. Verify.
     let t = Instant::now();
-    let report = verify_trail(&store, &[sealer.signer.verifying_key()]).await.unwrap();
+    let report = verify_trail(&store, &[sealer.signer.verifying_key()], None)
+        .await
+        .unwrap();
     let d = t.elapsed();
     assert!(report.is_intact, "{report:?}");
-    println!("verify  {} records, {} checkpoints matched   {:>10.0} records/s  ({:.1} s)", report.records, report.checkpoints_matched, rate(report.records, d), d.as_secs_f64());
+    println!(
+        "verify  {} records, {} checkpoints matched   {:>10.0} records/s  ({:.1} s)",
+        report.records,
+        report.checkpoints_matched,
+        rate(report.records, d),
+        d.as_secs_f64()
+    );
     store.close().await;
 
     // 5. Export the first million records through the CLI, in its own process.
@@ -319,11 +415,17 @@ async fn main() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join("audit-checkpoint.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(
+            dir.join("audit-checkpoint.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
     }
-    let to = chrono::DateTime::from_timestamp_micros(T0_US + (EXPORT_RECORDS / PER_SECOND) as i64 * 1_000_000)
-        .unwrap()
-        .to_rfc3339();
+    let to = chrono::DateTime::from_timestamp_micros(
+        T0_US + (EXPORT_RECORDS / PER_SECOND) as i64 * 1_000_000,
+    )
+    .unwrap()
+    .to_rfc3339();
     let (d, peak_kb, bytes) = export_child(&dir, &to);
     println!(
         "export  {EXPORT_RECORDS} records to CSV (gatehouse audit export): {:.2} s, {:.0} MB written, peak RSS {:.1} MB",

@@ -9,7 +9,8 @@ use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, Utc};
 use gatehouse_audit::Outcome;
 use gatehouse_server::audit::{
-    load_verifying_key, verify_trail, write_export_header, write_export_rows, ExportFormat,
+    load_verifying_key, read_witness, verify_trail, write_export_header, write_export_rows,
+    ExportFormat,
 };
 use gatehouse_server::config::Config;
 use gatehouse_store::{AuditFilter, Page};
@@ -18,8 +19,9 @@ const PAGE: u32 = 5_000;
 
 pub async fn verify(config: Config) -> anyhow::Result<ExitCode> {
     let key = load_verifying_key(&config)?;
+    let witness = read_witness(&config.effective_audit_witness_file())?;
     let store = gatehouse_server::open_store(&config).await?;
-    let report = verify_trail(store.as_ref(), &[key]).await?;
+    let report = verify_trail(store.as_ref(), &[key], witness).await?;
     store.close().await;
     println!("records:              {}", report.records);
     println!("last sequence number: {}", report.last_seq);
@@ -35,7 +37,10 @@ pub async fn verify(config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(f) => {
-            println!("result:               TAMPERED ({}) at record {}", f.kind, f.seq);
+            println!(
+                "result:               TAMPERED ({}) at record {}",
+                f.kind, f.seq
+            );
             println!("detail:               {}", f.detail);
             Ok(ExitCode::from(1))
         }
@@ -70,7 +75,8 @@ pub async fn export(
     output: Option<PathBuf>,
     f: Filter,
 ) -> anyhow::Result<()> {
-    let format = ExportFormat::parse(format).ok_or_else(|| anyhow!("--format must be csv or jsonl"))?;
+    let format =
+        ExportFormat::parse(format).ok_or_else(|| anyhow!("--format must be csv or jsonl"))?;
     if let Some(o) = &f.outcome {
         if Outcome::parse(o).is_none() {
             bail!("--outcome must be success, denied, rejected or failed");
@@ -110,7 +116,9 @@ pub async fn export(
     let mut written = 0u64;
     loop {
         let rows = store.audit().search(&filter, PAGE).await?;
-        let Some(last) = rows.last().map(|r| r.seq) else { break };
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            break;
+        };
         let n = rows.len();
         written += n as u64;
         write_export_rows(format, rows, &mut out)?;

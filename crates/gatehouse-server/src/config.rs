@@ -250,6 +250,14 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("audit-checkpoint.key"))
     }
 
+    /// Where the newest checkpoint is witnessed: beside the key, out of the database.
+    pub fn effective_audit_witness_file(&self) -> PathBuf {
+        let key = self.effective_audit_key_file();
+        key.parent()
+            .map(|d| d.join("audit-witness.json"))
+            .unwrap_or_else(|| PathBuf::from("audit-witness.json"))
+    }
+
     /// The database URL actually used: PostgreSQL if configured, else SQLite in the data dir.
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {

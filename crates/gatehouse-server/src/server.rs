@@ -202,6 +202,7 @@ pub async fn start(
         sealer,
         clock.clone(),
         Duration::from_secs(config.audit.checkpoint_every_seconds),
+        Some(config.effective_audit_witness_file()),
     );
     let (router, _) = app::build(AppParts {
         store,

@@ -176,7 +176,11 @@ pub async fn revoke(
 ) -> Result<ApiTokenResponse, ApiFailure> {
     let now = to_micros(clock.now());
     let audit = move |before: &ApiTokenRow, after: &ApiTokenRow| {
-        let json = |row: &ApiTokenRow| to_response(row.clone()).map(|t| to_json(&t)).unwrap_or_default();
+        let json = |row: &ApiTokenRow| {
+            to_response(row.clone())
+                .map(|t| to_json(&t))
+                .unwrap_or_default()
+        };
         record_of(now, json(before), json(after))
     };
     match store

@@ -32,7 +32,7 @@ pub struct BlockedRow {
     /// Assigned by the store; ignored on append.
     pub id: i64,
     pub time_us: i64,
-    /// `authentication`, `authorization`, `rate_limit`, `bad_input`, `not_found`.
+    /// `authentication`, `authorization`, `rate_limit`, `bad_input`, `unknown_route`.
     pub reason: String,
     pub source_ip: String,
     pub identity: Option<String>,
@@ -63,7 +63,8 @@ pub struct AuditFilter {
     pub from_us: Option<i64>,
     /// Exclusive.
     pub to_us: Option<i64>,
-    /// Matches the actor's id or its name.
+    /// The actor's id, exactly. Names are not unique (and not indexed): free text
+    /// finds them. An `OR` over both columns would defeat the (actor_id, seq) index.
     pub actor: Option<String>,
     pub action: Option<String>,
     pub resource_type: Option<String>,
@@ -127,6 +128,8 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Vec<StoredRecord>, crate::StoreError>;
     /// Every checkpoint, oldest first.
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>, crate::StoreError>;
+    /// The newest checkpoint.
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>, crate::StoreError>;
     /// One page of records matching `filter`, in the page's order.
     async fn search(
         &self,
@@ -313,31 +316,25 @@ macro_rules! impl_audit_store {
                 };
                 // Idempotency: event ids already stored for the same actor.
                 let mut known: HashMap<(String, String), u64> = HashMap::new();
-                let mut by_actor: HashMap<&str, Vec<&str>> = HashMap::new();
-                for r in records {
-                    if let Some(id) = r.event_id.as_deref() {
-                        by_actor.entry(r.actor_id.as_str()).or_default().push(id);
+                // One probe of the (event_id, actor_id) index per chunk, whatever
+                // the number of actors in the batch.
+                let ids: Vec<&str> = records
+                    .iter()
+                    .filter_map(|r| r.event_id.as_deref())
+                    .collect();
+                for chunk in ids.chunks($crate::audit::INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT actor_id, event_id, seq FROM audit_records WHERE event_id IN (",
+                    );
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
                     }
-                }
-                for (actor, ids) in by_actor {
-                    for chunk in ids.chunks($crate::audit::INSERT_CHUNK) {
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "SELECT event_id, seq FROM audit_records WHERE actor_id = ",
-                        );
-                        q.push_bind(actor).push(" AND event_id IN (");
-                        let mut sep = q.separated(", ");
-                        for id in chunk {
-                            sep.push_bind(*id);
-                        }
-                        q.push(")");
-                        let rows: Vec<(String, i64)> =
-                            q.build_query_as().fetch_all(&mut **tx).await?;
-                        for (event_id, seq) in rows {
-                            known.insert(
-                                (actor.to_owned(), event_id),
-                                u64::try_from(seq).unwrap_or(0),
-                            );
-                        }
+                    q.push(")");
+                    let rows: Vec<(String, String, i64)> =
+                        q.build_query_as().fetch_all(&mut **tx).await?;
+                    for (actor, event_id, seq) in rows {
+                        known.insert((actor, event_id), u64::try_from(seq).unwrap_or(0));
                     }
                 }
 
@@ -536,6 +533,18 @@ macro_rules! impl_audit_store {
                     .collect())
             }
 
+            async fn latest_checkpoint(
+                &self,
+            ) -> Result<Option<gatehouse_audit::Checkpoint>, $crate::StoreError> {
+                let row: Option<$crate::audit::CheckpointRow> = sqlx::query_as(
+                    "SELECT seq, head, time_us, key_id, signature FROM audit_checkpoints \
+                     ORDER BY seq DESC LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map($crate::audit::CheckpointRow::into_checkpoint))
+            }
+
             async fn checkpoints(
                 &self,
             ) -> Result<Vec<gatehouse_audit::Checkpoint>, $crate::StoreError> {
@@ -597,11 +606,8 @@ macro_rules! impl_audit_store {
                 if let Some(v) = hi {
                     q.push(" AND seq <= ").push_bind(v);
                 }
-                if let Some(v) = &f.actor {
-                    q.push(" AND (actor_id = ").push_bind(v.clone());
-                    q.push(" OR actor_name = ").push_bind(v.clone()).push(")");
-                }
                 for (column, value) in [
+                    ("actor_id", &f.actor),
                     ("action", &f.action),
                     ("resource_type", &f.resource_type),
                     ("resource_id", &f.resource_id),

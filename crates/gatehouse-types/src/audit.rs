@@ -15,7 +15,7 @@ pub const MAX_INGEST_BATCH: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditActor {
-    /// `api_token`, `user`, `service` or `anonymous`.
+    /// `api_token`, `user`, `service`, `operator` (the local CLI) or `anonymous`.
     pub kind: String,
     pub id: String,
     pub name: String,

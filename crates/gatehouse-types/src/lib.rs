@@ -15,10 +15,9 @@ pub use api_token::{
     CreatedApiTokenResponse, MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
 };
 pub use audit::{
-    AuditActor, AuditPage, AuditRecord, AuditResource, BlockedBucket, BlockedPage,
-    BlockedRequest, BlockedSummaryResponse, CountBy, IngestError, IngestEvent, IngestRequest,
-    IngestResponse, IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE,
-    MAX_INGEST_BATCH,
+    AuditActor, AuditPage, AuditRecord, AuditResource, BlockedBucket, BlockedPage, BlockedRequest,
+    BlockedSummaryResponse, CountBy, IngestError, IngestEvent, IngestRequest, IngestResponse,
+    IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE, MAX_INGEST_BATCH,
 };
 pub use error::{ApiError, ErrorCode};
 pub use role::{Role, UnknownRole};

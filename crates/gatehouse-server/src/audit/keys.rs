@@ -31,7 +31,10 @@ pub fn load_or_create_sealer(config: &Config) -> Result<Sealer, ServerError> {
 pub fn load_verifying_key(config: &Config) -> Result<gatehouse_audit::VerifyingKey, ServerError> {
     let path = config.effective_audit_key_file();
     if !path.exists() {
-        return Err(key_error(&path, "does not exist (verification needs the key the server signed with)"));
+        return Err(key_error(
+            &path,
+            "does not exist (verification needs the key the server signed with)",
+        ));
     }
     Ok(load_or_create(&path)?.verifying_key())
 }
@@ -53,7 +56,10 @@ fn load_or_create(path: &Path) -> Result<CheckpointSigner, ServerError> {
             if mode & 0o077 != 0 {
                 return Err(key_error(
                     path,
-                    format!("is readable by others (mode {:o}); chmod 600 it", mode & 0o777),
+                    format!(
+                        "is readable by others (mode {:o}); chmod 600 it",
+                        mode & 0o777
+                    ),
                 ));
             }
             let bytes = hex::decode(text.trim()).map_err(|_| key_error(path, "is not hex"))?;
@@ -94,8 +100,11 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(load_or_create(&path).is_err());
         std::fs::write(dir.path().join("bad"), "zz").unwrap();
-        std::fs::set_permissions(dir.path().join("bad"), std::fs::Permissions::from_mode(0o600))
-            .unwrap();
+        std::fs::set_permissions(
+            dir.path().join("bad"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
         let e = load_or_create(&dir.path().join("bad")).err().unwrap();
         assert!(e.to_string().contains("not hex"), "{e}");
     }

@@ -9,7 +9,9 @@
 mod convert;
 mod keys;
 mod trail;
+mod witness;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub use convert::{to_wire, ExportFormat};
 pub use keys::{load_or_create_sealer, load_verifying_key};
 pub use trail::{verify_trail, write_export_header, write_export_rows};
+pub use witness::{read_witness, write_witness};
 
 use crate::clock::{to_micros, Clock};
 
@@ -46,25 +49,31 @@ pub struct AuditLog {
     jobs: mpsc::Sender<Job>,
     appended: Arc<watch::Sender<u64>>,
     sealer: Arc<Sealer>,
+    witness: Option<PathBuf>,
 }
 
 impl AuditLog {
     /// Starts the writer; it stops when the last handle is dropped. A checkpoint is
-    /// signed every `seal_every` when records were appended since the last one.
+    /// signed every `seal_every` when records were appended since the last one,
+    /// and the newest checkpoint is copied to the `witness` file.
     pub fn start(
         store: Arc<dyn Store>,
         sealer: Arc<Sealer>,
         clock: Arc<dyn Clock>,
         seal_every: Duration,
+        witness: Option<PathBuf>,
     ) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE);
         let (appended, _) = watch::channel(0u64);
         let appended = Arc::new(appended);
         tokio::spawn(write_loop(
             rx,
-            store,
-            sealer.clone(),
-            clock,
+            Sealing {
+                store,
+                sealer: sealer.clone(),
+                clock,
+                witness: witness.clone(),
+            },
             seal_every,
             appended.clone(),
         ));
@@ -72,6 +81,15 @@ impl AuditLog {
             jobs,
             appended,
             sealer,
+            witness,
+        }
+    }
+
+    /// The witnessed checkpoint, for verification.
+    pub fn witness(&self) -> Result<Option<gatehouse_audit::Checkpoint>, crate::ServerError> {
+        match &self.witness {
+            Some(path) => read_witness(path),
+            None => Ok(None),
         }
     }
 
@@ -107,14 +125,56 @@ impl AuditLog {
     }
 }
 
-async fn write_loop(
-    mut rx: mpsc::Receiver<Job>,
+struct Sealing {
     store: Arc<dyn Store>,
     sealer: Arc<Sealer>,
     clock: Arc<dyn Clock>,
+    witness: Option<PathBuf>,
+}
+
+impl Sealing {
+    /// Signs the head if new records came, then moves the witness forward to the
+    /// newest checkpoint. Never backwards: a database whose checkpoints went back
+    /// must not overwrite the evidence.
+    async fn tick(&self, witnessed: &mut u64) {
+        let now = to_micros(self.clock.now());
+        if let Err(e) = self.store.audit().seal(now, &self.sealer).await {
+            tracing::error!(error = %e, "cannot sign an audit checkpoint");
+            return;
+        }
+        let Some(path) = &self.witness else { return };
+        match self.store.audit().latest_checkpoint().await {
+            Ok(Some(cp)) if cp.seq > *witnessed => match write_witness(path, &cp) {
+                Ok(()) => *witnessed = cp.seq,
+                Err(e) => tracing::error!(error = %e, path = %path.display(), "cannot write the audit witness"),
+            },
+            Ok(Some(cp)) if cp.seq < *witnessed => tracing::error!(
+                witnessed = *witnessed,
+                newest_in_database = cp.seq,
+                "the database's newest audit checkpoint is older than the witness: run `gatehouse audit verify`"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read the newest audit checkpoint"),
+        }
+    }
+}
+
+async fn write_loop(
+    mut rx: mpsc::Receiver<Job>,
+    sealing: Sealing,
     seal_every: Duration,
     appended: Arc<watch::Sender<u64>>,
 ) {
+    let store = sealing.store.clone();
+    let sealer = sealing.sealer.clone();
+    let mut witnessed = match sealing.witness.as_deref().map(read_witness) {
+        Some(Ok(Some(cp))) => cp.seq,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "the audit witness is unreadable; it will not be overwritten");
+            u64::MAX
+        }
+        _ => 0,
+    };
     let mut ticker = tokio::time::interval(seal_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -134,12 +194,7 @@ async fn write_loop(
                 }
                 commit(store.as_ref(), &sealer, jobs, &appended).await;
             }
-            _ = ticker.tick() => {
-                let now = to_micros(clock.now());
-                if let Err(e) = store.audit().seal(now, &sealer).await {
-                    tracing::error!(error = %e, "cannot sign an audit checkpoint");
-                }
-            }
+            _ = ticker.tick() => sealing.tick(&mut witnessed).await,
         }
     }
 }

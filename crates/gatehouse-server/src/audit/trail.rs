@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use gatehouse_audit::csv::write_row;
-use gatehouse_audit::{key_id, StoredEntry, Verifier, VerifyingKey};
+use gatehouse_audit::{key_id, Checkpoint, StoredEntry, Verifier, VerifyingKey};
 use gatehouse_store::{Store, StoreError, StoredRecord};
 use gatehouse_types::{VerifyFinding, VerifyResponse};
 
@@ -15,13 +15,20 @@ use crate::clock::from_micros;
 /// Records read per page while verifying.
 const VERIFY_PAGE: u32 = 10_000;
 
-/// Recomputes the whole chain and checks every checkpoint against `keys`.
+/// Recomputes the whole chain and checks every checkpoint against `keys`,
+/// including the `witness` kept outside the database.
 pub async fn verify_trail(
     store: &dyn Store,
     keys: &[VerifyingKey],
+    witness: Option<Checkpoint>,
 ) -> Result<VerifyResponse, StoreError> {
     let audit = store.audit();
-    let checkpoints = audit.checkpoints().await?;
+    let mut checkpoints = audit.checkpoints().await?;
+    if let Some(w) = witness {
+        if !checkpoints.contains(&w) {
+            checkpoints.push(w);
+        }
+    }
     let checkpoint_count = checkpoints.len() as u64;
     let mut verifier = Verifier::new(checkpoints, keys);
     let mut after = 0;
@@ -93,8 +100,13 @@ pub fn write_export_rows(
         ExportFormat::Csv => {
             for s in records {
                 let r = &s.record;
-                let time = from_micros(r.time_us).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-                let status = if r.status == 0 { String::new() } else { r.status.to_string() };
+                let time =
+                    from_micros(r.time_us).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                let status = if r.status == 0 {
+                    String::new()
+                } else {
+                    r.status.to_string()
+                };
                 let opt = |v: &Option<String>| v.clone().unwrap_or_default();
                 write_row(
                     out,

@@ -109,9 +109,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(query)
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
             .map(ApiQuery)
-            .map_err(|e| ApiFailure::new(ErrorCode::InvalidParameter, format!("query: {e}")))
+            .map_err(|e| {
+                // An unknown parameter is named by the error itself; a malformed
+                // value only by the path (`limit=-1` says "invalid digit").
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let message = if path == "." {
+                    format!("query: {inner}")
+                } else {
+                    format!("query parameter `{path}`: {inner}")
+                };
+                ApiFailure::new(ErrorCode::InvalidParameter, message)
+            })
     }
 }
 
@@ -153,5 +165,37 @@ mod tests {
             assert!(!is_json(Some(&http::HeaderValue::from_static(v))), "{v}");
         }
         assert!(!is_json(None));
+    }
+
+    #[tokio::test]
+    async fn query_errors_name_the_parameter() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Q {
+            limit: Option<u32>,
+            q: Option<String>,
+        }
+        let parse = |uri: &'static str| async move {
+            let (mut parts, _) = http::Request::builder()
+                .uri(uri)
+                .body(())
+                .unwrap()
+                .into_parts();
+            ApiQuery::<Q>::from_request_parts(&mut parts, &()).await
+        };
+        assert_eq!(
+            parse("/x?limit=5&q=a%20b").await.unwrap().0.q.as_deref(),
+            Some("a b")
+        );
+        for (uri, name) in [
+            ("/x?limit=-1", "`limit`"),
+            ("/x?q=1&limit=x", "`limit`"),
+            ("/x?nope=1", "`nope`"),
+        ] {
+            let e = parse(uri).await.err().unwrap();
+            assert_eq!(e.code, ErrorCode::InvalidParameter);
+            assert!(e.message.contains(name), "{uri}: {}", e.message);
+        }
     }
 }

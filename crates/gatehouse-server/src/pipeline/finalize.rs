@@ -63,7 +63,9 @@ pub async fn finalize(State(state): State<AppState>, mut request: Request, next:
         _ => next.run(request).await,
     };
     let failure = error_of(&response);
-    if let Err(unavailable) = record(&state, &facts, &slot, response.status(), failure.as_ref()).await {
+    if let Err(unavailable) =
+        record(&state, &facts, &slot, response.status(), failure.as_ref()).await
+    {
         // Fail closed: a request whose record cannot be written does not get its answer.
         response = unavailable.into_response();
         if let Some(failure) = error_of(&response) {

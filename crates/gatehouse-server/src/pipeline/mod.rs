@@ -19,9 +19,9 @@ mod guard;
 mod record;
 
 pub use extract::{ApiJson, ApiPath, ApiQuery, Caller};
-pub use record::{Audit, AuditNote, AuditSlot, RequestFacts};
 pub use finalize::finalize;
 pub use guard::guard;
+pub use record::{Audit, AuditNote, AuditSlot, RequestFacts};
 
 use gatehouse_types::{ApiTokenId, Role};
 

@@ -138,16 +138,29 @@ impl Audit {
     /// Adds a detail to the record (redacted like everything else).
     pub fn detail(&self, key: &str, value: Value) {
         let mut note = self.slot.note();
-        note.details.get_or_insert_with(Map::new).insert(key.to_owned(), value);
+        note.details
+            .get_or_insert_with(Map::new)
+            .insert(key.to_owned(), value);
     }
 
     /// The record of this request, as it stands, for a handler that commits it in
     /// the same transaction as its change; the stage will not write another.
-    pub fn record(&self, time_us: i64, status: u16, before: Option<Value>, after: Option<Value>) -> Record {
+    pub fn record(
+        &self,
+        time_us: i64,
+        status: u16,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Record {
         let mut note = self.slot.note();
         note.before = before;
         note.after = after;
-        build_record(&self.facts, &note, time_us, status, None)
+        let record = build_record(&self.facts, &note, time_us, status, None);
+        // The values belong to that transaction only: if it fails, the stage's
+        // record of the failure must not claim a change that never happened.
+        note.before = None;
+        note.after = None;
+        record
     }
 
     /// Marks the record committed by the handler.
@@ -174,7 +187,11 @@ pub fn build_record(
 ) -> Record {
     let (actor_kind, actor_id, actor_name) = match &note.principal {
         Some(p) => (
-            if p.role == Role::Service { "service" } else { "api_token" },
+            if p.role == Role::Service {
+                "service"
+            } else {
+                "api_token"
+            },
             p.token_id.to_string(),
             p.name.clone(),
         ),
@@ -238,13 +255,22 @@ pub fn block_reason(error: ErrorCode, is_route_known: bool) -> Option<&'static s
     }
 }
 
-pub fn blocked_row(facts: &RequestFacts, note: &AuditNote, time_us: i64, status: u16, reason: &str) -> BlockedRow {
+pub fn blocked_row(
+    facts: &RequestFacts,
+    note: &AuditNote,
+    time_us: i64,
+    status: u16,
+    reason: &str,
+) -> BlockedRow {
     BlockedRow {
         id: 0,
         time_us,
         reason: reason.to_owned(),
         source_ip: facts.source_ip.clone(),
-        identity: note.principal.as_ref().map(|p| format!("{} ({})", p.name, p.token_id)),
+        identity: note
+            .principal
+            .as_ref()
+            .map(|p| format!("{} ({})", p.name, p.token_id)),
         method: facts.method.clone(),
         route: facts.path.clone(),
         status: i32::from(status),
@@ -264,17 +290,32 @@ mod tests {
         let text = q.to_string();
         assert!(!text.contains("abc") && !text.contains("\"p\""), "{text}");
         let many: String = (0..100).map(|i| format!("k{i}=v&")).collect();
-        assert_eq!(redacted_query(&many).as_object().map(Map::len), Some(MAX_QUERY_PAIRS));
+        assert_eq!(
+            redacted_query(&many).as_object().map(Map::len),
+            Some(MAX_QUERY_PAIRS)
+        );
         assert!(cut(&"é".repeat(1000)).chars().count() <= MAX_FIELD + 1);
     }
 
     #[test]
     fn block_reasons() {
-        assert_eq!(block_reason(ErrorCode::InvalidToken, true), Some("authentication"));
-        assert_eq!(block_reason(ErrorCode::Forbidden, true), Some("authorization"));
-        assert_eq!(block_reason(ErrorCode::NotFound, false), Some("unknown_route"));
+        assert_eq!(
+            block_reason(ErrorCode::InvalidToken, true),
+            Some("authentication")
+        );
+        assert_eq!(
+            block_reason(ErrorCode::Forbidden, true),
+            Some("authorization")
+        );
+        assert_eq!(
+            block_reason(ErrorCode::NotFound, false),
+            Some("unknown_route")
+        );
         assert_eq!(block_reason(ErrorCode::NotFound, true), None);
         assert_eq!(block_reason(ErrorCode::Conflict, true), None);
-        assert_eq!(block_reason(ErrorCode::MalformedJson, true), Some("bad_input"));
+        assert_eq!(
+            block_reason(ErrorCode::MalformedJson, true),
+            Some("bad_input")
+        );
     }
 }

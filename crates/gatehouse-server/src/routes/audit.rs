@@ -25,9 +25,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::audit::{
-    to_wire, verify_trail, write_export_header, write_export_rows, ExportFormat,
-};
+use crate::audit::{to_wire, verify_trail, write_export_header, write_export_rows, ExportFormat};
 use crate::clock::to_micros;
 use crate::error::ApiFailure;
 use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, Principal};
@@ -65,12 +63,19 @@ fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiFailure {
 pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiFailure> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| to_micros(t.with_timezone(&Utc)))
-        .map_err(|_| invalid(format!("{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z")))
+        .map_err(|_| {
+            invalid(format!(
+                "{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"
+            ))
+        })
 }
 
 pub(crate) fn parse_cursor(value: Option<&str>) -> Result<Option<u64>, ApiFailure> {
     value
-        .map(|c| c.parse::<u64>().map_err(|_| invalid("cursor is not one this server issued")))
+        .map(|c| {
+            c.parse::<u64>()
+                .map_err(|_| invalid("cursor is not one this server issued"))
+        })
         .transpose()
 }
 
@@ -85,8 +90,16 @@ fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiF
 
 impl AuditQuery {
     fn filter(self) -> Result<(AuditFilter, Option<u64>), ApiFailure> {
-        let from_us = self.from.as_deref().map(|v| parse_time("from", v)).transpose()?;
-        let to_us = self.to.as_deref().map(|v| parse_time("to", v)).transpose()?;
+        let from_us = self
+            .from
+            .as_deref()
+            .map(|v| parse_time("from", v))
+            .transpose()?;
+        let to_us = self
+            .to
+            .as_deref()
+            .map(|v| parse_time("to", v))
+            .transpose()?;
         if let (Some(f), Some(t)) = (from_us, to_us) {
             if f >= t {
                 return Err(invalid("from must be earlier than to"));
@@ -94,7 +107,9 @@ impl AuditQuery {
         }
         if let Some(o) = &self.outcome {
             if Outcome::parse(o).is_none() {
-                return Err(invalid("outcome must be success, denied, rejected or failed"));
+                return Err(invalid(
+                    "outcome must be success, denied, rejected or failed",
+                ));
             }
         }
         let cursor = parse_cursor(self.cursor.as_deref())?;
@@ -127,7 +142,9 @@ pub async fn search(
     }
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
-        return Err(invalid(format!("limit must be between 1 and {MAX_AUDIT_PAGE}")));
+        return Err(invalid(format!(
+            "limit must be between 1 and {MAX_AUDIT_PAGE}"
+        )));
     }
     let (mut filter, cursor) = query.filter()?;
     filter.page = Page::Newest { before: cursor };
@@ -153,7 +170,9 @@ pub async fn export(
         Some(f) => ExportFormat::parse(f).ok_or_else(|| invalid("format must be csv or jsonl"))?,
     };
     if query.limit.is_some() || query.cursor.is_some() {
-        return Err(invalid("an export has no limit or cursor: it is the whole filtered view"));
+        return Err(invalid(
+            "an export has no limit or cursor: it is the whole filtered view",
+        ));
     }
     let (filter, _) = query.filter()?;
     let mut header = Vec::new();
@@ -166,7 +185,10 @@ pub async fn export(
     );
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -198,7 +220,11 @@ fn export_stream(
                 }
             };
             let last = rows.last().map(|r| r.seq);
-            let next = if rows.len() == EXPORT_PAGE as usize { last } else { None };
+            let next = if rows.len() == EXPORT_PAGE as usize {
+                last
+            } else {
+                None
+            };
             if rows.is_empty() {
                 return None;
             }
@@ -214,7 +240,13 @@ fn export_stream(
 /// `GET /v1/audit/verify`: recomputes the chain and checks the checkpoints.
 pub async fn verify(State(state): State<AppState>) -> Result<Json<VerifyResponse>, ApiFailure> {
     let key = state.audit.sealer().signer.verifying_key();
-    Ok(Json(verify_trail(state.store.as_ref(), &[key]).await?))
+    let witness = state.audit.witness().map_err(|e| {
+        tracing::error!(error = %e, "audit witness unreadable");
+        ApiFailure::internal()
+    })?;
+    Ok(Json(
+        verify_trail(state.store.as_ref(), &[key], witness).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -236,7 +268,9 @@ pub async fn stream(
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or_else(|| invalid("Last-Event-ID must be a record's sequence number"))?,
+                .ok_or_else(|| {
+                    invalid("the last-event-id header must be a record's sequence number")
+                })?,
         ),
         None => None,
     };
@@ -267,7 +301,9 @@ pub async fn stream(
                         Ok(_) => {
                             // Wake on a commit, or look again after a while in case
                             // another replica appended.
-                            let _ = tokio::time::timeout(Duration::from_secs(2), notified.changed()).await;
+                            let _ =
+                                tokio::time::timeout(Duration::from_secs(2), notified.changed())
+                                    .await;
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "audit stream read failed");
@@ -301,12 +337,21 @@ pub async fn ingest(
     let mut records = Vec::with_capacity(n);
     let mut positions = Vec::with_capacity(n);
     for (index, value) in request.events.into_iter().enumerate() {
-        let event_id = value.get("event_id").and_then(Value::as_str).map(str::to_owned);
+        let event_id = value
+            .get("event_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         match to_record(value, &caller, &audit, now) {
             Ok(record) => {
                 positions.push(index);
                 records.push(record);
-                results.push(IngestResult { index: index as u64, event_id, status: IngestStatus::Accepted, seq: None, error: None });
+                results.push(IngestResult {
+                    index: index as u64,
+                    event_id,
+                    status: IngestStatus::Accepted,
+                    seq: None,
+                    error: None,
+                });
             }
             Err(error) => results.push(IngestResult {
                 index: index as u64,
@@ -319,7 +364,10 @@ pub async fn ingest(
     }
     if !records.is_empty() {
         let appended = state.audit.append(records, Vec::new()).await.map_err(|_| {
-            ApiFailure::new(ErrorCode::Unavailable, "the audit trail cannot be written, retry later")
+            ApiFailure::new(
+                ErrorCode::Unavailable,
+                "the audit trail cannot be written, retry later",
+            )
         })?;
         for (index, a) in positions.into_iter().zip(appended) {
             if let Some(r) = results.get_mut(index) {
@@ -360,7 +408,9 @@ fn check_len(name: &str, value: &str, min: usize, max: usize) -> Result<(), Inge
 }
 
 fn json_text(name: &str, value: Option<Value>) -> Result<Option<String>, IngestError> {
-    let Some(mut value) = value else { return Ok(None) };
+    let Some(mut value) = value else {
+        return Ok(None);
+    };
     redact_json(&mut value);
     let text = value.to_string();
     if text.len() > MAX_JSON_BYTES {
@@ -373,23 +423,39 @@ fn json_text(name: &str, value: Option<Value>) -> Result<Option<String>, IngestE
 }
 
 /// One reported event as a record, or why it cannot be one.
-fn to_record(value: Value, caller: &Principal, audit: &Audit, now: i64) -> Result<Record, IngestError> {
+fn to_record(
+    value: Value,
+    caller: &Principal,
+    audit: &Audit,
+    now: i64,
+) -> Result<Record, IngestError> {
     let event: IngestEvent = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let message = if path == "." { format!("event: {inner}") } else { format!("field `{path}`: {inner}") };
+        let message = if path == "." {
+            format!("event: {inner}")
+        } else {
+            format!("field `{path}`: {inner}")
+        };
         reject(ErrorCode::InvalidBody, message)
     })?;
     check_len("event_id", &event.event_id, 1, MAX_ID)?;
     check_len("action", &event.action, 1, MAX_ID)?;
-    if !event.action.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':')) {
+    if !event
+        .action
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+    {
         return Err(reject(
             ErrorCode::ValidationFailed,
             "`action` may hold only letters, digits, `.`, `_`, `-` and `:`".into(),
         ));
     }
     let outcome = Outcome::parse(&event.outcome).ok_or_else(|| {
-        reject(ErrorCode::ValidationFailed, "`outcome` must be success, denied, rejected or failed".into())
+        reject(
+            ErrorCode::ValidationFailed,
+            "`outcome` must be success, denied, rejected or failed".into(),
+        )
     })?;
     check_len("resource.type", &event.resource.kind, 1, MAX_ID)?;
     check_len("resource.id", &event.resource.id, 0, 256)?;
@@ -399,7 +465,12 @@ fn to_record(value: Value, caller: &Principal, audit: &Audit, now: i64) -> Resul
     let source_ip = match &event.source_ip {
         Some(ip) => ip
             .parse::<std::net::IpAddr>()
-            .map_err(|_| reject(ErrorCode::ValidationFailed, "`source_ip` must be an IP address".into()))?
+            .map_err(|_| {
+                reject(
+                    ErrorCode::ValidationFailed,
+                    "`source_ip` must be an IP address".into(),
+                )
+            })?
             .to_string(),
         None => audit.facts.source_ip.clone(),
     };
@@ -413,7 +484,12 @@ fn to_record(value: Value, caller: &Principal, audit: &Audit, now: i64) -> Resul
     Ok(Record {
         time_us: now,
         event_id: Some(event.event_id),
-        actor_kind: if caller.role == Role::Service { "service" } else { "api_token" }.into(),
+        actor_kind: if caller.role == Role::Service {
+            "service"
+        } else {
+            "api_token"
+        }
+        .into(),
         actor_id: caller.token_id.to_string(),
         actor_name: caller.name.clone(),
         on_behalf_of: event.on_behalf_of,
@@ -427,6 +503,9 @@ fn to_record(value: Value, caller: &Principal, audit: &Audit, now: i64) -> Resul
         request_id: audit.facts.request_id.clone(),
         before: json_text("before", event.before)?,
         after: json_text("after", event.after)?,
-        details: json_text("details", (!details.is_empty()).then_some(Value::Object(details)))?,
+        details: json_text(
+            "details",
+            (!details.is_empty()).then_some(Value::Object(details)),
+        )?,
     })
 }

@@ -16,7 +16,13 @@ use crate::clock::{from_micros, to_micros};
 use crate::error::ApiFailure;
 use crate::pipeline::ApiQuery;
 
-const REASONS: [&str; 5] = ["authentication", "authorization", "rate_limit", "bad_input", "unknown_route"];
+const REASONS: [&str; 5] = [
+    "authentication",
+    "authorization",
+    "rate_limit",
+    "bad_input",
+    "unknown_route",
+];
 const DAY_US: i64 = 86_400_000_000;
 const MAX_RANGE_US: i64 = 366 * DAY_US;
 const MAX_BUCKETS: i64 = 10_000;
@@ -59,18 +65,27 @@ pub async fn list(
 ) -> Result<Json<BlockedPage>, ApiFailure> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
-        return Err(invalid(format!("limit must be between 1 and {MAX_AUDIT_PAGE}")));
+        return Err(invalid(format!(
+            "limit must be between 1 and {MAX_AUDIT_PAGE}"
+        )));
     }
     if let Some(r) = &q.reason {
         if !REASONS.contains(&r.as_str()) {
-            return Err(invalid(format!("reason must be one of {}", REASONS.join(", "))));
+            return Err(invalid(format!(
+                "reason must be one of {}",
+                REASONS.join(", ")
+            )));
         }
     }
     let before_id = parse_cursor(q.cursor.as_deref())?
         .map(|c| i64::try_from(c).map_err(|_| invalid("cursor is not one this server issued")))
         .transpose()?;
     let filter = BlockedFilter {
-        from_us: q.from.as_deref().map(|v| parse_time("from", v)).transpose()?,
+        from_us: q
+            .from
+            .as_deref()
+            .map(|v| parse_time("from", v))
+            .transpose()?,
         to_us: q.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
         reason: q.reason,
         source_ip: q.source,
@@ -105,32 +120,64 @@ pub async fn summary(
     ApiQuery(q): ApiQuery<SummaryQuery>,
 ) -> Result<Json<BlockedSummaryResponse>, ApiFailure> {
     let now = to_micros(state.clock.now());
-    let to = q.to.as_deref().map(|v| parse_time("to", v)).transpose()?.unwrap_or(now + 1);
-    let from = q.from.as_deref().map(|v| parse_time("from", v)).transpose()?.unwrap_or(to - DAY_US);
+    let to =
+        q.to.as_deref()
+            .map(|v| parse_time("to", v))
+            .transpose()?
+            .unwrap_or(now + 1);
+    let from = q
+        .from
+        .as_deref()
+        .map(|v| parse_time("from", v))
+        .transpose()?
+        .unwrap_or(to - DAY_US);
     if from >= to || to - from > MAX_RANGE_US {
-        return Err(invalid("from must be earlier than to, at most 366 days apart"));
+        return Err(invalid(
+            "from must be earlier than to, at most 366 days apart",
+        ));
     }
     let bucket_us = match q.bucket_seconds {
-        Some(s) => i64::try_from(s).ok().and_then(|s| s.checked_mul(1_000_000)).filter(|b| *b > 0)
+        Some(s) => i64::try_from(s)
+            .ok()
+            .and_then(|s| s.checked_mul(1_000_000))
+            .filter(|b| *b > 0)
             .ok_or_else(|| invalid("bucket_seconds must be a positive number of seconds"))?,
         // About 48 buckets, in whole minutes.
         None => (((to - from) / 48) / 60_000_000).max(1) * 60_000_000,
     };
     if (to - from) / bucket_us > MAX_BUCKETS {
-        return Err(invalid(format!("at most {MAX_BUCKETS} buckets: use a larger bucket_seconds")));
+        return Err(invalid(format!(
+            "at most {MAX_BUCKETS} buckets: use a larger bucket_seconds"
+        )));
     }
     let top = q.top.unwrap_or(10);
     if !(1..=100).contains(&top) {
         return Err(invalid("top must be between 1 and 100"));
     }
-    let s = state.store.audit().blocked_summary(from, to, bucket_us, top).await?;
-    let counts = |v: Vec<(String, u64)>| v.into_iter().map(|(key, count)| CountBy { key, count }).collect();
+    let s = state
+        .store
+        .audit()
+        .blocked_summary(from, to, bucket_us, top)
+        .await?;
+    let counts = |v: Vec<(String, u64)>| {
+        v.into_iter()
+            .map(|(key, count)| CountBy { key, count })
+            .collect()
+    };
     Ok(Json(BlockedSummaryResponse {
         from: from_micros(from),
         to: from_micros(to),
         bucket_seconds: u64::try_from(bucket_us / 1_000_000).unwrap_or(0),
         total: s.total,
-        buckets: s.buckets.into_iter().map(|(start, reason, count)| BlockedBucket { start: from_micros(start), reason, count }).collect(),
+        buckets: s
+            .buckets
+            .into_iter()
+            .map(|(start, reason, count)| BlockedBucket {
+                start: from_micros(start),
+                reason,
+                count,
+            })
+            .collect(),
         by_reason: counts(s.by_reason),
         top_sources: counts(s.top_sources),
         top_identities: counts(s.top_identities),

@@ -167,7 +167,12 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         Action::StreamAudit,
         audit::stream,
     )
-    .private(Method::GET, "/v1/blocked", Action::ListBlocked, blocked::list)
+    .private(
+        Method::GET,
+        "/v1/blocked",
+        Action::ListBlocked,
+        blocked::list,
+    )
     .private(
         Method::GET,
         "/v1/blocked/summary",

@@ -1,6 +1,7 @@
 //! The HTTP API through a real server over real TLS, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
 mod auth;
 mod errors;
 mod tls;

@@ -30,8 +30,9 @@ CREATE INDEX audit_records_resource ON audit_records (resource_type, resource_id
 CREATE INDEX audit_records_outcome  ON audit_records (outcome, seq);
 CREATE INDEX audit_records_source   ON audit_records (source_ip, seq);
 CREATE INDEX audit_records_request  ON audit_records (request_id);
--- Idempotent ingestion: one event id per actor.
-CREATE UNIQUE INDEX audit_records_event ON audit_records (actor_id, event_id)
+-- Idempotent ingestion: one event id per actor (event id first: a batch's ids are
+-- looked up in one probe whatever the actors).
+CREATE UNIQUE INDEX audit_records_event ON audit_records (event_id, actor_id)
     WHERE event_id IS NOT NULL;
 
 -- Signed checkpoints: the head at `seq`, signed with a key kept outside the database.
