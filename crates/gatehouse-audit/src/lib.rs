@@ -17,5 +17,5 @@ mod verify;
 pub use chain::{link, Chain, Hash, GENESIS};
 pub use checkpoint::{key_id, Checkpoint, CheckpointPolicy, CheckpointSigner, Sealer};
 pub use ed25519_dalek::VerifyingKey;
-pub use record::{Outcome, Record};
+pub use record::{Outcome, Record, RecordRef};
 pub use verify::{Finding, Report, StoredEntry, Tamper, Verifier};

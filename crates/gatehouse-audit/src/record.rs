@@ -75,32 +75,84 @@ pub struct Record {
 
 const VERSION: &[u8] = b"gatehouse-audit-record-v1\0";
 
-impl Record {
+/// A record borrowed from wherever it is read (a database row), so verification
+/// can encode it without copying a field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordRef<'a> {
+    pub time_us: i64,
+    pub event_id: Option<&'a str>,
+    pub actor_kind: &'a str,
+    pub actor_id: &'a str,
+    pub actor_name: &'a str,
+    pub on_behalf_of: Option<&'a str>,
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: &'a str,
+    pub outcome: &'a str,
+    pub status: i32,
+    pub source_ip: &'a str,
+    pub user_agent: &'a str,
+    pub request_id: &'a str,
+    pub before: Option<&'a str>,
+    pub after: Option<&'a str>,
+    pub details: Option<&'a str>,
+}
+
+impl RecordRef<'_> {
     /// The bytes the chain hashes: every field, length-prefixed, in a fixed order.
     pub fn canonical_into(&self, out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(VERSION);
         out.extend_from_slice(&self.time_us.to_be_bytes());
-        put_opt(out, self.event_id.as_deref());
-        for s in [&self.actor_kind, &self.actor_id, &self.actor_name] {
+        put_opt(out, self.event_id);
+        for s in [self.actor_kind, self.actor_id, self.actor_name] {
             put(out, s);
         }
-        put_opt(out, self.on_behalf_of.as_deref());
+        put_opt(out, self.on_behalf_of);
         for s in [
-            &self.action,
-            &self.resource_type,
-            &self.resource_id,
-            &self.outcome,
+            self.action,
+            self.resource_type,
+            self.resource_id,
+            self.outcome,
         ] {
             put(out, s);
         }
         out.extend_from_slice(&self.status.to_be_bytes());
-        for s in [&self.source_ip, &self.user_agent, &self.request_id] {
+        for s in [self.source_ip, self.user_agent, self.request_id] {
             put(out, s);
         }
-        for s in [&self.before, &self.after, &self.details] {
-            put_opt(out, s.as_deref());
+        for s in [self.before, self.after, self.details] {
+            put_opt(out, s);
         }
+    }
+}
+
+impl Record {
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            time_us: self.time_us,
+            event_id: self.event_id.as_deref(),
+            actor_kind: &self.actor_kind,
+            actor_id: &self.actor_id,
+            actor_name: &self.actor_name,
+            on_behalf_of: self.on_behalf_of.as_deref(),
+            action: &self.action,
+            resource_type: &self.resource_type,
+            resource_id: &self.resource_id,
+            outcome: &self.outcome,
+            status: self.status,
+            source_ip: &self.source_ip,
+            user_agent: &self.user_agent,
+            request_id: &self.request_id,
+            before: self.before.as_deref(),
+            after: self.after.as_deref(),
+            details: self.details.as_deref(),
+        }
+    }
+
+    /// The bytes the chain hashes ([`RecordRef::canonical_into`]).
+    pub fn canonical_into(&self, out: &mut Vec<u8>) {
+        self.as_ref().canonical_into(out);
     }
 
     pub fn canonical(&self) -> Vec<u8> {

@@ -22,7 +22,9 @@ use gatehouse_server::audit::verify_trail;
 use gatehouse_store::{AuditFilter, AuditStore, Page, SqliteStore, Store};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-const BATCH: usize = 1_000;
+/// Records per transaction: what the server's writer commits at once under
+/// sustained load (it takes everything queued, up to 16,384 records).
+const BATCH: usize = 10_000;
 const INGEST_RECORDS: u64 = 1_000_000;
 const EXPORT_RECORDS: u64 = 1_000_000;
 const T0_US: i64 = 1_790_000_000_000_000;
@@ -90,7 +92,8 @@ fn record(g: &mut Gen, i: u64) -> Record {
         status: 0,
         source_ip: format!("10.{}.{}.{}", g.below(4), g.below(40), g.below(40)),
         user_agent: "orders-service/2.3 (+reqwest)".into(),
-        request_id: format!("{:032x}", (u128::from(g.next()) << 64) | u128::from(g.next())),
+        // The server's request ids are UUIDv7: time first, then random.
+        request_id: format!("{:012x}-{:016x}", i, g.next()),
         before: None,
         after: None,
         details: Some(format!(
@@ -318,6 +321,8 @@ async fn main() {
         let d = chained_ingest(&store, &sealer, &mut g, INGEST_RECORDS, fill).await;
         println!("fill    chain + checkpoints               {:>10.0} records/s  ({fill} more in {:.1} s, trail now {total})", rate(fill, d), d.as_secs_f64());
     }
+    // A running server refreshes the planner's statistics hourly.
+    store.optimize().await.unwrap();
     let checkpoints = store.checkpoints().await.unwrap().len();
     println!("        checkpoints signed: {checkpoints}");
 

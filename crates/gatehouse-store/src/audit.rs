@@ -126,6 +126,12 @@ pub trait AuditStore: Send + Sync {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredRecord>, crate::StoreError>;
+    /// Pushes every record, in chain order, into `verifier` (the backend reads
+    /// them the fastest way it has) and hands it back.
+    async fn verify_chain(
+        &self,
+        verifier: gatehouse_audit::Verifier,
+    ) -> Result<gatehouse_audit::Verifier, crate::StoreError>;
     /// Every checkpoint, oldest first.
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>, crate::StoreError>;
     /// The newest checkpoint.
@@ -267,6 +273,111 @@ impl From<BlockedDbRow> for BlockedRow {
         }
     }
 }
+
+/// A bind parameter of a dynamically built query.
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// The search query for `f` between sequence numbers `lo..=hi` (from the time
+/// probes): SQL with `$1…` placeholders, each used once, in order, and its
+/// parameters. `ilike` is the backend's case-insensitive LIKE.
+pub(crate) fn search_sql(
+    f: &AuditFilter,
+    lo: Option<i64>,
+    hi: Option<i64>,
+    limit: u32,
+    ilike: &str,
+) -> (String, Vec<Param>) {
+    let mut sql = format!("SELECT {RECORD_COLUMNS} FROM audit_records WHERE 1 = 1");
+    let mut params = Vec::new();
+    let mut push = |sql: &mut String, clause: &str, p: Param| {
+        params.push(p);
+        sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+    };
+    if let Some(v) = lo {
+        push(&mut sql, " AND seq >= ?", Param::Int(v));
+    }
+    if let Some(v) = hi {
+        push(&mut sql, " AND seq <= ?", Param::Int(v));
+    }
+    for (column, value) in [
+        ("actor_id", &f.actor),
+        ("action", &f.action),
+        ("resource_type", &f.resource_type),
+        ("resource_id", &f.resource_id),
+        ("outcome", &f.outcome),
+        ("source_ip", &f.source_ip),
+        ("request_id", &f.request_id),
+    ] {
+        if let Some(v) = value {
+            push(
+                &mut sql,
+                &format!(" AND {column} = ?"),
+                Param::Text(v.clone()),
+            );
+        }
+    }
+    if let Some(text) = &f.text {
+        let pattern = like_pattern(text);
+        let columns = [
+            "actor_id",
+            "actor_name",
+            "on_behalf_of",
+            "action",
+            "resource_type",
+            "resource_id",
+            "source_ip",
+            "user_agent",
+            "request_id",
+            "details_json",
+            "before_json",
+            "after_json",
+        ];
+        sql.push_str(" AND (");
+        for (i, column) in columns.iter().enumerate() {
+            let or = if i > 0 { " OR " } else { "" };
+            push(
+                &mut sql,
+                &format!("{or}{column} {ilike} ? ESCAPE '\\'"),
+                Param::Text(pattern.clone()),
+            );
+        }
+        sql.push(')');
+    }
+    match f.page {
+        Page::Newest { before } => {
+            if let Some(b) = before {
+                push(&mut sql, " AND seq < ?", Param::Int(to_i64(b)));
+            }
+            push(
+                &mut sql,
+                " ORDER BY seq DESC LIMIT ?",
+                Param::Int(i64::from(limit)),
+            );
+        }
+        Page::Oldest { after } => {
+            if let Some(a) = after {
+                push(&mut sql, " AND seq > ?", Param::Int(to_i64(a)));
+            }
+            push(
+                &mut sql,
+                " ORDER BY seq LIMIT ?",
+                Param::Int(i64::from(limit)),
+            );
+        }
+    }
+    (sql, params)
+}
+
+/// The probes that turn a time range into a sequence range: record time never
+/// goes backwards along the chain.
+pub(crate) const FIRST_SEQ_FROM: &str =
+    "SELECT seq FROM audit_records WHERE time_us >= $1 ORDER BY time_us, seq LIMIT 1";
+pub(crate) const LAST_SEQ_BEFORE: &str =
+    "SELECT seq FROM audit_records WHERE time_us < $1 ORDER BY time_us DESC, seq DESC LIMIT 1";
 
 /// `%text%` for LIKE with the wildcards in `text` escaped (escape character `\`).
 pub(crate) fn like_pattern(text: &str) -> String {
@@ -518,19 +629,14 @@ macro_rules! impl_audit_store {
                 after_seq: u64,
                 limit: u32,
             ) -> Result<Vec<$crate::StoredRecord>, $crate::StoreError> {
-                let sql = format!(
-                    "SELECT {} FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
-                    $crate::audit::RECORD_COLUMNS
-                );
-                let rows: Vec<$crate::audit::RecordRow> = sqlx::query_as(&sql)
-                    .bind($crate::audit::to_i64(after_seq))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map($crate::audit::RecordRow::into_stored)
-                    .collect())
+                self.read_after_impl(after_seq, limit).await
+            }
+
+            async fn verify_chain(
+                &self,
+                verifier: gatehouse_audit::Verifier,
+            ) -> Result<gatehouse_audit::Verifier, $crate::StoreError> {
+                self.verify_chain_impl(verifier).await
             }
 
             async fn latest_checkpoint(
@@ -565,107 +671,7 @@ macro_rules! impl_audit_store {
                 f: &$crate::AuditFilter,
                 limit: u32,
             ) -> Result<Vec<$crate::StoredRecord>, $crate::StoreError> {
-                // Record time never goes backwards along the chain, so a time range
-                // is a sequence range: two index probes, then every other filter
-                // can use its own (column, seq) index.
-                let mut lo: Option<i64> = None;
-                let mut hi: Option<i64> = None;
-                if let Some(from) = f.from_us {
-                    let seq: Option<i64> = sqlx::query_scalar(
-                        "SELECT seq FROM audit_records WHERE time_us >= $1 \
-                         ORDER BY time_us, seq LIMIT 1",
-                    )
-                    .bind(from)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    match seq {
-                        Some(s) => lo = Some(s),
-                        None => return Ok(Vec::new()),
-                    }
-                }
-                if let Some(to) = f.to_us {
-                    let seq: Option<i64> = sqlx::query_scalar(
-                        "SELECT seq FROM audit_records WHERE time_us < $1 \
-                         ORDER BY time_us DESC, seq DESC LIMIT 1",
-                    )
-                    .bind(to)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    match seq {
-                        Some(s) => hi = Some(s),
-                        None => return Ok(Vec::new()),
-                    }
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {} FROM audit_records WHERE 1 = 1",
-                    $crate::audit::RECORD_COLUMNS
-                ));
-                if let Some(v) = lo {
-                    q.push(" AND seq >= ").push_bind(v);
-                }
-                if let Some(v) = hi {
-                    q.push(" AND seq <= ").push_bind(v);
-                }
-                for (column, value) in [
-                    ("actor_id", &f.actor),
-                    ("action", &f.action),
-                    ("resource_type", &f.resource_type),
-                    ("resource_id", &f.resource_id),
-                    ("outcome", &f.outcome),
-                    ("source_ip", &f.source_ip),
-                    ("request_id", &f.request_id),
-                ] {
-                    if let Some(v) = value {
-                        q.push(format!(" AND {column} = ")).push_bind(v.clone());
-                    }
-                }
-                if let Some(text) = &f.text {
-                    let pattern = $crate::audit::like_pattern(text);
-                    q.push(" AND (");
-                    let columns = [
-                        "actor_id",
-                        "actor_name",
-                        "action",
-                        "resource_type",
-                        "resource_id",
-                        "source_ip",
-                        "user_agent",
-                        "request_id",
-                        "details_json",
-                        "before_json",
-                        "after_json",
-                    ];
-                    for (i, column) in columns.iter().enumerate() {
-                        if i > 0 {
-                            q.push(" OR ");
-                        }
-                        q.push(format!("{column} {} ", $ilike))
-                            .push_bind(pattern.clone());
-                        q.push(" ESCAPE '\\'");
-                    }
-                    q.push(")");
-                }
-                match f.page {
-                    $crate::Page::Newest { before } => {
-                        if let Some(b) = before {
-                            q.push(" AND seq < ").push_bind($crate::audit::to_i64(b));
-                        }
-                        q.push(" ORDER BY seq DESC LIMIT ");
-                    }
-                    $crate::Page::Oldest { after } => {
-                        if let Some(a) = after {
-                            q.push(" AND seq > ").push_bind($crate::audit::to_i64(a));
-                        }
-                        q.push(" ORDER BY seq LIMIT ");
-                    }
-                }
-                q.push_bind(i64::from(limit));
-                let rows: Vec<$crate::audit::RecordRow> =
-                    q.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows
-                    .into_iter()
-                    .map($crate::audit::RecordRow::into_stored)
-                    .collect())
+                self.search_impl(f, limit).await
             }
 
             async fn search_blocked(

@@ -40,6 +40,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.
     async fn close(&self);
+    /// Refreshes the query planner's statistics where stale (cheap when fresh).
+    async fn optimize(&self) -> Result<(), StoreError>;
 }
 
 /// Opens the database a URL names (`sqlite://PATH` or `postgres://…`) and brings its

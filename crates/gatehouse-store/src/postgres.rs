@@ -99,4 +99,94 @@ impl Store for PgStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// PostgreSQL's autovacuum keeps the statistics.
+    async fn optimize(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The audit trail's reads, through sqlx.
+impl PgStore {
+    async fn read_after_impl(
+        &self,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::StoredRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2",
+            crate::audit::RECORD_COLUMNS
+        );
+        let rows: Vec<crate::audit::RecordRow> = sqlx::query_as(&sql)
+            .bind(crate::audit::to_i64(after_seq))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(crate::audit::RecordRow::into_stored)
+            .collect())
+    }
+
+    async fn probe(&self, sql: &str, time_us: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(sql)
+            .bind(time_us)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn search_impl(
+        &self,
+        f: &crate::AuditFilter,
+        limit: u32,
+    ) -> Result<Vec<crate::StoredRecord>, StoreError> {
+        let (mut lo, mut hi) = (None, None);
+        if let Some(from) = f.from_us {
+            match self.probe(crate::audit::FIRST_SEQ_FROM, from).await? {
+                Some(s) => lo = Some(s),
+                None => return Ok(Vec::new()),
+            }
+        }
+        if let Some(to) = f.to_us {
+            match self.probe(crate::audit::LAST_SEQ_BEFORE, to).await? {
+                Some(s) => hi = Some(s),
+                None => return Ok(Vec::new()),
+            }
+        }
+        let (sql, params) = crate::audit::search_sql(f, lo, hi, limit, "ILIKE");
+        let mut q = sqlx::query_as::<_, crate::audit::RecordRow>(&sql);
+        for p in params {
+            q = match p {
+                crate::audit::Param::Int(v) => q.bind(v),
+                crate::audit::Param::Text(v) => q.bind(v),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(crate::audit::RecordRow::into_stored)
+            .collect())
+    }
+
+    async fn verify_chain_impl(
+        &self,
+        mut verifier: gatehouse_audit::Verifier,
+    ) -> Result<gatehouse_audit::Verifier, StoreError> {
+        let mut after = 0;
+        let mut canonical = Vec::with_capacity(1024);
+        while !verifier.is_broken() {
+            let page = self.read_after_impl(after, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for stored in &page {
+                stored.record.canonical_into(&mut canonical);
+                verifier.push(gatehouse_audit::StoredEntry {
+                    seq: stored.seq,
+                    canonical: &canonical,
+                    hash: stored.hash,
+                });
+            }
+        }
+        Ok(verifier)
+    }
 }

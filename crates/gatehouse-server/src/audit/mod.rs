@@ -27,7 +27,7 @@ pub use witness::{read_witness, write_witness};
 use crate::clock::{to_micros, Clock};
 
 /// Records per commit at most; more queued wait for the next one.
-const MAX_BATCH: usize = 4096;
+const MAX_BATCH: usize = 16_384;
 /// Callers queued at most; beyond that, `append` waits for room.
 const QUEUE: usize = 8192;
 
@@ -175,6 +175,7 @@ async fn write_loop(
         }
         _ => 0,
     };
+    let mut ticks: u64 = 0;
     let mut ticker = tokio::time::interval(seal_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -194,7 +195,17 @@ async fn write_loop(
                 }
                 commit(store.as_ref(), &sealer, jobs, &appended).await;
             }
-            _ = ticker.tick() => sealing.tick(&mut witnessed).await,
+            _ = ticker.tick() => {
+                sealing.tick(&mut witnessed).await;
+                ticks += 1;
+                // About hourly at the default 10 s: keep the planner's statistics
+                // in step with a growing trail.
+                if ticks.is_multiple_of(360) {
+                    if let Err(e) = store.optimize().await {
+                        tracing::warn!(error = %e, "cannot refresh the planner's statistics");
+                    }
+                }
+            }
         }
     }
 }

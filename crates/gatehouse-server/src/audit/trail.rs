@@ -5,15 +5,12 @@
 use std::io::Write;
 
 use gatehouse_audit::csv::write_row;
-use gatehouse_audit::{key_id, Checkpoint, StoredEntry, Verifier, VerifyingKey};
+use gatehouse_audit::{key_id, Checkpoint, Verifier, VerifyingKey};
 use gatehouse_store::{Store, StoreError, StoredRecord};
 use gatehouse_types::{VerifyFinding, VerifyResponse};
 
 use super::ExportFormat;
 use crate::clock::from_micros;
-
-/// Records read per page while verifying.
-const VERIFY_PAGE: u32 = 10_000;
 
 /// Recomputes the whole chain and checks every checkpoint against `keys`,
 /// including the `witness` kept outside the database.
@@ -30,22 +27,7 @@ pub async fn verify_trail(
         }
     }
     let checkpoint_count = checkpoints.len() as u64;
-    let mut verifier = Verifier::new(checkpoints, keys);
-    let mut after = 0;
-    let mut canonical = Vec::with_capacity(1024);
-    while !verifier.is_broken() {
-        let page = audit.read_after(after, VERIFY_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for stored in &page {
-            stored.record.canonical_into(&mut canonical);
-            verifier.push(StoredEntry {
-                seq: stored.seq,
-                canonical: &canonical,
-                hash: stored.hash,
-            });
-        }
-    }
+    let verifier = audit.verify_chain(Verifier::new(checkpoints, keys)).await?;
     let report = verifier.finish();
     Ok(VerifyResponse {
         is_intact: report.finding.is_none(),
@@ -98,38 +80,51 @@ pub fn write_export_rows(
 ) -> std::io::Result<()> {
     match format {
         ExportFormat::Csv => {
-            for s in records {
+            let mut seq = String::new();
+            let mut time = String::new();
+            let mut status = String::new();
+            let mut hash = [0u8; 64];
+            for s in &records {
+                use std::fmt::Write as _;
                 let r = &s.record;
-                let time =
-                    from_micros(r.time_us).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-                let status = if r.status == 0 {
-                    String::new()
-                } else {
-                    r.status.to_string()
-                };
-                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                seq.clear();
+                let _ = write!(seq, "{}", s.seq);
+                time.clear();
+                let _ = write!(
+                    time,
+                    "{}",
+                    from_micros(r.time_us).format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                );
+                status.clear();
+                if r.status != 0 {
+                    let _ = write!(status, "{}", r.status);
+                }
+                let hash_hex = hex::encode_to_slice(s.hash, &mut hash)
+                    .ok()
+                    .and_then(|()| std::str::from_utf8(&hash).ok())
+                    .unwrap_or_default();
                 write_row(
                     out,
                     &[
-                        s.seq.to_string(),
-                        time,
-                        r.actor_kind.clone(),
-                        r.actor_id.clone(),
-                        r.actor_name.clone(),
-                        opt(&r.on_behalf_of),
-                        r.action.clone(),
-                        r.resource_type.clone(),
-                        r.resource_id.clone(),
-                        r.outcome.clone(),
-                        status,
-                        r.source_ip.clone(),
-                        r.user_agent.clone(),
-                        r.request_id.clone(),
-                        opt(&r.event_id),
-                        opt(&r.before),
-                        opt(&r.after),
-                        opt(&r.details),
-                        hex::encode(s.hash),
+                        seq.as_str(),
+                        time.as_str(),
+                        &r.actor_kind,
+                        &r.actor_id,
+                        &r.actor_name,
+                        r.on_behalf_of.as_deref().unwrap_or_default(),
+                        &r.action,
+                        &r.resource_type,
+                        &r.resource_id,
+                        &r.outcome,
+                        status.as_str(),
+                        &r.source_ip,
+                        &r.user_agent,
+                        &r.request_id,
+                        r.event_id.as_deref().unwrap_or_default(),
+                        r.before.as_deref().unwrap_or_default(),
+                        r.after.as_deref().unwrap_or_default(),
+                        r.details.as_deref().unwrap_or_default(),
+                        hash_hex,
                     ],
                 )?;
             }
