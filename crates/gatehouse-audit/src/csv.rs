@@ -22,16 +22,40 @@ pub fn write_row<W: Write, S: AsRef<str>>(out: &mut W, cells: &[S]) -> io::Resul
         if i > 0 {
             out.write_all(b",")?;
         }
-        let cell = neutralize(cell.as_ref());
-        if cell.contains([',', '"', '\r', '\n']) || cell.starts_with(' ') || cell.ends_with(' ') {
-            out.write_all(b"\"")?;
-            out.write_all(cell.replace('"', "\"\"").as_bytes())?;
-            out.write_all(b"\"")?;
-        } else {
-            out.write_all(cell.as_bytes())?;
-        }
+        write_cell(out, cell.as_ref())?;
     }
     out.write_all(b"\r\n")
+}
+
+fn write_cell<W: Write>(out: &mut W, cell: &str) -> io::Result<()> {
+    let bytes = cell.as_bytes();
+    let is_formula = bytes
+        .first()
+        .is_some_and(|b| matches!(b, b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    let needs_quotes = bytes
+        .iter()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+        || bytes.first() == Some(&b' ')
+        || bytes.last() == Some(&b' ');
+    if needs_quotes {
+        out.write_all(b"\"")?;
+    }
+    if is_formula {
+        out.write_all(b"'")?;
+    }
+    if needs_quotes {
+        // Each `"` doubled, written in runs between them.
+        let mut rest = bytes;
+        while let Some(at) = rest.iter().position(|b| *b == b'"') {
+            out.write_all(&rest[..=at])?;
+            out.write_all(b"\"")?;
+            rest = &rest[at + 1..];
+        }
+        out.write_all(rest)?;
+        out.write_all(b"\"")
+    } else {
+        out.write_all(bytes)
+    }
 }
 
 #[cfg(test)]

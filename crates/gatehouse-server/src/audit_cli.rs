@@ -114,18 +114,25 @@ pub async fn export(
     let store = gatehouse_server::open_store(&config).await?;
     write_export_header(format, &mut out)?;
     let mut written = 0u64;
+    let fetch = |filter: AuditFilter| {
+        let store = store.clone();
+        tokio::spawn(async move { store.audit().search(&filter, PAGE).await })
+    };
+    // The next page is read (on the blocking pool) while this one is written.
+    let mut next = fetch(filter.clone());
     loop {
-        let rows = store.audit().search(&filter, PAGE).await?;
+        let rows = next.await??;
         let Some(last) = rows.last().map(|r| r.seq) else {
             break;
         };
         let n = rows.len();
+        filter.page = Page::Oldest { after: Some(last) };
+        next = fetch(filter.clone());
         written += n as u64;
         write_export_rows(format, rows, &mut out)?;
         if n < PAGE as usize {
             break;
         }
-        filter.page = Page::Oldest { after: Some(last) };
     }
     out.flush()?;
     store.close().await;

@@ -66,6 +66,24 @@ const CSV_HEADER: [&str; 19] = [
     "hash",
 ];
 
+/// RFC 3339 with microseconds in UTC, without chrono's per-call format parsing.
+fn write_time(out: &mut String, time_us: i64) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write as _;
+    let t = from_micros(time_us);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_micros()
+    );
+}
+
 pub fn write_export_header(format: ExportFormat, out: &mut impl Write) -> std::io::Result<()> {
     match format {
         ExportFormat::Csv => write_row(out, &CSV_HEADER),
@@ -90,11 +108,7 @@ pub fn write_export_rows(
                 seq.clear();
                 let _ = write!(seq, "{}", s.seq);
                 time.clear();
-                let _ = write!(
-                    time,
-                    "{}",
-                    from_micros(r.time_us).format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                );
+                write_time(&mut time, r.time_us);
                 status.clear();
                 if r.status != 0 {
                     let _ = write!(status, "{}", r.status);
