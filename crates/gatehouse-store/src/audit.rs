@@ -290,6 +290,7 @@ pub(crate) fn search_sql(
     hi: Option<i64>,
     limit: u32,
     ilike: &str,
+    pin_index: bool,
 ) -> (String, Vec<Param>) {
     let mut sql = format!("SELECT {RECORD_COLUMNS} FROM audit_records WHERE 1 = 1");
     let mut params = Vec::new();
@@ -303,6 +304,22 @@ pub(crate) fn search_sql(
     if let Some(v) = hi {
         push(&mut sql, " AND seq <= ?", Param::Int(v));
     }
+    // SQLite's planner statistics are sampled (`PRAGMA optimize` runs ANALYZE
+    // with a row limit) and rate every column alike, so with two equality filters
+    // it may walk the less selective index, or the table in `seq` order: seconds
+    // at 10 M records. With `pin_index`, the filter on the column that is the most
+    // selective by nature leads, and `+column` keeps the others off their indexes.
+    let leader = [
+        ("request_id", f.request_id.is_some()),
+        ("resource_type", f.resource_type.is_some()),
+        ("actor_id", f.actor.is_some()),
+        ("source_ip", f.source_ip.is_some()),
+        ("action", f.action.is_some()),
+        ("outcome", f.outcome.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, present)| *present)
+    .map(|(c, _)| c);
     for (column, value) in [
         ("actor_id", &f.actor),
         ("action", &f.action),
@@ -313,9 +330,13 @@ pub(crate) fn search_sql(
         ("request_id", &f.request_id),
     ] {
         if let Some(v) = value {
+            let is_indexed = !pin_index
+                || leader == Some(column)
+                || (column == "resource_id" && leader == Some("resource_type"));
+            let unary = if is_indexed { "" } else { "+" };
             push(
                 &mut sql,
-                &format!(" AND {column} = ?"),
+                &format!(" AND {unary}{column} = ?"),
                 Param::Text(v.clone()),
             );
         }

@@ -153,7 +153,7 @@ impl PgStore {
                 None => return Ok(Vec::new()),
             }
         }
-        let (sql, params) = crate::audit::search_sql(f, lo, hi, limit, "ILIKE");
+        let (sql, params) = crate::audit::search_sql(f, lo, hi, limit, "ILIKE", false);
         let mut q = sqlx::query_as::<_, crate::audit::RecordRow>(&sql);
         for p in params {
             q = match p {

@@ -265,7 +265,7 @@ impl SqliteStore {
                     None => return Ok(Vec::new()),
                 }
             }
-            let (sql, params) = crate::audit::search_sql(&f, lo, hi, limit, "LIKE");
+            let (sql, params) = crate::audit::search_sql(&f, lo, hi, limit, "LIKE", true);
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(
                 rusqlite::params_from_iter(params.iter().map(to_sql)),

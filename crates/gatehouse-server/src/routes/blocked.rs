@@ -93,6 +93,11 @@ pub async fn list(
         route: q.route,
         before_id,
     };
+    if let (Some(f), Some(t)) = (filter.from_us, filter.to_us) {
+        if f >= t {
+            return Err(invalid("from must be earlier than to"));
+        }
+    }
     let rows = state.store.audit().search_blocked(&filter, limit).await?;
     let next_cursor = match rows.last() {
         Some(last) if rows.len() == limit as usize => Some(last.id.to_string()),

@@ -284,6 +284,14 @@ async fn bad_blocked_queries_are_refused(db: Db) {
         ("/v1/blocked?cursor=-5", "cursor"),
         ("/v1/blocked?cursor=18446744073709551615", "cursor"),
         ("/v1/blocked?to=tomorrow", "to"),
+        (
+            "/v1/blocked?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "from",
+        ),
+        (
+            "/v1/blocked?from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "from",
+        ),
         ("/v1/blocked?request_id=x", "request_id"),
     ];
     for (path, name) in cases {
