@@ -38,11 +38,14 @@ SQL
 if ! run_as_postgres psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname = 'gatehouse_test'" | grep -q 1; then
     run_as_postgres createdb -p "$port" -O gatehouse gatehouse_test
 fi
-# Tests create one schema each; drop the ones earlier runs left behind.
+# Tests create one schema each; drop the ones earlier runs left behind, one
+# transaction each (thousands in one would run out of lock slots).
 run_as_postgres psql -q -p "$port" -d gatehouse_test -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+SET client_min_messages TO warning;
 DO $$ DECLARE s text; BEGIN
   FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%' LOOP
     EXECUTE format('DROP SCHEMA %I CASCADE', s);
+    COMMIT;
   END LOOP;
 END $$;
 SQL
