@@ -5,7 +5,7 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run serve test check deps postgres ui bindings bench bench-audit package fmt
+.PHONY: run serve test check deps postgres ui bindings bench bench-authz bench-audit package fmt
 
 ## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
@@ -71,8 +71,12 @@ fmt:
 
 ## Benchmarks: figures and the commands that produced them are in BENCHMARKS.md.
 ## BENCH_RECORDS (default 10000000) and BENCH_DIR (default a temporary directory;
-## 10 M records take about 6 GB) tune the audit benchmark.
-bench: bench-audit
+## 10 M records take about 6 GB) tune the audit benchmark; BENCH_DECISIONS and
+## BENCH_HTTP_SECONDS the access-control one.
+bench: bench-authz bench-audit
+
+bench-authz:
+	$(CARGO) bench -p gatehouse-server --bench authz
 
 bench-audit:
 	$(CARGO) bench -p gatehouse-server --bench audit

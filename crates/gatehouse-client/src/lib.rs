@@ -16,6 +16,12 @@ use gatehouse_types::{
     BlockedSummaryResponse, CreateApiTokenRequest, CreatedApiTokenResponse, IngestRequest,
     IngestResponse, ServerInfoResponse, VerifyResponse,
 };
+use gatehouse_types::{
+    AuthorizeResponse, CreatePolicyVersionRequest, DecisionRequest, PolicyDiffResponse,
+    PolicyMatrixResponse, PolicySchemaResponse, PolicyVersionPage, PolicyVersionResponse,
+    RollbackPoliciesRequest, SimulateRequest, SimulateResponse, ValidatePoliciesRequest,
+    ValidatePoliciesResponse,
+};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -265,6 +271,115 @@ impl Client {
             .request(Method::GET, "/v1/blocked/summary")?
             .query(query);
         self.send(builder).await
+    }
+
+    /// `GET /v1/policies`: the active policy version.
+    pub async fn active_policies(&self) -> Result<PolicyVersionResponse, ClientError> {
+        self.call(Method::GET, "/v1/policies", None::<&()>).await
+    }
+
+    /// `GET /v1/policies/schema`.
+    pub async fn policy_schema(&self) -> Result<PolicySchemaResponse, ClientError> {
+        self.call(Method::GET, "/v1/policies/schema", None::<&()>)
+            .await
+    }
+
+    /// `POST /v1/policies/validate`.
+    pub async fn validate_policies(
+        &self,
+        text: &str,
+    ) -> Result<ValidatePoliciesResponse, ClientError> {
+        let body = ValidatePoliciesRequest { text: text.into() };
+        self.call(Method::POST, "/v1/policies/validate", Some(&body))
+            .await
+    }
+
+    /// `POST /v1/policies/versions`.
+    pub async fn create_policy_version(
+        &self,
+        request: &CreatePolicyVersionRequest,
+    ) -> Result<PolicyVersionResponse, ClientError> {
+        self.call(Method::POST, "/v1/policies/versions", Some(request))
+            .await
+    }
+
+    /// `GET /v1/policies/versions`: one page, newest first.
+    pub async fn list_policy_versions(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<PolicyVersionPage, ClientError> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(l) = limit {
+            query.push(("limit", l.to_string()));
+        }
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_owned()));
+        }
+        let builder = self
+            .request(Method::GET, "/v1/policies/versions")?
+            .query(&query);
+        self.send(builder).await
+    }
+
+    /// `GET /v1/policies/versions/{n}`.
+    pub async fn policy_version(&self, version: u64) -> Result<PolicyVersionResponse, ClientError> {
+        self.call(
+            Method::GET,
+            &format!("/v1/policies/versions/{version}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `GET /v1/policies/diff?from=&to=`.
+    pub async fn diff_policies(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<PolicyDiffResponse, ClientError> {
+        let builder = self
+            .request(Method::GET, "/v1/policies/diff")?
+            .query(&[("from", from), ("to", to)]);
+        self.send(builder).await
+    }
+
+    /// `POST /v1/policies/rollback`.
+    pub async fn rollback_policies(
+        &self,
+        request: &RollbackPoliciesRequest,
+    ) -> Result<PolicyVersionResponse, ClientError> {
+        self.call(Method::POST, "/v1/policies/rollback", Some(request))
+            .await
+    }
+
+    /// `POST /v1/policies/simulate`.
+    pub async fn simulate_policies(
+        &self,
+        request: &SimulateRequest,
+    ) -> Result<SimulateResponse, ClientError> {
+        self.call(Method::POST, "/v1/policies/simulate", Some(request))
+            .await
+    }
+
+    /// `GET /v1/policies/matrix`.
+    pub async fn policy_matrix(&self) -> Result<PolicyMatrixResponse, ClientError> {
+        self.call(Method::GET, "/v1/policies/matrix", None::<&()>)
+            .await
+    }
+
+    /// `POST /v1/authorize`: decisions for a batch of requests.
+    pub async fn authorize(
+        &self,
+        requests: &[DecisionRequest],
+    ) -> Result<AuthorizeResponse, ClientError> {
+        /// The wire's `AuthorizeRequest`, borrowing the requests.
+        #[derive(Serialize)]
+        struct Batch<'a> {
+            requests: &'a [DecisionRequest],
+        }
+        self.call(Method::POST, "/v1/authorize", Some(&Batch { requests }))
+            .await
     }
 
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ClientError> {

@@ -10,7 +10,7 @@ use gatehouse_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::audit::AuditLog;
-use crate::authz::Authorizer;
+use crate::authz::Policies;
 use crate::clock::Clock;
 use crate::error::ApiFailure;
 use crate::pipeline::{finalize, guard};
@@ -20,7 +20,7 @@ use crate::routes::{self, RouteTable};
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub authorizer: Arc<dyn Authorizer>,
+    pub policies: Arc<Policies>,
     pub audit: AuditLog,
     pub routes: Arc<RouteTable>,
     pub started_at: DateTime<Utc>,
@@ -32,7 +32,7 @@ pub struct AppState {
 pub struct AppParts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub authorizer: Arc<dyn Authorizer>,
+    pub policies: Arc<Policies>,
     pub audit: AuditLog,
     pub max_body_bytes: usize,
     pub default_token_ttl_seconds: u64,
@@ -46,7 +46,7 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         started_at: parts.clock.now(),
         store: parts.store,
         clock: parts.clock,
-        authorizer: parts.authorizer,
+        policies: parts.policies,
         audit: parts.audit,
         routes: table.clone(),
         max_body_bytes: parts.max_body_bytes,

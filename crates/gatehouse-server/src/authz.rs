@@ -1,146 +1,230 @@
-//! Authorization: one interface, deny by default. For now a fixed rule on the
-//! caller's role; the access-control issue replaces the rule with Cedar policies
-//! behind the same [`Authorizer`] trait.
+//! Authorization (AZ-2): every private route is decided by the active Cedar
+//! policy set (gatehouse-authz), deny by default. The set lives in the policy
+//! store; this process holds the newest version it has seen, swaps it in right
+//! after its own changes commit, and polls for versions other replicas wrote.
 
-use gatehouse_types::Role;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
+use gatehouse_audit::{Record, Sealer};
+pub use gatehouse_authz::Action;
+use gatehouse_authz::{parse_policies, CallContext, Caller, Catalog, Decision, Engine};
+use gatehouse_store::{PolicyVersionRow, PolicyWrite, Store};
+use sha2::{Digest, Sha256};
+
+use crate::error::ServerError;
 use crate::pipeline::Principal;
 
-/// One operation of the API. Every private route names exactly one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    ReadServer,
-    ListApiTokens,
-    CreateApiToken,
-    RevokeApiToken,
-    IngestAuditEvents,
-    SearchAudit,
-    ExportAudit,
-    VerifyAudit,
-    StreamAudit,
-    ListBlocked,
-    SummarizeBlocked,
+/// How often a replica looks for versions written elsewhere.
+const REFRESH: Duration = Duration::from_secs(2);
+
+/// A stored version, parsed and ready to answer.
+pub struct ActivePolicies {
+    pub row: PolicyVersionRow,
+    pub engine: Engine,
 }
 
-impl Action {
-    pub const ALL: [Action; 11] = [
-        Action::ReadServer,
-        Action::ListApiTokens,
-        Action::CreateApiToken,
-        Action::RevokeApiToken,
-        Action::IngestAuditEvents,
-        Action::SearchAudit,
-        Action::ExportAudit,
-        Action::VerifyAudit,
-        Action::StreamAudit,
-        Action::ListBlocked,
-        Action::SummarizeBlocked,
-    ];
-
-    /// The action's stable name (Cedar action ids will use the same names).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ReadServer => "server.read",
-            Self::ListApiTokens => "api_tokens.list",
-            Self::CreateApiToken => "api_tokens.create",
-            Self::RevokeApiToken => "api_tokens.revoke",
-            Self::IngestAuditEvents => "audit.ingest",
-            Self::SearchAudit => "audit.search",
-            Self::ExportAudit => "audit.export",
-            Self::VerifyAudit => "audit.verify",
-            Self::StreamAudit => "audit.stream",
-            Self::ListBlocked => "blocked.list",
-            Self::SummarizeBlocked => "blocked.summary",
-        }
-    }
-
-    /// Reads change nothing; only these are open to a read-only role.
-    pub fn is_read_only(self) -> bool {
-        match self {
-            Self::ReadServer
-            | Self::ListApiTokens
-            | Self::SearchAudit
-            | Self::ExportAudit
-            | Self::VerifyAudit
-            | Self::StreamAudit
-            | Self::ListBlocked
-            | Self::SummarizeBlocked => true,
-            Self::CreateApiToken | Self::RevokeApiToken | Self::IngestAuditEvents => false,
-        }
+impl ActivePolicies {
+    pub fn version(&self) -> u64 {
+        u64::try_from(self.row.version).unwrap_or(0)
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub is_allowed: bool,
-    /// Which rule decided; named in logs (and later in the audit trail).
-    pub reason: &'static str,
+/// The schema and the active set, shared by every request.
+pub struct Policies {
+    catalog: Catalog,
+    active: RwLock<Arc<ActivePolicies>>,
 }
 
-pub trait Authorizer: Send + Sync + 'static {
-    fn authorize(&self, principal: &Principal, action: Action) -> Decision;
-}
-
-/// Administrators may do everything, auditors may only read, services may only
-/// report audit events, anyone else nothing.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RoleAuthorizer;
-
-impl Authorizer for RoleAuthorizer {
-    fn authorize(&self, principal: &Principal, action: Action) -> Decision {
-        match principal.role {
-            Role::Administrator => Decision {
-                is_allowed: true,
-                reason: "administrator-all",
-            },
-            Role::Auditor if action.is_read_only() => Decision {
-                is_allowed: true,
-                reason: "auditor-read-only",
-            },
-            Role::Service if action == Action::IngestAuditEvents => Decision {
-                is_allowed: true,
-                reason: "service-ingest",
-            },
-            _ => Decision {
-                is_allowed: false,
-                reason: "default-deny",
-            },
-        }
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies")
+            .field("version", &self.current().version())
+            .finish_non_exhaustive()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gatehouse_types::ApiTokenId;
+fn parse_stored(catalog: &Catalog, row: PolicyVersionRow) -> Result<ActivePolicies, ServerError> {
+    let parsed = parse_policies(catalog, &row.text).map_err(|problems| {
+        let first = problems
+            .first()
+            .map(|p| format!("line {}, column {}: {}", p.line, p.column, p.message))
+            .unwrap_or_default();
+        ServerError::Init(format!(
+            "policy version {} does not validate against this release's schema ({first}); \
+             roll back to a version that does with a release that accepts it",
+            row.version
+        ))
+    })?;
+    let engine = Engine::new(catalog, parsed).map_err(|e| ServerError::Init(e.to_string()))?;
+    Ok(ActivePolicies { row, engine })
+}
 
-    fn principal(role: Role) -> Principal {
-        Principal {
-            token_id: ApiTokenId(uuid::Uuid::nil()),
-            name: "t".into(),
-            role,
+pub fn sha256(text: &str) -> Vec<u8> {
+    Sha256::digest(text.as_bytes()).to_vec()
+}
+
+/// The audit record of the first version, written by the server itself.
+fn seed_record(row: &PolicyVersionRow) -> Record {
+    Record {
+        time_us: row.created_at_us,
+        event_id: None,
+        actor_kind: "operator".into(),
+        actor_id: "gatehouse".into(),
+        actor_name: "gatehouse".into(),
+        on_behalf_of: None,
+        action: Action::CreatePolicyVersion.as_str().into(),
+        resource_type: "policy_set".into(),
+        resource_id: row.version.to_string(),
+        outcome: "success".into(),
+        status: 0,
+        source_ip: String::new(),
+        user_agent: String::new(),
+        request_id: format!("seed-policies-{}", row.version),
+        before: None,
+        after: Some(version_value(row).to_string()),
+        details: Some(serde_json::json!({"reason": row.reason}).to_string()),
+    }
+}
+
+/// A version as the audit trail keeps it in `before` and `after`.
+pub fn version_value(row: &PolicyVersionRow) -> serde_json::Value {
+    serde_json::json!({
+        "version": row.version,
+        "sha256": hex::encode(&row.sha256),
+        "author": row.author,
+        "reason": row.reason,
+        "rolled_back_from": row.rolled_back_from,
+        "text": row.text,
+    })
+}
+
+impl Policies {
+    /// Loads the newest version, writing the built-in roles as version 1 on a
+    /// database that has none (with its audit record).
+    pub async fn load(
+        store: &dyn Store,
+        sealer: &Sealer,
+        now_us: i64,
+    ) -> Result<Self, ServerError> {
+        let catalog = Catalog::load().map_err(|e| ServerError::Init(e.to_string()))?;
+        let row = match store.policies().latest().await? {
+            Some(row) => row,
+            None => {
+                let seed = PolicyVersionRow {
+                    version: 1,
+                    text: gatehouse_authz::BUILTIN_POLICIES.to_owned(),
+                    sha256: sha256(gatehouse_authz::BUILTIN_POLICIES),
+                    author: "gatehouse".into(),
+                    reason: "built-in roles".into(),
+                    created_at_us: now_us,
+                    rolled_back_from: None,
+                };
+                let audit = |_: Option<&PolicyVersionRow>, row: &PolicyVersionRow| seed_record(row);
+                match store.policies().create(&seed, 0, &audit, sealer).await? {
+                    PolicyWrite::Created(row) => row,
+                    // Another process seeded first: use what it wrote.
+                    PolicyWrite::Conflict { .. } => store
+                        .policies()
+                        .latest()
+                        .await?
+                        .ok_or_else(|| ServerError::Init("the policy store is empty".into()))?,
+                }
+            }
+        };
+        let active = parse_stored(&catalog, row)?;
+        Ok(Self {
+            catalog,
+            active: RwLock::new(Arc::new(active)),
+        })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn current(&self) -> Arc<ActivePolicies> {
+        match self.active.read() {
+            Ok(a) => a.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    #[test]
-    fn role_table() {
-        let a = RoleAuthorizer;
-        for action in Action::ALL {
-            assert!(
-                a.authorize(&principal(Role::Administrator), action)
-                    .is_allowed
-            );
-            assert_eq!(
-                a.authorize(&principal(Role::Auditor), action).is_allowed,
-                action.is_read_only(),
-                "{action:?}"
-            );
-            assert!(!a.authorize(&principal(Role::User), action).is_allowed);
-            assert_eq!(
-                a.authorize(&principal(Role::Service), action).is_allowed,
-                action == Action::IngestAuditEvents,
-                "{action:?}"
-            );
+    /// Makes `active` the set that answers, unless a newer one already does.
+    pub fn install(&self, active: ActivePolicies) {
+        let mut slot = match self.active.write() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if active.row.version > slot.row.version {
+            *slot = Arc::new(active);
         }
+    }
+
+    /// Parses a version read from the store.
+    pub fn prepare(&self, row: PolicyVersionRow) -> Result<ActivePolicies, ServerError> {
+        parse_stored(&self.catalog, row)
+    }
+
+    /// Decides a call to one of Gatehouse's routes.
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        action: Action,
+        item: Option<&str>,
+        source_ip: &str,
+        now_s: i64,
+    ) -> (Decision, u64) {
+        let active = self.current();
+        let caller = caller_of(principal);
+        let ctx = CallContext {
+            source_ip: source_ip
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            time: now_s,
+        };
+        let decision = active
+            .engine
+            .decide_call(&self.catalog, &caller, action, item, ctx);
+        (decision, active.version())
+    }
+
+    /// Keeps this replica on the newest version written by any replica.
+    pub fn spawn_refresh(self: &Arc<Self>, store: Arc<dyn Store>) {
+        let policies = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REFRESH);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(policies) = policies.upgrade() else {
+                    return;
+                };
+                let current = policies.current().version();
+                match store.policies().latest_version().await {
+                    Ok(v) if v > current => match store.policies().find(v).await {
+                        Ok(Some(row)) => match policies.prepare(row) {
+                            Ok(active) => policies.install(active),
+                            Err(e) => {
+                                tracing::error!(error = %e, version = v, "cannot load a newer policy version; keeping the active one")
+                            }
+                        },
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "cannot read the policy store"),
+                    },
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot read the policy store"),
+                }
+            }
+        });
+    }
+}
+
+pub fn caller_of(principal: &Principal) -> Caller {
+    Caller {
+        id: principal.token_id.to_string(),
+        name: principal.name.clone(),
+        role: principal.role.as_str().to_owned(),
     }
 }

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::{self, AppParts};
 use crate::audit::{load_or_create_sealer, AuditLog};
-use crate::authz::RoleAuthorizer;
+use crate::authz::Policies;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ServerError;
@@ -204,10 +204,13 @@ pub async fn start(
         Duration::from_secs(config.audit.checkpoint_every_seconds),
         Some(config.effective_audit_witness_file()),
     );
+    let now_us = clock.now().timestamp_micros();
+    let policies = Arc::new(Policies::load(store.as_ref(), audit.sealer(), now_us).await?);
+    policies.spawn_refresh(store.clone());
     let (router, _) = app::build(AppParts {
         store,
         clock,
-        authorizer: Arc::new(RoleAuthorizer),
+        policies,
         audit,
         max_body_bytes: config.max_body_bytes,
         default_token_ttl_seconds: config.api_token_default_ttl_seconds,

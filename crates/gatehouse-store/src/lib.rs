@@ -9,6 +9,7 @@
 mod api_token;
 mod audit;
 mod error;
+mod policy;
 mod postgres;
 mod sqlite;
 
@@ -20,6 +21,7 @@ pub use audit::{
     StoredRecord,
 };
 pub use error::StoreError;
+pub use policy::{PolicyAudit, PolicyStore, PolicyVersionRow, PolicyWrite};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -36,6 +38,7 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     fn api_tokens(&self) -> &dyn ApiTokenStore;
     fn audit(&self) -> &dyn AuditStore;
+    fn policies(&self) -> &dyn PolicyStore;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.

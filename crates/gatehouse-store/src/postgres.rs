@@ -75,6 +75,7 @@ impl PgStore {
 const CHAIN_LOCK: i64 = 0x6761_7465_686f_7573;
 
 impl_api_token_store!(PgStore);
+crate::policy::impl_policy_store!(PgStore);
 impl_audit_store!(PgStore, sqlx::Postgres, "ILIKE");
 
 #[async_trait::async_trait]
@@ -88,6 +89,9 @@ impl Store for PgStore {
     }
 
     fn audit(&self) -> &dyn AuditStore {
+        self
+    }
+    fn policies(&self) -> &dyn crate::PolicyStore {
         self
     }
 

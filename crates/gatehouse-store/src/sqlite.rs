@@ -66,6 +66,7 @@ impl SqliteStore {
 }
 
 impl_api_token_store!(SqliteStore);
+crate::policy::impl_policy_store!(SqliteStore);
 impl_audit_store!(SqliteStore, sqlx::Sqlite, "LIKE");
 
 #[async_trait::async_trait]
@@ -79,6 +80,9 @@ impl Store for SqliteStore {
     }
 
     fn audit(&self) -> &dyn AuditStore {
+        self
+    }
+    fn policies(&self) -> &dyn crate::PolicyStore {
         self
     }
 

@@ -38,6 +38,10 @@ pub enum ErrorCode {
     /// A request field is well-formed but not acceptable (too long, out of range).
     ValidationFailed,
     Conflict,
+    /// A policy text that does not parse or does not validate against the schema.
+    InvalidPolicy,
+    /// A policy change that would leave nobody able to change policies again.
+    PolicyLockout,
     BadRequest,
     Internal,
     /// A dependency (the database) is not available right now.
@@ -71,10 +75,10 @@ impl ErrorCode {
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::Conflict => 409,
+            Self::Conflict | Self::PolicyLockout => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::InvalidBody | Self::ValidationFailed => 422,
+            Self::InvalidBody | Self::ValidationFailed | Self::InvalidPolicy => 422,
             Self::MalformedJson | Self::InvalidParameter | Self::BadRequest => 400,
             Self::RequestRejected => 400,
             Self::Internal | Self::StorageFailed => 500,
@@ -102,6 +106,8 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::ValidationFailed => "validation_failed",
             Self::Conflict => "conflict",
+            Self::InvalidPolicy => "invalid_policy",
+            Self::PolicyLockout => "policy_lockout",
             Self::BadRequest => "bad_request",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
@@ -155,6 +161,8 @@ mod tests {
             ErrorCode::PayloadTooLarge,
             ErrorCode::ValidationFailed,
             ErrorCode::Conflict,
+            ErrorCode::InvalidPolicy,
+            ErrorCode::PolicyLockout,
             ErrorCode::BadRequest,
             ErrorCode::Internal,
             ErrorCode::Unavailable,

@@ -7,6 +7,7 @@
 mod api_token;
 mod audit;
 mod error;
+mod policy;
 mod role;
 mod server;
 
@@ -20,6 +21,14 @@ pub use audit::{
     IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE, MAX_INGEST_BATCH,
 };
 pub use error::{ApiError, ErrorCode};
+pub use policy::{
+    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CreatePolicyVersionRequest,
+    DecisionRequest, DecisionResponse, DiffLine, EntityData, EntityRef, MatrixCell,
+    PolicyDiffResponse, PolicyInfo, PolicyMatrixResponse, PolicyProblem, PolicySchemaResponse,
+    PolicyVersionPage, PolicyVersionResponse, PolicyVersionSummary, RollbackPoliciesRequest,
+    SchemaAction, SimulateRequest, SimulateResponse, ValidatePoliciesRequest,
+    ValidatePoliciesResponse, MAX_DECISION_BATCH, MAX_POLICY_REASON_LEN,
+};
 pub use role::{Role, UnknownRole};
 pub use server::{DatabaseBackend, IdentityResponse, ServerInfoResponse};
 

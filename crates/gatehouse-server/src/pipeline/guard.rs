@@ -4,7 +4,9 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_types::ErrorCode;
 use http::{header, HeaderValue, Method};
 
-use super::AuditSlot;
+use serde_json::json;
+
+use super::{AuditSlot, RequestFacts};
 use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::routes::{Access, Lookup};
@@ -62,17 +64,59 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if let Some(slot) = &slot {
         slot.note().principal = Some(principal.clone());
     }
-    let decision = state.authorizer.authorize(&principal, action);
+    let item = path_item(&path, request.uri().path());
+    let source_ip = request
+        .extensions()
+        .get::<std::sync::Arc<RequestFacts>>()
+        .map(|f| f.source_ip.clone())
+        .unwrap_or_default();
+    let now_s = state.clock.now().timestamp();
+    let (decision, version) =
+        state
+            .policies
+            .decide(&principal, action, item.as_deref(), &source_ip, now_s);
+    if let Some(slot) = &slot {
+        slot.note().authorization = Some(json!({
+            "decision": if decision.is_allowed { "allow" } else { "deny" },
+            "policies": decision.policies,
+            "errors": decision.errors,
+            "policy_version": version,
+        }));
+    }
     if !decision.is_allowed {
         tracing::info!(
             token_id = %principal.token_id,
             role = %principal.role,
             action = action.as_str(),
-            rule = decision.reason,
+            policies = ?decision.policies,
             "denied"
         );
         return ApiFailure::forbidden().into_response();
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// The item a route names (`{id}` in `/v1/api-tokens/{id}`), from the matched
+/// pattern and the request's path.
+fn path_item(pattern: &str, path: &str) -> Option<String> {
+    pattern
+        .split('/')
+        .zip(path.split('/'))
+        .find(|(p, _)| p.starts_with('{') && p.ends_with('}'))
+        .map(|(_, v)| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_item;
+
+    #[test]
+    fn the_item_comes_from_the_placeholder() {
+        assert_eq!(
+            path_item("/v1/api-tokens/{id}", "/v1/api-tokens/abc").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(path_item("/v1/audit/events", "/v1/audit/events"), None);
+    }
 }

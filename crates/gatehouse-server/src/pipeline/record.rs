@@ -91,6 +91,9 @@ pub struct AuditNote {
     pub after: Option<Value>,
     /// Merged into the record's details.
     pub details: Option<Map<String, Value>>,
+    /// The authorization decision: its outcome, the determining policies and
+    /// the policy version (in the record's details as `authorization`).
+    pub authorization: Option<Value>,
     /// The handler committed the record with its change.
     pub is_recorded: bool,
 }
@@ -206,6 +209,9 @@ pub fn build_record(
     }
     if let Some(code) = error {
         details.insert("error".into(), json!(code.as_str()));
+    }
+    if let Some(authz) = &note.authorization {
+        details.insert("authorization".into(), authz.clone());
     }
     if let Some(extra) = &note.details {
         for (k, v) in extra {

@@ -6,6 +6,7 @@ mod api_tokens;
 mod audit;
 mod blocked;
 mod health;
+mod policies;
 mod server_info;
 
 use axum::handler::Handler;
@@ -166,6 +167,72 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         "/v1/audit/stream",
         Action::StreamAudit,
         audit::stream,
+    )
+    .private(
+        Method::GET,
+        "/v1/policies",
+        Action::ReadPolicies,
+        policies::active,
+    )
+    .private(
+        Method::GET,
+        "/v1/policies/schema",
+        Action::ReadPolicySchema,
+        policies::schema,
+    )
+    .private(
+        Method::POST,
+        "/v1/policies/validate",
+        Action::ValidatePolicies,
+        policies::validate,
+    )
+    .private(
+        Method::GET,
+        "/v1/policies/versions",
+        Action::ListPolicyVersions,
+        policies::versions,
+    )
+    .private(
+        Method::POST,
+        "/v1/policies/versions",
+        Action::CreatePolicyVersion,
+        policies::create_version,
+    )
+    .private(
+        Method::GET,
+        "/v1/policies/versions/{n}",
+        Action::ReadPolicyVersion,
+        policies::version,
+    )
+    .private(
+        Method::GET,
+        "/v1/policies/diff",
+        Action::DiffPolicyVersions,
+        policies::diff,
+    )
+    .private(
+        Method::POST,
+        "/v1/policies/rollback",
+        Action::RollbackPolicies,
+        policies::rollback,
+    )
+    .private(
+        Method::POST,
+        "/v1/policies/simulate",
+        Action::SimulatePolicies,
+        policies::simulate,
+    )
+    .private(
+        Method::GET,
+        "/v1/policies/matrix",
+        Action::ReadPolicyMatrix,
+        policies::matrix,
+    )
+    .private(
+        Method::POST,
+        "/v1/authorize",
+        Action::Authorize,
+        policies::authorize,
     )
     .private(
         Method::GET,

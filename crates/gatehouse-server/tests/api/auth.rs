@@ -18,7 +18,9 @@ fn private_routes(server: &TestServer) -> Vec<(reqwest::Method, String, Action)>
         .filter_map(|e| match e.access {
             Access::Private(action) => Some((
                 reqwest::Method::from_bytes(e.method.as_str().as_bytes()).unwrap(),
-                e.path.replace("{id}", &uuid::Uuid::new_v4().to_string()),
+                e.path
+                    .replace("{id}", &uuid::Uuid::new_v4().to_string())
+                    .replace("{n}", "1"),
                 action,
             )),
             Access::Public(_) => None,
@@ -38,7 +40,12 @@ async fn every_route_is_public_by_name_or_refused_without_a_token(db: Db) {
     // DESIGN.md's short list; nothing else may be public.
     assert_eq!(public, vec![("GET".to_owned(), "/healthz")]);
     let routes = private_routes(&server);
-    assert_eq!(routes.len(), Action::ALL.len(), "every action has a route");
+    // Every action has a route, but the profile ones (user management comes later).
+    let with_routes = Action::ALL
+        .iter()
+        .filter(|a| a.resource().0 != "User")
+        .count();
+    assert_eq!(routes.len(), with_routes, "every action has a route");
     for (method, path, _) in routes {
         let response = server
             .raw()
@@ -179,7 +186,9 @@ async fn roles_are_enforced_on_every_action(db: Db) {
             let is_allowed = match role {
                 Role::Administrator => true,
                 Role::Auditor => action.is_read_only(),
-                Role::Service => action == Action::IngestAuditEvents,
+                Role::Service => {
+                    matches!(action, Action::IngestAuditEvents | Action::Authorize)
+                }
                 Role::User => false,
             };
             if is_allowed {

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod errors;
+mod policies;
 mod tls;
 mod tokens;
 

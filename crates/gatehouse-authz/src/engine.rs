@@ -1,0 +1,292 @@
+//! The Authorizer: the active policy set, sliced by action, answering for
+//! Gatehouse's own routes and for the decision API.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use cedar_policy::{
+    ActionConstraint, Context, Decision as CedarDecision, Entities, Entity, EntityId,
+    EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression, Schema,
+};
+use gatehouse_types::PolicyInfo;
+
+use crate::{Action, AuthzError, ParsedPolicies};
+
+const SCHEMA: &str = include_str!("schema.cedarschema");
+/// The first policy version: the built-in roles (AZ-8).
+pub const BUILTIN_POLICIES: &str = include_str!("builtin.cedar");
+/// The roles tokens are minted with, each a `Role` entity.
+pub const BUILTIN_ROLES: [&str; 4] = ["administrator", "auditor", "user", "service"];
+
+/// The schema and what is derived from it once: the action entities each
+/// request needs (an action and the groups it is in).
+pub struct Catalog {
+    schema: Schema,
+    action_entities: HashMap<String, Vec<Entity>>,
+    action_names: Vec<String>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("actions", &self.action_names)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn uid(kind: &str, id: &str) -> Result<EntityUid, AuthzError> {
+    let kind = EntityTypeName::from_str(kind)
+        .map_err(|_| AuthzError::Request(format!("\"{kind}\" is not an entity type name")))?;
+    let id = EntityId::from_str(id).map_err(|e| match e {})?;
+    Ok(EntityUid::from_type_name_and_id(kind, id))
+}
+
+pub(crate) fn action_uid(name: &str) -> Result<EntityUid, AuthzError> {
+    uid("Action", name)
+}
+
+impl Catalog {
+    pub fn load() -> Result<Self, AuthzError> {
+        let (schema, _) =
+            Schema::from_cedarschema_str(SCHEMA).map_err(|e| AuthzError::Schema(e.to_string()))?;
+        let all = schema
+            .action_entities()
+            .map_err(|e| AuthzError::Schema(e.to_string()))?;
+        let mut action_entities = HashMap::new();
+        let mut action_names = Vec::new();
+        for action in schema.actions() {
+            let name = action.id().unescaped().to_owned();
+            let mut chain = Vec::new();
+            let mut seen = HashSet::new();
+            let mut todo = vec![action.clone()];
+            while let Some(next) = todo.pop() {
+                if !seen.insert(next.clone()) {
+                    continue;
+                }
+                if let Some(e) = all.get(&next) {
+                    chain.push(e.clone());
+                }
+                if let Some(ancestors) = all.ancestors(&next) {
+                    todo.extend(ancestors.cloned());
+                }
+            }
+            action_names.push(name.clone());
+            action_entities.insert(name, chain);
+        }
+        action_names.sort();
+        Ok(Self {
+            schema,
+            action_entities,
+            action_names,
+        })
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn schema_text() -> &'static str {
+        SCHEMA
+    }
+
+    /// Every action the schema declares, groups (`read`, `write`) included.
+    pub fn action_names(&self) -> &[String] {
+        &self.action_names
+    }
+
+    pub(crate) fn action_entities(&self, name: &str) -> Option<&[Entity]> {
+        self.action_entities.get(name).map(Vec::as_slice)
+    }
+}
+
+/// Who is calling one of Gatehouse's own routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The API token's id.
+    pub id: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// Where and when a call came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallContext {
+    pub source_ip: IpAddr,
+    /// Unix seconds.
+    pub time: i64,
+}
+
+/// An answer, with the policies that determined it (AZ-3, AZ-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub is_allowed: bool,
+    /// For an allow, the permits that matched; for a deny, the forbids that
+    /// matched, or none when nothing permitted (deny by default).
+    pub policies: Vec<String>,
+    /// Policies that could not be evaluated (a missing attribute, say); they are
+    /// skipped, which can only deny.
+    pub errors: Vec<String>,
+}
+
+/// The active policies, ready to answer.
+pub struct Engine {
+    set: PolicySet,
+    /// For each action, only the policies whose action scope can match it.
+    slices: HashMap<String, PolicySet>,
+    policies: Vec<PolicyInfo>,
+    authorizer: cedar_policy::Authorizer,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("policies", &self.policies.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn scope_matches(constraint: &ActionConstraint, action_and_groups: &[Entity]) -> bool {
+    match constraint {
+        ActionConstraint::Any => true,
+        ActionConstraint::Eq(a) => action_and_groups.first().is_some_and(|e| e.uid() == *a),
+        ActionConstraint::In(list) => action_and_groups.iter().any(|e| list.contains(&e.uid())),
+    }
+}
+
+impl Engine {
+    pub fn new(catalog: &Catalog, parsed: ParsedPolicies) -> Result<Self, AuthzError> {
+        let mut slices = HashMap::new();
+        for name in catalog.action_names() {
+            let chain = catalog.action_entities(name).unwrap_or_default();
+            let members = parsed
+                .set
+                .policies()
+                .filter(|p| scope_matches(&p.action_constraint(), chain))
+                .cloned();
+            let slice =
+                PolicySet::from_policies(members).map_err(|e| AuthzError::Schema(e.to_string()))?;
+            slices.insert(name.clone(), slice);
+        }
+        Ok(Self {
+            set: parsed.set,
+            slices,
+            policies: parsed.policies,
+            authorizer: cedar_policy::Authorizer::new(),
+        })
+    }
+
+    pub fn policies(&self) -> &[PolicyInfo] {
+        &self.policies
+    }
+
+    /// The whole set, for tools that want raw Cedar (benchmarks, simulation).
+    pub fn policy_set(&self) -> &PolicySet {
+        &self.set
+    }
+
+    /// A call to one of Gatehouse's routes: the caller is an API token in its
+    /// role, the resource the route's entity (`item` for routes that name one).
+    pub fn decide_call(
+        &self,
+        catalog: &Catalog,
+        caller: &Caller,
+        action: Action,
+        item: Option<&str>,
+        ctx: CallContext,
+    ) -> Decision {
+        match self.try_decide_call(catalog, caller, action, item, ctx) {
+            Ok(d) => d,
+            Err(e) => Decision {
+                is_allowed: false,
+                policies: Vec::new(),
+                errors: vec![e.to_string()],
+            },
+        }
+    }
+
+    fn try_decide_call(
+        &self,
+        catalog: &Catalog,
+        caller: &Caller,
+        action: Action,
+        item: Option<&str>,
+        ctx: CallContext,
+    ) -> Result<Decision, AuthzError> {
+        let role = uid("Role", &caller.role)?;
+        let principal_uid = uid("ApiToken", &caller.id)?;
+        let attrs = HashMap::from([
+            (
+                "name".to_owned(),
+                RestrictedExpression::new_string(caller.name.clone()),
+            ),
+            (
+                "role".to_owned(),
+                RestrictedExpression::new_string(caller.role.clone()),
+            ),
+        ]);
+        let principal = Entity::new(principal_uid.clone(), attrs, HashSet::from([role.clone()]))
+            .map_err(|e| AuthzError::Request(e.to_string()))?;
+        let (kind, collection) = action.resource();
+        let resource = uid(kind, item.unwrap_or(collection))?;
+        let mut entities = vec![principal, Entity::new_no_attrs(role, HashSet::new())];
+        entities.extend(
+            catalog
+                .action_entities(action.as_str())
+                .unwrap_or_default()
+                .iter()
+                .cloned(),
+        );
+        let entities = Entities::from_entities(entities, None)
+            .map_err(|e| AuthzError::Request(e.to_string()))?;
+        let context = call_context(ctx)?;
+        let request = Request::new(
+            principal_uid,
+            action_uid(action.as_str())?,
+            resource,
+            context,
+            None,
+        )
+        .map_err(|e| AuthzError::Request(e.to_string()))?;
+        Ok(self.run(action.as_str(), &request, &entities))
+    }
+
+    /// Runs a prepared request against the slice for its action.
+    pub(crate) fn run(&self, action: &str, request: &Request, entities: &Entities) -> Decision {
+        let Some(slice) = self.slices.get(action) else {
+            return Decision {
+                is_allowed: false,
+                policies: Vec::new(),
+                errors: vec![format!("\"{action}\" is not an action of the schema")],
+            };
+        };
+        let response = self.authorizer.is_authorized(request, slice, entities);
+        let mut policies: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        policies.sort();
+        let errors = response
+            .diagnostics()
+            .errors()
+            .map(ToString::to_string)
+            .collect();
+        Decision {
+            is_allowed: response.decision() == CedarDecision::Allow,
+            policies,
+            errors,
+        }
+    }
+}
+
+pub(crate) fn call_context(ctx: CallContext) -> Result<Context, AuthzError> {
+    Context::from_pairs([
+        (
+            "source_ip".to_owned(),
+            RestrictedExpression::new_ip(ctx.source_ip.to_string()),
+        ),
+        ("time".to_owned(), RestrictedExpression::new_long(ctx.time)),
+    ])
+    .map_err(|e| AuthzError::Request(e.to_string()))
+}
