@@ -44,11 +44,29 @@ fn context_json(context: &Map<String, Value>) -> Value {
     Value::Object(out)
 }
 
+/// An error with its causes: Cedar's top-level messages are general ("entity does
+/// not conform to the schema"); the cause names the attribute.
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !message.contains(&more) {
+            message.push_str(": ");
+            message.push_str(&more);
+        }
+        source = s.source();
+    }
+    message
+}
+
 /// Checks the request against the schema: the action exists and applies to the
 /// principal's and resource's types, every entity has exactly the attributes
 /// its type declares with the right types, and the context is the action's.
 pub fn prepare(catalog: &Catalog, r: &DecisionRequest) -> Result<Prepared, AuthzError> {
-    let bad = |what: &str, e: &dyn std::fmt::Display| AuthzError::Request(format!("{what}: {e}"));
+    let bad = |what: &str, e: &dyn std::error::Error| {
+        AuthzError::Request(format!("{what}: {}", describe(e)))
+    };
     if r.entities.len() > MAX_ENTITIES {
         return Err(AuthzError::Request(format!(
             "entities: at most {MAX_ENTITIES} entities per request"

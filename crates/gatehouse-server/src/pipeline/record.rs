@@ -92,7 +92,7 @@ pub struct AuditNote {
     /// Merged into the record's details.
     pub details: Option<Map<String, Value>>,
     /// The authorization decision: its outcome, the determining policies and
-    /// the policy version (in the record's details as `authorization`).
+    /// the policy version (in the record's details as `access_decision`).
     pub authorization: Option<Value>,
     /// The handler committed the record with its change.
     pub is_recorded: bool,
@@ -211,7 +211,7 @@ pub fn build_record(
         details.insert("error".into(), json!(code.as_str()));
     }
     if let Some(authz) = &note.authorization {
-        details.insert("authorization".into(), authz.clone());
+        details.insert("access_decision".into(), authz.clone());
     }
     if let Some(extra) = &note.details {
         for (k, v) in extra {
