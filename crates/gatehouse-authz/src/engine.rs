@@ -7,7 +7,8 @@ use std::str::FromStr;
 
 use cedar_policy::{
     ActionConstraint, Context, Decision as CedarDecision, Entities, Entity, EntityId,
-    EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression, Schema,
+    EntityTypeName, EntityUid, PolicySet, PrincipalConstraint, Request, RestrictedExpression,
+    Schema,
 };
 use gatehouse_types::PolicyInfo;
 
@@ -132,8 +133,9 @@ pub struct Decision {
 /// The active policies, ready to answer.
 pub struct Engine {
     set: PolicySet,
-    /// For each action, only the policies whose action scope can match it.
-    slices: HashMap<String, PolicySet>,
+    /// For each action, only the policies whose action scope can match it,
+    /// grouped by their principal scope.
+    slices: HashMap<String, Slice>,
     policies: Vec<PolicyInfo>,
     authorizer: cedar_policy::Authorizer,
 }
@@ -143,6 +145,91 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("policies", &self.policies.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// One action's policies, by what their principal scope requires: nothing, a
+/// type (`principal is T`), or an entity the principal is or is in (`principal
+/// == E`, `principal in E`, `principal is T in E`). A request needs only the
+/// groups its principal can satisfy.
+#[derive(Default)]
+struct Slice {
+    any: Option<PolicySet>,
+    by_type: HashMap<String, PolicySet>,
+    by_entity: HashMap<EntityUid, PolicySet>,
+}
+
+enum Key {
+    Any,
+    Type(String),
+    Entity(EntityUid),
+}
+
+fn principal_key(p: &cedar_policy::Policy) -> Key {
+    match p.principal_constraint() {
+        PrincipalConstraint::Any => Key::Any,
+        PrincipalConstraint::Is(t) => Key::Type(t.to_string()),
+        PrincipalConstraint::In(e)
+        | PrincipalConstraint::Eq(e)
+        | PrincipalConstraint::IsIn(_, e) => Key::Entity(e),
+    }
+}
+
+fn set_of(policies: Vec<cedar_policy::Policy>) -> Result<PolicySet, AuthzError> {
+    PolicySet::from_policies(policies).map_err(|e| AuthzError::Schema(e.to_string()))
+}
+
+type Groups<T> = HashMap<T, PolicySet>;
+
+fn sets_of<T: std::hash::Hash + Eq>(
+    groups: HashMap<T, Vec<cedar_policy::Policy>>,
+) -> Result<Groups<T>, AuthzError> {
+    groups
+        .into_iter()
+        .map(|(k, v)| Ok((k, set_of(v)?)))
+        .collect()
+}
+
+impl Slice {
+    fn build<'a>(
+        policies: impl Iterator<Item = &'a cedar_policy::Policy>,
+    ) -> Result<Self, AuthzError> {
+        let mut any = Vec::new();
+        let mut by_type: HashMap<String, Vec<cedar_policy::Policy>> = HashMap::new();
+        let mut by_entity: HashMap<EntityUid, Vec<cedar_policy::Policy>> = HashMap::new();
+        for p in policies {
+            match principal_key(p) {
+                Key::Any => any.push(p.clone()),
+                Key::Type(t) => by_type.entry(t).or_default().push(p.clone()),
+                Key::Entity(e) => by_entity.entry(e).or_default().push(p.clone()),
+            }
+        }
+        Ok(Self {
+            any: if any.is_empty() {
+                None
+            } else {
+                Some(set_of(any)?)
+            },
+            by_type: sets_of(by_type)?,
+            by_entity: sets_of(by_entity)?,
+        })
+    }
+
+    /// The groups a principal of `kind`, that is `uid` and is in `ancestors`,
+    /// can satisfy.
+    fn groups<'a>(
+        &'a self,
+        kind: &str,
+        uid: &EntityUid,
+        ancestors: impl Iterator<Item = &'a EntityUid>,
+    ) -> Vec<&'a PolicySet> {
+        let mut sets: Vec<&PolicySet> = self.any.iter().collect();
+        sets.extend(self.by_type.get(kind));
+        sets.extend(self.by_entity.get(uid));
+        for a in ancestors {
+            sets.extend(self.by_entity.get(a));
+        }
+        sets
     }
 }
 
@@ -162,11 +249,8 @@ impl Engine {
             let members = parsed
                 .set
                 .policies()
-                .filter(|p| scope_matches(&p.action_constraint(), chain))
-                .cloned();
-            let slice =
-                PolicySet::from_policies(members).map_err(|e| AuthzError::Schema(e.to_string()))?;
-            slices.insert(name.clone(), slice);
+                .filter(|p| scope_matches(&p.action_constraint(), chain));
+            slices.insert(name.clone(), Slice::build(members)?);
         }
         Ok(Self {
             set: parsed.set,
@@ -251,7 +335,10 @@ impl Engine {
         Ok(self.run(action.as_str(), &request, &entities))
     }
 
-    /// Runs a prepared request against the slice for its action.
+    /// Runs a request against the policies of its action that its principal's
+    /// scope can satisfy. Cedar's answer over those groups together is its
+    /// answer over the whole set: a satisfied forbid in any group denies; else a
+    /// satisfied permit in any group allows; else deny by default.
     pub(crate) fn run(&self, action: &str, request: &Request, entities: &Entities) -> Decision {
         let Some(slice) = self.slices.get(action) else {
             return Decision {
@@ -260,20 +347,30 @@ impl Engine {
                 errors: vec![format!("\"{action}\" is not an action of the schema")],
             };
         };
-        let response = self.authorizer.is_authorized(request, slice, entities);
-        let mut policies: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(ToString::to_string)
-            .collect();
+        let Some(principal) = request.principal() else {
+            return Decision {
+                is_allowed: false,
+                policies: Vec::new(),
+                errors: vec!["the request has no principal".into()],
+            };
+        };
+        let kind = principal.type_name().to_string();
+        let ancestors = entities.ancestors(principal).into_iter().flatten();
+        let (mut forbids, mut permits, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        for set in slice.groups(&kind, principal, ancestors) {
+            let response = self.authorizer.is_authorized(request, set, entities);
+            let reasons = response.diagnostics().reason().map(ToString::to_string);
+            match response.decision() {
+                CedarDecision::Allow => permits.extend(reasons),
+                CedarDecision::Deny => forbids.extend(reasons),
+            }
+            errors.extend(response.diagnostics().errors().map(ToString::to_string));
+        }
+        let is_allowed = forbids.is_empty() && !permits.is_empty();
+        let mut policies = if forbids.is_empty() { permits } else { forbids };
         policies.sort();
-        let errors = response
-            .diagnostics()
-            .errors()
-            .map(ToString::to_string)
-            .collect();
         Decision {
-            is_allowed: response.decision() == CedarDecision::Allow,
+            is_allowed,
             policies,
             errors,
         }

@@ -415,7 +415,7 @@ fn line_column_counts_from_one() {
 fn slicing_answers_as_the_whole_set_does() {
     let c = catalog();
     let text = format!(
-        "{BUILTIN_POLICIES}\n@id(\"f1\") forbid (principal in Role::\"auditor\", action in [Action::\"audit.export\", Action::\"write\"], resource);\n@id(\"p1\") permit (principal in Role::\"user\", action in Action::\"read\", resource) when {{ context.time > 5 }};\n@id(\"p2\") permit (principal, action == Action::\"blocked.list\", resource);"
+        "{BUILTIN_POLICIES}\n@id(\"f1\") forbid (principal in Role::\"auditor\", action in [Action::\"audit.export\", Action::\"write\"], resource);\n@id(\"p1\") permit (principal in Role::\"user\", action in Action::\"read\", resource) when {{ context.time > 5 }};\n@id(\"p2\") permit (principal, action == Action::\"blocked.list\", resource);\n@id(\"f2\") forbid (principal == ApiToken::\"t1\", action == Action::\"server.read\", resource) when {{ principal.role != \"administrator\" }};\n@id(\"p3\") permit (principal is ApiToken, action == Action::\"blocked.summary\", resource) when {{ principal.name == \"svc\" }};\n@id(\"p4\") permit (principal is ApiToken in Role::\"service\", action in Action::\"read\", resource);"
     );
     let e = engine(&c, &text);
     let whole = e.policy_set().clone();

@@ -38,15 +38,25 @@ fn actions() -> Vec<Action> {
         .collect()
 }
 
-/// Policy i permits users holding entitlement `ent-i`, with MFA and not locked,
-/// one action on its collection.
-fn generated_policies() -> String {
+/// Teams users belong to (each user is in three).
+const TEAMS: usize = 100;
+
+/// Policy i permits the members of one team holding entitlement `ent-i`, with
+/// MFA and not locked, one action on its collection. With `scoped` false the
+/// same conditions apply to every user (`principal is User`): the worst case,
+/// where every policy of the action must be evaluated.
+fn generated_policies(scoped: bool) -> String {
     let actions = actions();
     let mut text = BUILTIN_POLICIES.to_owned();
     for i in 0..GENERATED {
         let a = actions[i % actions.len()];
+        let principal = if scoped {
+            format!("principal in Group::\"team-{}\"", i % TEAMS)
+        } else {
+            "principal is User".to_owned()
+        };
         text.push_str(&format!(
-            "\n@id(\"abac-{i}\")\npermit (principal is User, action == Action::\"{}\", resource is {})\nwhen {{ principal.entitlements.contains(\"ent-{i}\") && principal.has_mfa && !principal.is_locked }};\n",
+            "\n@id(\"abac-{i}\")\npermit ({principal}, action == Action::\"{}\", resource is {})\nwhen {{ principal.entitlements.contains(\"ent-{i}\") && principal.has_mfa && !principal.is_locked }};\n",
             a.as_str(),
             a.resource().0
         ));
@@ -54,14 +64,29 @@ fn generated_policies() -> String {
     text
 }
 
+fn teams_of(i: usize) -> Vec<usize> {
+    vec![i % TEAMS, (i * 7 + 3) % TEAMS, (i * 13 + 5) % TEAMS]
+}
+
 fn user(i: usize) -> DecisionRequest {
     let actions = actions();
     let action = actions[i % actions.len()];
     // Ten entitlements; whether one of them matches a policy of this action
     // decides the answer (about half the requests are allowed).
-    let entitlements: Vec<String> = (0..ENTITLEMENTS)
-        .map(|k| format!("ent-{}", (i * 7 + k * 97 + (i % 2) * 11) % (GENERATED * 2)))
+    // Entitlements that policies of this user's teams and this action name, for
+    // about half of the users; the rest hold unrelated ones.
+    let mut entitlements: Vec<String> = (0..ENTITLEMENTS)
+        .map(|k| format!("ent-{}", GENERATED + (i * 7 + k * 97) % GENERATED))
         .collect();
+    if i % 2 == 0 {
+        let a = i % actions.len();
+        for t in teams_of(i) {
+            // Policy p has action p % actions and team p % TEAMS.
+            if let Some(p) = (0..GENERATED).find(|p| p % actions.len() == a && p % TEAMS == t) {
+                entitlements[0] = format!("ent-{p}");
+            }
+        }
+    }
     let mut attributes = Map::new();
     attributes.insert("name".into(), json!(format!("user {i}")));
     attributes.insert("email".into(), json!(format!("u{i}@example.com")));
@@ -75,10 +100,15 @@ fn user(i: usize) -> DecisionRequest {
             kind: "User".into(),
             id: format!("u{i}"),
             attributes,
-            parents: vec![EntityRef {
+            parents: std::iter::once(EntityRef {
                 kind: "Role".into(),
                 id: "user".into(),
-            }],
+            })
+            .chain(teams_of(i).into_iter().map(|t| EntityRef {
+                kind: "Group".into(),
+                id: format!("team-{t}"),
+            }))
+            .collect(),
         },
         action: action.as_str().into(),
         resource: EntityData {
@@ -136,6 +166,8 @@ fn print(name: &str, l: &Latency, allowed: usize, n: usize) {
 struct Subject {
     id: String,
     role: String,
+    /// `,team-1,team-2,` likewise.
+    groups: String,
     /// `,ent-1,ent-2,` so that a rule can test membership with `contains`.
     entitlements: String,
     has_mfa: bool,
@@ -144,9 +176,10 @@ struct Subject {
 
 async fn casbin_enforcer() -> Enforcer {
     let model = DefaultModel::from_str(
-        "[request_definition]\nr = sub, obj, act\n\n[policy_definition]\np = sub_rule, obj, act\n\n\
+        "[request_definition]\nr = sub, obj, act\n\n[policy_definition]\np = group, sub_rule, obj, act\n\n\
          [policy_effect]\ne = some(where (p.eft == allow))\n\n[matchers]\n\
-         m = r.act == p.act && r.obj == p.obj && eval(p.sub_rule)\n",
+         m = r.act == p.act && r.obj == p.obj && r.sub.groups.contains(p.group) \
+         && eval(p.sub_rule)\n",
     )
     .await
     .unwrap();
@@ -158,6 +191,7 @@ async fn casbin_enforcer() -> Enforcer {
         .map(|i| {
             let a = actions[i % actions.len()];
             vec![
+                format!(",team-{},", i % TEAMS),
                 format!("r.sub.entitlements.contains(\",ent-{i},\") && r.sub.has_mfa && !r.sub.is_locked"),
                 a.resource().0.to_owned(),
                 a.as_str().to_owned(),
@@ -175,9 +209,17 @@ fn subject(r: &DecisionRequest) -> Subject {
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
+    let groups: Vec<&str> = r
+        .principal
+        .parents
+        .iter()
+        .filter(|p| p.kind == "Group")
+        .map(|p| p.id.as_str())
+        .collect();
     Subject {
         id: r.principal.id.clone(),
         role: "user".into(),
+        groups: format!(",{},", groups.join(",")),
         entitlements: format!(",{},", ents.join(",")),
         has_mfa: true,
         is_locked: false,
@@ -195,7 +237,7 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
     let catalog = Catalog::load().unwrap();
-    let text = generated_policies();
+    let text = generated_policies(true);
     let t = Instant::now();
     let parsed = parse_policies(&catalog, &text).unwrap();
     let parse_time = t.elapsed();
@@ -252,11 +294,11 @@ async fn main() {
 
     let whole = engine.policy_set().clone();
     let cedar = cedar_policy::Authorizer::new();
-    let (l, allowed_raw) = measure(n, |i| {
+    let (l, allowed_raw) = measure(n / 20, |i| {
         let (request, entities) = prepared[i % prepared.len()].cedar();
         cedar.is_authorized(request, &whole, entities).decision() == cedar_policy::Decision::Allow
     });
-    print("cedar-policy directly, whole set", &l, allowed_raw, n);
+    print("cedar-policy directly, whole set", &l, allowed_raw, n / 20);
     let raw = l;
     // Same answers.
     for p in prepared.iter().take(256) {
@@ -268,6 +310,36 @@ async fn main() {
     println!(
         "        Authorizer / cedar-policy (p50): {:.2}x   (the engine evaluates only the policies whose action scope can match)",
         us(ours.p50) / us(raw.p50)
+    );
+
+    // The worst case: every generated policy applies to every user.
+    let unscoped = Engine::new(
+        &catalog,
+        parse_policies(&catalog, &generated_policies(false)).unwrap(),
+    )
+    .unwrap();
+    let (l, allowed) = measure(n / 10, |i| {
+        unscoped.decide(&prepared[i % prepared.len()]).is_allowed
+    });
+    print(
+        "Authorizer, unscoped policies (worst case)",
+        &l,
+        allowed,
+        n / 10,
+    );
+    let whole_unscoped = unscoped.policy_set().clone();
+    let (l, allowed) = measure(n / 20, |i| {
+        let (request, entities) = prepared[i % prepared.len()].cedar();
+        cedar
+            .is_authorized(request, &whole_unscoped, entities)
+            .decision()
+            == cedar_policy::Decision::Allow
+    });
+    print(
+        "cedar-policy directly, unscoped, whole set",
+        &l,
+        allowed,
+        n / 20,
     );
 
     let enforcer = casbin_enforcer().await;
