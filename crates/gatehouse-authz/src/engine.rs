@@ -24,6 +24,9 @@ pub const BUILTIN_ROLES: [&str; 4] = ["administrator", "auditor", "user", "servi
 /// request needs (an action and the groups it is in).
 pub struct Catalog {
     schema: Schema,
+    /// Entity type names, parsed once: Cedar parses a name with its full
+    /// grammar, which costs microseconds per call.
+    type_names: HashMap<String, EntityTypeName>,
     action_entities: HashMap<String, Vec<Entity>>,
     action_names: Vec<String>,
 }
@@ -76,8 +79,16 @@ impl Catalog {
             action_entities.insert(name, chain);
         }
         action_names.sort();
+        let mut type_names: HashMap<String, EntityTypeName> = schema
+            .entity_types()
+            .map(|t| (t.to_string(), t.clone()))
+            .collect();
+        if let Ok(action) = EntityTypeName::from_str("Action") {
+            type_names.insert("Action".into(), action);
+        }
         Ok(Self {
             schema,
+            type_names,
             action_entities,
             action_names,
         })
@@ -94,6 +105,17 @@ impl Catalog {
     /// Every action the schema declares, groups (`read`, `write`) included.
     pub fn action_names(&self) -> &[String] {
         &self.action_names
+    }
+
+    /// The uid `kind::"id"`, with the type name parsed once.
+    pub(crate) fn uid(&self, kind: &str, id: &str) -> Result<EntityUid, AuthzError> {
+        match self.type_names.get(kind) {
+            Some(t) => Ok(EntityUid::from_type_name_and_id(
+                t.clone(),
+                EntityId::new(id),
+            )),
+            None => uid(kind, id),
+        }
     }
 
     pub(crate) fn action_entities(&self, name: &str) -> Option<&[Entity]> {
@@ -297,8 +319,8 @@ impl Engine {
         item: Option<&str>,
         ctx: CallContext,
     ) -> Result<Decision, AuthzError> {
-        let role = uid("Role", &caller.role)?;
-        let principal_uid = uid("ApiToken", &caller.id)?;
+        let role = catalog.uid("Role", &caller.role)?;
+        let principal_uid = catalog.uid("ApiToken", &caller.id)?;
         let attrs = HashMap::from([
             (
                 "name".to_owned(),
@@ -312,7 +334,7 @@ impl Engine {
         let principal = Entity::new(principal_uid.clone(), attrs, HashSet::from([role.clone()]))
             .map_err(|e| AuthzError::Request(e.to_string()))?;
         let (kind, collection) = action.resource();
-        let resource = uid(kind, item.unwrap_or(collection))?;
+        let resource = catalog.uid(kind, item.unwrap_or(collection))?;
         let mut entities = vec![principal, Entity::new_no_attrs(role, HashSet::new())];
         entities.extend(
             catalog
@@ -326,7 +348,7 @@ impl Engine {
         let context = call_context(ctx)?;
         let request = Request::new(
             principal_uid,
-            action_uid(action.as_str())?,
+            catalog.uid("Action", action.as_str())?,
             resource,
             context,
             None,

@@ -6,7 +6,6 @@ use cedar_policy::{Context, Entities, Request};
 use gatehouse_types::{DecisionRequest, DecisionResponse, EntityData};
 use serde_json::{json, Map, Value};
 
-use crate::engine::{action_uid, uid};
 use crate::{AuthzError, Catalog, Decision, Engine};
 
 /// The most entities one request may bring.
@@ -78,9 +77,9 @@ pub fn prepare(catalog: &Catalog, r: &DecisionRequest) -> Result<Prepared, Authz
             r.action
         )));
     }
-    let action = action_uid(&r.action)?;
-    let principal = uid(&r.principal.kind, &r.principal.id)?;
-    let resource = uid(&r.resource.kind, &r.resource.id)?;
+    let action = catalog.uid("Action", &r.action)?;
+    let principal = catalog.uid(&r.principal.kind, &r.principal.id)?;
+    let resource = catalog.uid(&r.resource.kind, &r.resource.id)?;
     let mut all = vec![entity_json(&r.principal)];
     if r.resource != r.principal {
         all.push(entity_json(&r.resource));

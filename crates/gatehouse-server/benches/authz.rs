@@ -178,7 +178,7 @@ async fn casbin_enforcer() -> Enforcer {
     let model = DefaultModel::from_str(
         "[request_definition]\nr = sub, obj, act\n\n[policy_definition]\np = group, sub_rule, obj, act\n\n\
          [policy_effect]\ne = some(where (p.eft == allow))\n\n[matchers]\n\
-         m = r.act == p.act && r.obj == p.obj && r.sub.groups.contains(p.group) \
+         m = r.act == p.act && r.obj == p.obj && regexMatch(r.sub.groups, p.group) \
          && eval(p.sub_rule)\n",
     )
     .await
@@ -192,7 +192,7 @@ async fn casbin_enforcer() -> Enforcer {
             let a = actions[i % actions.len()];
             vec![
                 format!(",team-{},", i % TEAMS),
-                format!("r.sub.entitlements.contains(\",ent-{i},\") && r.sub.has_mfa && !r.sub.is_locked"),
+                format!("regexMatch(r.sub.entitlements, \",ent-{i},\") && r.sub.has_mfa && !r.sub.is_locked"),
                 a.resource().0.to_owned(),
                 a.as_str().to_owned(),
             ]
