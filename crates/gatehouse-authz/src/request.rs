@@ -2,7 +2,7 @@
 //! context in JSON, checked against the schema so that a missing or mistyped
 //! attribute is a precise error, never a silent deny.
 
-use cedar_policy::{Context, Entities, Request};
+use cedar_policy::{Context, Entities, Entity, Request};
 use gatehouse_types::{DecisionRequest, DecisionResponse, EntityData};
 use serde_json::{json, Map, Value};
 
@@ -85,8 +85,24 @@ pub fn prepare(catalog: &Catalog, r: &DecisionRequest) -> Result<Prepared, Authz
         all.push(entity_json(&r.resource));
     }
     all.extend(r.entities.iter().map(entity_json));
-    let entities = Entities::from_json_value(Value::Array(all), Some(catalog.schema()))
-        .map_err(|e| bad("entities", &e))?;
+    // Each entity is checked against the schema on its own; the store is then
+    // built with only this action's entities (Cedar's whole-store parser would
+    // add, and close over, every action of the schema: 20 times the cost).
+    let mut parsed = Vec::with_capacity(all.len() + 2);
+    for value in all {
+        parsed.push(
+            Entity::from_json_value(value, Some(catalog.schema()))
+                .map_err(|e| bad("entities", &e))?,
+        );
+    }
+    parsed.extend(
+        catalog
+            .action_entities(&r.action)
+            .unwrap_or_default()
+            .iter()
+            .cloned(),
+    );
+    let entities = Entities::from_entities(parsed, None).map_err(|e| bad("entities", &e))?;
     let context =
         Context::from_json_value(context_json(&r.context), Some((catalog.schema(), &action)))
             .map_err(|e| bad("context", &e))?;
