@@ -78,7 +78,7 @@ fn user(i: usize) -> DecisionRequest {
     let mut entitlements: Vec<String> = (0..ENTITLEMENTS)
         .map(|k| format!("ent-{}", GENERATED + (i * 7 + k * 97) % GENERATED))
         .collect();
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let a = i % actions.len();
         for t in teams_of(i) {
             // Policy p has action p % actions and team p % TEAMS.
