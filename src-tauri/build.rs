@@ -10,6 +10,10 @@ const COMMANDS: &[&str] = &[
     "forget_server",
     "sign_out",
     "get_server_info",
+    "list_api_tokens",
+    "create_api_token",
+    "revoke_api_token",
+    "get_blocked_dashboard",
 ];
 
 fn main() {

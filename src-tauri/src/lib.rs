@@ -59,6 +59,10 @@ pub fn run() {
             commands::session::get_server_info,
             commands::servers::list_servers,
             commands::servers::forget_server,
+            commands::tokens::list_api_tokens,
+            commands::tokens::create_api_token,
+            commands::tokens::revoke_api_token,
+            commands::blocked::get_blocked_dashboard,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

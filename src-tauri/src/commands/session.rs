@@ -129,13 +129,7 @@ pub async fn sign_out(state: State<'_, ConsoleState>) -> Result<(), ApiError> {
 pub async fn get_server_info(
     state: State<'_, ConsoleState>,
 ) -> Result<ServerInfoResponse, ApiError> {
-    let client = state
-        .session
-        .lock()
-        .await
-        .as_ref()
-        .map(|s| s.client.clone())
-        .ok_or_else(|| local(ErrorCode::NotConnected, "not connected to a server"))?;
+    let client = super::connected_client(&state).await?;
     client.server_info().await.map_err(from_client)
 }
 

@@ -3,7 +3,12 @@
 import { invoke } from "@tauri-apps/api/core";
 import type {
   ApiError,
+  ApiTokenResponse,
+  BlockedDashboard,
+  CreateApiTokenRequest,
+  CreatedApiTokenResponse,
   ErrorCode,
+  Theme,
   RememberedServer,
   ServerInfoResponse,
   SessionInfo,
@@ -51,3 +56,9 @@ export const listServers = () => call<RememberedServer[]>("list_servers");
 export const forgetServer = (url: string) => call<null>("forget_server", { url });
 export const signOut = () => call<null>("sign_out");
 export const getServerInfo = () => call<ServerInfoResponse>("get_server_info");
+export const listApiTokens = () => call<ApiTokenResponse[]>("list_api_tokens");
+export const createApiToken = (request: CreateApiTokenRequest) =>
+  call<CreatedApiTokenResponse>("create_api_token", { request });
+export const revokeApiToken = (id: string) => call<ApiTokenResponse>("revoke_api_token", { id });
+export const getBlockedDashboard = (from: string | null, to: string | null, theme: Theme, width: number) =>
+  call<BlockedDashboard>("get_blocked_dashboard", { from, to, theme, width });

@@ -1,0 +1,98 @@
+//! The blocked-request dashboard (CO-5): the summary and its charts, drawn on
+//! the Rust side (gatehouse-charts) for the window's theme and width.
+
+use chrono::{DateTime, Utc};
+use gatehouse_charts::{blocked_over_time, ranked_bars, Chart, Theme};
+use gatehouse_client::BlockedSummaryQuery;
+use gatehouse_types::{ApiError, BlockedSummaryResponse, ErrorCode};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+use ts_rs::TS;
+
+use super::connected_client;
+use crate::error::{from_client, local};
+use crate::state::ConsoleState;
+
+/// What the dashboard shows for one time range.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct BlockedDashboard {
+    pub summary: BlockedSummaryResponse,
+    pub over_time: Chart,
+    pub by_reason: Chart,
+    pub top_sources: Chart,
+    pub top_identities: Chart,
+    pub top_routes: Chart,
+}
+
+fn parse_time(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    local(
+                        ErrorCode::InvalidInput,
+                        format!("{name} must be a date and time such as 2026-11-23T12:00:00Z"),
+                    )
+                })
+        })
+        .transpose()
+}
+
+fn chart_error(e: gatehouse_charts::ChartError) -> ApiError {
+    local(ErrorCode::InvalidInput, e.to_string())
+}
+
+#[tauri::command]
+pub async fn get_blocked_dashboard(
+    state: State<'_, ConsoleState>,
+    from: Option<String>,
+    to: Option<String>,
+    theme: Theme,
+    width: u32,
+) -> Result<BlockedDashboard, ApiError> {
+    let query = BlockedSummaryQuery {
+        from: parse_time("from", from)?,
+        to: parse_time("to", to)?,
+        bucket_seconds: None,
+        top: Some(10),
+    };
+    let client = connected_client(&state).await?;
+    let summary = client.blocked_summary(&query).await.map_err(from_client)?;
+    let width = width.clamp(320, 2400);
+    let half = (width / 2).max(160);
+    let rows = |n: usize| u32::try_from(40 + 26 * n.max(1)).unwrap_or(300).min(2000);
+    Ok(BlockedDashboard {
+        over_time: blocked_over_time(&summary, (width, 280), theme).map_err(chart_error)?,
+        by_reason: ranked_bars(
+            &summary.by_reason,
+            true,
+            (half, rows(summary.by_reason.len())),
+            theme,
+        )
+        .map_err(chart_error)?,
+        top_sources: ranked_bars(
+            &summary.top_sources,
+            false,
+            (half, rows(summary.top_sources.len())),
+            theme,
+        )
+        .map_err(chart_error)?,
+        top_identities: ranked_bars(
+            &summary.top_identities,
+            false,
+            (half, rows(summary.top_identities.len())),
+            theme,
+        )
+        .map_err(chart_error)?,
+        top_routes: ranked_bars(
+            &summary.top_routes,
+            false,
+            (half, rows(summary.top_routes.len())),
+            theme,
+        )
+        .map_err(chart_error)?,
+        summary,
+    })
+}
