@@ -369,3 +369,97 @@ async fn a_changed_certificate_and_an_impostor_are_refused() {
     console.wait_for("shell", 90).await;
     console.stop().await;
 }
+
+/// The API tokens page mints (the secret shown once) and revokes; the blocked
+/// dashboard draws its charts; an auditor sees neither mint nor revoke.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_page_and_blocked_dashboard() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start(Db::Sqlite).await;
+    // Something to chart: refused requests of two kinds.
+    let raw = server.raw();
+    for _ in 0..3 {
+        raw.get(server.url("/v1/server")).send().await.unwrap();
+    }
+    let auditor = server.mint(Role::Auditor).await;
+    raw.post(server.url("/v1/api-tokens"))
+        .bearer_auth(&auditor)
+        .json(&serde_json::json!({"name": "x", "role": "auditor"}))
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let console = Console::start(dir.path(), "connect").await;
+    console.wait_for("connect-screen", 30).await;
+    console.type_into("server-url", &server.base_url).await;
+    console.type_into("server-token", &server.admin_token).await;
+    console.click("connect-submit").await;
+    console.wait_for("shell", 30).await;
+
+    console.click("nav-blocked").await;
+    console.wait_for("chart-over-time", 30).await;
+    let total = console.text("blocked-total").await;
+    assert!(total.starts_with("4"), "{total}");
+    let source = console.client().source().await.unwrap();
+    assert!(source.contains("authentication") && source.contains("authorization"));
+    console.screenshot("blocked-dashboard").await;
+
+    console.click("nav-users").await;
+    console.wait_for("tokens-table", 30).await;
+    console.type_into("mint-name", "ci pipeline").await;
+    console.click("mint-submit").await;
+    let secret = console
+        .wait_for("minted-secret", 30)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(secret.starts_with("gh_"), "{secret}");
+    assert!(
+        server
+            .anonymous()
+            .with_token(&secret)
+            .server_info()
+            .await
+            .is_ok(),
+        "the minted token works"
+    );
+    console.screenshot("tokens-minted").await;
+    let before = console
+        .client()
+        .find_all(fantoccini::Locator::Css("[data-testid='revoke']"))
+        .await
+        .unwrap()
+        .len();
+    console.click("revoke").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = console
+            .client()
+            .find_all(fantoccini::Locator::Css("[data-testid='revoke']"))
+            .await
+            .unwrap()
+            .len();
+        if now < before {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "revoke did not take");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    console.stop().await;
+
+    // An auditor: no mint form, no revoke buttons.
+    let dir = tempfile::tempdir().unwrap();
+    let console = Console::start(dir.path(), "connect").await;
+    console.wait_for("connect-screen", 30).await;
+    console.type_into("server-url", &server.base_url).await;
+    console.type_into("server-token", &auditor).await;
+    console.click("connect-submit").await;
+    console.wait_for("shell", 30).await;
+    console.click("nav-users").await;
+    console.wait_for("tokens-table", 30).await;
+    assert!(!console.is_present("mint-form").await);
+    assert!(!console.is_present("revoke").await);
+    console.stop().await;
+}

@@ -10,9 +10,11 @@ use crate::{check_size, draw_error, Chart, ChartError, Region, Theme};
 const MAX_ROWS: usize = 100;
 /// Labels longer than this are cut, with an ellipsis (the region keeps the key).
 const MAX_LABEL: usize = 36;
+/// Roughly the width of a 12 px sans-serif character.
+const CHAR_PX: u32 = 7;
 
-fn cut(label: &str) -> String {
-    match label.char_indices().nth(MAX_LABEL) {
+fn cut(label: &str, max: usize) -> String {
+    match label.char_indices().nth(max.min(MAX_LABEL)) {
         Some((i, _)) => format!("{}…", &label[..i]),
         None => label.to_owned(),
     }
@@ -32,6 +34,9 @@ pub fn ranked_bars(
     let max = rows.iter().map(|r| r.count).max().unwrap_or(0);
     let x_top = ((max as f64) * 1.2).max(1.0);
     let label_width = (size.0 / 3).clamp(60, 260);
+    let max_chars = usize::try_from((label_width.saturating_sub(24)) / CHAR_PX)
+        .unwrap_or(8)
+        .max(4);
     let text = ("sans-serif", 12).into_font().color(&theme.text());
     let accent = RGBColor(0x00, 0x72, 0xb2);
 
@@ -85,8 +90,12 @@ pub fn ranked_bars(
                 count: row.count,
             });
             let mid = (py0 + py1) / 2 + 4;
-            root.draw(&Text::new(cut(&row.key), (12, mid), text.clone()))
-                .map_err(draw_error)?;
+            root.draw(&Text::new(
+                cut(&row.key, max_chars),
+                (12, mid),
+                text.clone(),
+            ))
+            .map_err(draw_error)?;
             root.draw(&Text::new(
                 row.count.to_string(),
                 (px1 + 6, mid),

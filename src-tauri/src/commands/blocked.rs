@@ -60,11 +60,14 @@ pub async fn get_blocked_dashboard(
     };
     let client = connected_client(&state).await?;
     let summary = client.blocked_summary(&query).await.map_err(from_client)?;
-    let width = width.clamp(320, 2400);
-    let half = (width / 2).max(160);
-    let rows = |n: usize| u32::try_from(40 + 26 * n.max(1)).unwrap_or(300).min(2000);
+    // `width` is the page's; each chart sits in a card (16 px padding and a border
+    // on each side), the ranked ones two to a row with a 16 px gap.
+    let width = width.clamp(360, 2400);
+    let full = width - 34;
+    let half = ((width - 16) / 2).saturating_sub(34).max(160);
+    let rows = |n: usize| u32::try_from(48 + 28 * n.max(2)).unwrap_or(300).min(2000);
     Ok(BlockedDashboard {
-        over_time: blocked_over_time(&summary, (width, 280), theme).map_err(chart_error)?,
+        over_time: blocked_over_time(&summary, (full, 280), theme).map_err(chart_error)?,
         by_reason: ranked_bars(
             &summary.by_reason,
             true,
