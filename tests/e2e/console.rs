@@ -426,27 +426,36 @@ async fn tokens_page_and_blocked_dashboard() {
         "the minted token works"
     );
     console.screenshot("tokens-minted").await;
-    let before = console
+    // Revoke the minted one (rows share a creation time, so find it by name).
+    let xpath = "//tr[td[normalize-space()='ci pipeline']]//button[@data-testid='revoke']";
+    console
         .client()
-        .find_all(fantoccini::Locator::Css("[data-testid='revoke']"))
+        .find(Locator::XPath(xpath))
         .await
         .unwrap()
-        .len();
-    console.click("revoke").await;
+        .click()
+        .await
+        .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let now = console
-            .client()
-            .find_all(fantoccini::Locator::Css("[data-testid='revoke']"))
-            .await
-            .unwrap()
-            .len();
-        if now < before {
-            break;
-        }
+    while !console
+        .client()
+        .find_all(Locator::XPath(xpath))
+        .await
+        .unwrap()
+        .is_empty()
+    {
         assert!(std::time::Instant::now() < deadline, "revoke did not take");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    assert!(
+        server
+            .anonymous()
+            .with_token(&secret)
+            .server_info()
+            .await
+            .is_err(),
+        "the revoked token no longer works"
+    );
     console.stop().await;
 
     // An auditor: no mint form, no revoke buttons.
