@@ -46,10 +46,6 @@ pub(crate) fn uid(kind: &str, id: &str) -> Result<EntityUid, AuthzError> {
     Ok(EntityUid::from_type_name_and_id(kind, id))
 }
 
-pub(crate) fn action_uid(name: &str) -> Result<EntityUid, AuthzError> {
-    uid("Action", name)
-}
-
 impl Catalog {
     pub fn load() -> Result<Self, AuthzError> {
         let (schema, _) =

@@ -16,7 +16,9 @@ mod request;
 
 pub use action::Action;
 pub use engine::{CallContext, Caller, Catalog, Decision, Engine, BUILTIN_POLICIES, BUILTIN_ROLES};
-pub use policies::{line_column, parse_policies, ParsedPolicies, MAX_POLICIES, MAX_POLICY_TEXT};
+pub use policies::{
+    first_problem, line_column, parse_policies, ParsedPolicies, MAX_POLICIES, MAX_POLICY_TEXT,
+};
 pub use request::{call_context_json, prepare, Prepared, MAX_ENTITIES};
 
 use gatehouse_types::{PolicySchemaResponse, SchemaAction};
@@ -42,7 +44,7 @@ pub fn schema_response(catalog: &Catalog) -> PolicySchemaResponse {
         .iter()
         .filter(|name| !matches!(name.as_str(), "read" | "write"))
         .map(|name| {
-            let uid = engine::action_uid(name).ok();
+            let uid = catalog.uid("Action", name).ok();
             let sorted = |mut v: Vec<String>| {
                 v.sort();
                 v.dedup();

@@ -75,30 +75,25 @@ fn principal_for(role: &str, action: Action) -> EntityData {
 pub fn cell(catalog: &Catalog, engine: &Engine, role: &str, action: Action) -> MatrixCell {
     let principal = principal_for(role, action);
     let (kind, id) = action.resource();
-    let resource = if kind == "User" {
-        principal.clone()
-    } else {
-        EntityData {
+    let resource = match kind {
+        "User" => principal.clone(),
+        "ApiToken" => {
+            let mut attributes = Map::new();
+            attributes.insert("name".into(), Value::from("another token"));
+            attributes.insert("role".into(), Value::from("user"));
+            EntityData {
+                kind: kind.into(),
+                id: "matrix".into(),
+                attributes,
+                parents: Vec::new(),
+            }
+        }
+        _ => EntityData {
             kind: kind.into(),
-            id: if id.is_empty() {
-                "matrix".into()
-            } else {
-                id.into()
-            },
+            id: id.into(),
             attributes: Map::new(),
             parents: Vec::new(),
-        }
-    };
-    let resource = if kind == "ApiToken" {
-        let mut attributes = Map::new();
-        attributes.insert("name".into(), Value::from("another token"));
-        attributes.insert("role".into(), Value::from("user"));
-        EntityData {
-            attributes,
-            ..resource
-        }
-    } else {
-        resource
+        },
     };
     let request = DecisionRequest {
         principal,

@@ -24,6 +24,22 @@ pub struct ParsedPolicies {
     pub warnings: Vec<PolicyProblem>,
 }
 
+/// The first problem, located, and how many more there are: the one-line
+/// summary of a text that does not validate.
+pub fn first_problem(problems: &[PolicyProblem]) -> String {
+    let first = problems
+        .first()
+        .map(|p| format!("line {}, column {}: {}", p.line, p.column, p.message))
+        .unwrap_or_default();
+    match problems.len() {
+        0 | 1 => first,
+        n => format!(
+            "{first} (and {} more; /v1/policies/validate lists them)",
+            n - 1
+        ),
+    }
+}
+
 /// Line and column (both from 1) of a byte offset in `text`.
 pub fn line_column(text: &str, offset: usize) -> (u32, u32) {
     let offset = offset.min(text.len());

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use gatehouse_audit::{Record, Sealer};
 pub use gatehouse_authz::Action;
-use gatehouse_authz::{parse_policies, CallContext, Caller, Catalog, Decision, Engine};
+use gatehouse_authz::{
+    first_problem, parse_policies, CallContext, Caller, Catalog, Decision, Engine,
+};
 use gatehouse_store::{PolicyVersionRow, PolicyWrite, Store};
 use sha2::{Digest, Sha256};
 
@@ -47,14 +49,11 @@ impl std::fmt::Debug for Policies {
 
 fn parse_stored(catalog: &Catalog, row: PolicyVersionRow) -> Result<ActivePolicies, ServerError> {
     let parsed = parse_policies(catalog, &row.text).map_err(|problems| {
-        let first = problems
-            .first()
-            .map(|p| format!("line {}, column {}: {}", p.line, p.column, p.message))
-            .unwrap_or_default();
         ServerError::Init(format!(
-            "policy version {} does not validate against this release's schema ({first}); \
+            "policy version {} does not validate against this release's schema ({}); \
              roll back to a version that does with a release that accepts it",
-            row.version
+            row.version,
+            first_problem(&problems)
         ))
     })?;
     let engine = Engine::new(catalog, parsed).map_err(|e| ServerError::Init(e.to_string()))?;
@@ -221,7 +220,7 @@ impl Policies {
     }
 }
 
-pub fn caller_of(principal: &Principal) -> Caller {
+fn caller_of(principal: &Principal) -> Caller {
     Caller {
         id: principal.token_id.to_string(),
         name: principal.name.clone(),

@@ -6,11 +6,11 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gatehouse_authz::{diff, matrix, parse_policies, prepare, Action, Engine};
+use gatehouse_authz::{diff, first_problem, matrix, parse_policies, prepare, Action, Engine};
 use gatehouse_store::{PolicyVersionRow, PolicyWrite};
 use gatehouse_types::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CreatePolicyVersionRequest,
-    DecisionRequest, ErrorCode, IngestError, PolicyDiffResponse, PolicyMatrixResponse,
+    DecisionRequest, ErrorCode, IngestError, PolicyDiffResponse, PolicyInfo, PolicyMatrixResponse,
     PolicySchemaResponse, PolicyVersionPage, PolicyVersionResponse, PolicyVersionSummary,
     RollbackPoliciesRequest, SimulateRequest, SimulateResponse, ValidatePoliciesRequest,
     ValidatePoliciesResponse, MAX_DECISION_BATCH, MAX_POLICY_REASON_LEN,
@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::audit::parse_cursor;
 use crate::app::AppState;
-use crate::authz::{caller_of, sha256, version_value, ActivePolicies};
+use crate::authz::{sha256, version_value, ActivePolicies};
 use crate::clock::from_micros;
 use crate::error::ApiFailure;
 use crate::pipeline::{ApiJson, ApiPath, ApiQuery, Audit, Caller, Principal};
@@ -31,7 +31,7 @@ fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiFailure {
     ApiFailure::new(ErrorCode::InvalidParameter, message)
 }
 
-fn to_wire(row: &PolicyVersionRow, engine: Option<&Engine>) -> PolicyVersionResponse {
+fn to_wire(row: &PolicyVersionRow, policies: &[PolicyInfo]) -> PolicyVersionResponse {
     PolicyVersionResponse {
         version: u64::try_from(row.version).unwrap_or(0),
         author: row.author.clone(),
@@ -40,7 +40,7 @@ fn to_wire(row: &PolicyVersionRow, engine: Option<&Engine>) -> PolicyVersionResp
         rolled_back_from: row.rolled_back_from.and_then(|v| u64::try_from(v).ok()),
         sha256: hex::encode(&row.sha256),
         text: row.text.clone(),
-        policies: engine.map(|e| e.policies().to_vec()).unwrap_or_default(),
+        policies: policies.to_vec(),
     }
 }
 
@@ -58,7 +58,7 @@ fn summary(row: &PolicyVersionRow) -> PolicyVersionSummary {
 /// `GET /v1/policies`: the active version.
 pub async fn active(State(state): State<AppState>) -> Json<PolicyVersionResponse> {
     let active = state.policies.current();
-    Json(to_wire(&active.row, Some(&active.engine)))
+    Json(to_wire(&active.row, active.engine.policies()))
 }
 
 /// `GET /v1/policies/schema`.
@@ -140,10 +140,15 @@ pub async fn version(
     ApiPath(n): ApiPath<String>,
 ) -> Result<Json<PolicyVersionResponse>, ApiFailure> {
     let row = find(&state, parse_version("version", &n)?).await?;
-    // Every stored version validated when it was written; one that no longer
-    // does under this release's schema is shown without its parsed policies.
-    let parsed = state.policies.prepare(row.clone()).ok();
-    Ok(Json(to_wire(&row, parsed.as_ref().map(|p| &p.engine))))
+    Ok(Json(to_wire(&row, &policies_of(&state, &row))))
+}
+
+/// A stored version's policies. Every version validated when it was written; one
+/// that no longer does under this release's schema is shown without them.
+fn policies_of(state: &AppState, row: &PolicyVersionRow) -> Vec<PolicyInfo> {
+    parse_policies(state.policies.catalog(), &row.text)
+        .map(|p| p.policies)
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,12 +174,8 @@ pub async fn diff(
         None => state.policies.current().version(),
     };
     let (old, new) = (find(&state, from).await?, find(&state, to).await?);
-    let policies_of = |row: &PolicyVersionRow| {
-        parse_policies(state.policies.catalog(), &row.text)
-            .map(|p| p.policies)
-            .unwrap_or_default()
-    };
-    let (added, removed, changed) = diff::policy_changes(&policies_of(&old), &policies_of(&new));
+    let (added, removed, changed) =
+        diff::policy_changes(&policies_of(&state, &old), &policies_of(&state, &new));
     Ok(Json(PolicyDiffResponse {
         from,
         to,
@@ -202,29 +203,21 @@ async fn check_lockout(state: &AppState, candidate: &Engine) -> Result<(), ApiFa
     let tokens = state.store.api_tokens().list().await?;
     let now_us = now.timestamp_micros();
     let catalog = state.policies.catalog();
+    let ctx = gatehouse_authz::CallContext {
+        source_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        time: now.timestamp(),
+    };
     let can_change = tokens
         .iter()
         .filter(|t| t.revoked_at_us.is_none() && t.expires_at_us > now_us)
-        .filter_map(|t| {
-            Some(Principal {
-                token_id: gatehouse_types::ApiTokenId(t.id),
+        .any(|t| {
+            let caller = gatehouse_authz::Caller {
+                id: t.id.to_string(),
                 name: t.name.clone(),
-                role: t.role.parse().ok()?,
-            })
-        })
-        .any(|p| {
-            let ctx = gatehouse_authz::CallContext {
-                source_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-                time: now.timestamp(),
+                role: t.role.clone(),
             };
             candidate
-                .decide_call(
-                    catalog,
-                    &caller_of(&p),
-                    Action::CreatePolicyVersion,
-                    None,
-                    ctx,
-                )
+                .decide_call(catalog, &caller, Action::CreatePolicyVersion, None, ctx)
                 .is_allowed
         });
     if can_change {
@@ -249,17 +242,9 @@ async fn write_version(
 ) -> Result<PolicyVersionResponse, ApiFailure> {
     check_reason(&reason)?;
     let parsed = parse_policies(state.policies.catalog(), &text).map_err(|problems| {
-        let first = problems
-            .first()
-            .map(|p| format!("line {}, column {}: {}", p.line, p.column, p.message))
-            .unwrap_or_default();
-        let more = match problems.len() {
-            0 | 1 => String::new(),
-            n => format!(" (and {} more; /v1/policies/validate lists them)", n - 1),
-        };
         ApiFailure::new(
             ErrorCode::InvalidPolicy,
-            format!("the policies do not validate: {first}{more}"),
+            format!("the policies do not validate: {}", first_problem(&problems)),
         )
     })?;
     let engine =
@@ -297,7 +282,7 @@ async fn write_version(
         PolicyWrite::Created(row) => {
             audit.mark_recorded();
             state.audit.notify_appended();
-            let response = to_wire(&row, Some(&engine));
+            let response = to_wire(&row, engine.policies());
             state.policies.install(ActivePolicies { row, engine });
             Ok(response)
         }
@@ -366,13 +351,9 @@ pub async fn simulate(
     let (version, result) = match &request.draft {
         Some(text) => {
             let parsed = parse_policies(catalog, text).map_err(|problems| {
-                let first = problems
-                    .first()
-                    .map(|p| format!("line {}, column {}: {}", p.line, p.column, p.message))
-                    .unwrap_or_default();
                 ApiFailure::new(
                     ErrorCode::InvalidPolicy,
-                    format!("the draft does not validate: {first}"),
+                    format!("the draft does not validate: {}", first_problem(&problems)),
                 )
             })?;
             let engine = Engine::new(catalog, parsed).map_err(|_| ApiFailure::internal())?;
