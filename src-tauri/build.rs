@@ -14,6 +14,23 @@ const COMMANDS: &[&str] = &[
     "create_api_token",
     "revoke_api_token",
     "get_blocked_dashboard",
+    "search_audit",
+    "get_audit_record",
+    "verify_audit_chain",
+    "follow_audit",
+    "stop_follow_audit",
+    "get_policies",
+    "get_policy_schema",
+    "validate_policies",
+    "save_policies",
+    "list_policy_versions",
+    "get_policy_version",
+    "diff_policies",
+    "rollback_policies",
+    "simulate_policies",
+    "get_policy_matrix",
+    "export_csv",
+    "cancel_export",
 ];
 
 fn main() {

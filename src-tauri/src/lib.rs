@@ -44,6 +44,7 @@ pub fn run() {
         .with_ansi(false)
         .init();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let dir = data_dir(app)?;
             let state = state::ConsoleState::open(dir)?;
@@ -63,6 +64,23 @@ pub fn run() {
             commands::tokens::create_api_token,
             commands::tokens::revoke_api_token,
             commands::blocked::get_blocked_dashboard,
+            commands::audit::search_audit,
+            commands::audit::get_audit_record,
+            commands::audit::verify_audit_chain,
+            commands::audit::follow_audit,
+            commands::audit::stop_follow_audit,
+            commands::policies::get_policies,
+            commands::policies::get_policy_schema,
+            commands::policies::validate_policies,
+            commands::policies::save_policies,
+            commands::policies::list_policy_versions,
+            commands::policies::get_policy_version,
+            commands::policies::diff_policies,
+            commands::policies::rollback_policies,
+            commands::policies::simulate_policies,
+            commands::policies::get_policy_matrix,
+            commands::export::export_csv,
+            commands::export::cancel_export,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -2,10 +2,12 @@
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 
 use gatehouse_client::Client;
 use tokio::sync::Mutex;
 
+use crate::commands::audit::RecordCache;
 use crate::embedded::Embedded;
 use crate::servers::ServerBook;
 use crate::types::SessionInfo;
@@ -22,6 +24,13 @@ pub struct ConsoleState {
     pub servers: ServerBook,
     pub session: Mutex<Option<Session>>,
     pub embedded: Mutex<Option<Embedded>>,
+    /// Full records of the audit rows sent to the window, for the detail pane.
+    pub records: std::sync::Mutex<RecordCache>,
+    /// The running "follow live" task.
+    pub follow: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Whether an export is running, and whether it was asked to stop.
+    pub exporting: AtomicBool,
+    pub export_cancelled: AtomicBool,
 }
 
 impl ConsoleState {
@@ -37,6 +46,10 @@ impl ConsoleState {
             dir,
             session: Mutex::new(None),
             embedded: Mutex::new(None),
+            records: std::sync::Mutex::new(RecordCache::default()),
+            follow: Mutex::new(None),
+            exporting: AtomicBool::new(false),
+            export_cancelled: AtomicBool::new(false),
         })
     }
 }

@@ -382,6 +382,36 @@ impl Client {
             .await
     }
 
+    /// `GET path?query` answered as a stream of chunks (CSV exports, the audit
+    /// stream), once the status says success; the error in the one shape
+    /// otherwise. `within` bounds the whole transfer, replacing the client's
+    /// per-request timeout.
+    pub async fn download<Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &Q,
+        within: Duration,
+    ) -> Result<Download, ClientError> {
+        let response = self
+            .request(Method::GET, path)?
+            .query(query)
+            .timeout(within)
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let bytes = read_limited(response)
+                .await
+                .map_err(|e| self.transport(e))?;
+            return Err(api_error(status, &bytes));
+        }
+        Ok(Download {
+            response,
+            client: self.clone(),
+        })
+    }
+
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ClientError> {
         let url = self
             .base
@@ -428,6 +458,23 @@ impl Client {
             return mismatch;
         }
         error::from_reqwest(e)
+    }
+}
+
+/// A successful answer being read chunk by chunk.
+pub struct Download {
+    response: reqwest::Response,
+    client: Client,
+}
+
+impl Download {
+    /// The next chunk, or `None` at the end. A transfer cut short is an error,
+    /// never a silent end.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
+        match self.response.chunk().await {
+            Ok(chunk) => Ok(chunk.map(|c| c.to_vec())),
+            Err(e) => Err(self.client.transport(e)),
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 //! The blocked-request dashboard (CO-5): the summary and its charts, drawn on
 //! the Rust side (gatehouse-charts) for the window's theme and width.
 
-use chrono::{DateTime, Utc};
 use gatehouse_charts::{blocked_over_time, ranked_bars, Chart, Theme};
 use gatehouse_client::BlockedSummaryQuery;
 use gatehouse_types::{ApiError, BlockedSummaryResponse, ErrorCode};
@@ -9,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tauri::State;
 use ts_rs::TS;
 
-use super::connected_client;
+use super::{connected_client, parse_time};
 use crate::error::{from_client, local};
 use crate::state::ConsoleState;
 
@@ -22,22 +21,6 @@ pub struct BlockedDashboard {
     pub top_sources: Chart,
     pub top_identities: Chart,
     pub top_routes: Chart,
-}
-
-fn parse_time(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    value
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| {
-            DateTime::parse_from_rfc3339(v.trim())
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    local(
-                        ErrorCode::InvalidInput,
-                        format!("{name} must be a date and time such as 2026-11-23T12:00:00Z"),
-                    )
-                })
-        })
-        .transpose()
 }
 
 fn chart_error(e: gatehouse_charts::ChartError) -> ApiError {

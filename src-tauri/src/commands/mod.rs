@@ -2,11 +2,15 @@
 //! the embedded server), and converts the answer. Listed in build.rs's app
 //! manifest and granted one by one in capabilities/default.json.
 
+pub mod audit;
 pub mod blocked;
+pub mod export;
+pub mod policies;
 pub mod servers;
 pub mod session;
 pub mod tokens;
 
+use chrono::{DateTime, Utc};
 use gatehouse_client::Client;
 use gatehouse_types::{ApiError, ErrorCode};
 
@@ -22,4 +26,21 @@ pub(crate) async fn connected_client(state: &ConsoleState) -> Result<Client, Api
         .as_ref()
         .map(|s| s.client.clone())
         .ok_or_else(|| local(ErrorCode::NotConnected, "not connected to a server"))
+}
+
+/// An optional date and time from the window (RFC 3339); empty is unset.
+pub(crate) fn parse_time(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    local(
+                        ErrorCode::InvalidInput,
+                        format!("{name} must be a date and time such as 2026-11-23T12:00:00Z"),
+                    )
+                })
+        })
+        .transpose()
 }

@@ -2,6 +2,8 @@
 //! auditors.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatehouse_store::{BlockedFilter, BlockedRow};
 use gatehouse_types::{
@@ -117,13 +119,23 @@ pub struct SummaryQuery {
     /// Seconds per bucket; by default about 48 buckets over the range.
     bucket_seconds: Option<u64>,
     top: Option<u32>,
+    /// `json` (the default) or `csv`.
+    format: Option<String>,
 }
 
-/// `GET /v1/blocked/summary`: the last 24 hours unless `from`/`to` say otherwise.
+/// `GET /v1/blocked/summary[?format=csv]`: the last 24 hours unless `from`/`to`
+/// say otherwise. The CSV has one row per count: `breakdown` (`over_time`,
+/// `reason`, `source`, `identity` or `route`), `key`, `bucket_start` (over time
+/// only) and `count`.
 pub async fn summary(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SummaryQuery>,
-) -> Result<Json<BlockedSummaryResponse>, ApiFailure> {
+) -> Result<Response, ApiFailure> {
+    let is_csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(invalid("format must be json or csv")),
+    };
     let now = to_micros(state.clock.now());
     let to =
         q.to.as_deref()
@@ -169,7 +181,7 @@ pub async fn summary(
             .map(|(key, count)| CountBy { key, count })
             .collect()
     };
-    Ok(Json(BlockedSummaryResponse {
+    let response = BlockedSummaryResponse {
         from: from_micros(from),
         to: from_micros(to),
         bucket_seconds: u64::try_from(bucket_us / 1_000_000).unwrap_or(0),
@@ -187,5 +199,44 @@ pub async fn summary(
         top_sources: counts(s.top_sources),
         top_identities: counts(s.top_identities),
         top_routes: counts(s.top_routes),
-    }))
+    };
+    if !is_csv {
+        return Ok(Json(response).into_response());
+    }
+    let csv = summary_csv(&response).map_err(|_| ApiFailure::internal())?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"blocked-{}.csv\"",
+                    response.from.format("%Y%m%dT%H%M%SZ")
+                ),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+fn summary_csv(s: &BlockedSummaryResponse) -> std::io::Result<Vec<u8>> {
+    use gatehouse_audit::csv::write_row;
+    let mut out = Vec::new();
+    write_row(&mut out, &["breakdown", "key", "bucket_start", "count"])?;
+    for b in &s.buckets {
+        let start = b.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        write_row(&mut out, &["over_time", &b.reason, &start, &b.count.to_string()])?;
+    }
+    for (name, rows) in [
+        ("reason", &s.by_reason),
+        ("source", &s.top_sources),
+        ("identity", &s.top_identities),
+        ("route", &s.top_routes),
+    ] {
+        for c in rows {
+            write_row(&mut out, &[name, &c.key, "", &c.count.to_string()])?;
+        }
+    }
+    Ok(out)
 }

@@ -1,8 +1,26 @@
 // The one place that calls `invoke`. Every command is typed from the generated
 // bindings, and every failure arrives as a BackendError carrying the one error shape.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   ApiError,
+  AuditQuery,
+  AuditRecord,
+  AuditRows,
+  CreatePolicyVersionRequest,
+  ExportOutcome,
+  ExportProgress,
+  ExportRequest,
+  FollowEvent,
+  PolicyDiffResponse,
+  PolicyMatrixResponse,
+  PolicySchemaResponse,
+  PolicyVersionPage,
+  PolicyVersionResponse,
+  RollbackPoliciesRequest,
+  SimulateRequest,
+  SimulateResponse,
+  ValidatePoliciesResponse,
+  VerifyResponse,
   ApiTokenResponse,
   BlockedDashboard,
   CreateApiTokenRequest,
@@ -62,3 +80,40 @@ export const createApiToken = (request: CreateApiTokenRequest) =>
 export const revokeApiToken = (id: string) => call<ApiTokenResponse>("revoke_api_token", { id });
 export const getBlockedDashboard = (from: string | null, to: string | null, theme: Theme, width: number) =>
   call<BlockedDashboard>("get_blocked_dashboard", { from, to, theme, width });
+
+// The audit trail (CO-3).
+export const searchAudit = (query: AuditQuery, cursor: string | null, limit: number) =>
+  call<AuditRows>("search_audit", { query, cursor, limit });
+export const getAuditRecord = (seq: number) => call<AuditRecord>("get_audit_record", { seq });
+export const verifyAuditChain = () => call<VerifyResponse>("verify_audit_chain");
+/** Follows the trail after record `after`; events arrive on `onevent` until stopped. */
+export function followAudit(query: AuditQuery, after: number | null, onevent: (event: FollowEvent) => void) {
+  const channel = new Channel<FollowEvent>();
+  channel.onmessage = onevent;
+  return call<null>("follow_audit", { query, after, channel });
+}
+export const stopFollowAudit = () => call<null>("stop_follow_audit");
+
+// Policies (CO-4).
+export const getPolicies = () => call<PolicyVersionResponse>("get_policies");
+export const getPolicySchema = () => call<PolicySchemaResponse>("get_policy_schema");
+export const validatePolicies = (text: string) => call<ValidatePoliciesResponse>("validate_policies", { text });
+export const savePolicies = (request: CreatePolicyVersionRequest) =>
+  call<PolicyVersionResponse>("save_policies", { request });
+export const listPolicyVersions = (cursor: string | null) =>
+  call<PolicyVersionPage>("list_policy_versions", { cursor });
+export const getPolicyVersion = (version: number) => call<PolicyVersionResponse>("get_policy_version", { version });
+export const diffPolicies = (from: number, to: number) => call<PolicyDiffResponse>("diff_policies", { from, to });
+export const rollbackPolicies = (request: RollbackPoliciesRequest) =>
+  call<PolicyVersionResponse>("rollback_policies", { request });
+export const simulatePolicies = (request: SimulateRequest) =>
+  call<SimulateResponse>("simulate_policies", { request });
+export const getPolicyMatrix = () => call<PolicyMatrixResponse>("get_policy_matrix");
+
+// Export to CSV (CO-8): the Rust side asks where (native dialog) and streams the file.
+export function exportCsv(request: ExportRequest, onprogress: (progress: ExportProgress) => void) {
+  const progress = new Channel<ExportProgress>();
+  progress.onmessage = onprogress;
+  return call<ExportOutcome>("export_csv", { request, progress });
+}
+export const cancelExport = () => call<null>("cancel_export");

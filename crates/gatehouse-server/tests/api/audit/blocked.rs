@@ -117,6 +117,38 @@ async fn blocked_requests_are_listed_and_summarised(db: Db) {
     assert_eq!(summary.top_sources, counts(&[("127.0.0.1", 8)]));
     assert_eq!(summary.top_identities, counts(&[(&auditor_identity, 2)]));
     assert_eq!(summary.top_routes, counts(&[("/v1/server", 4)]));
+    // The same summary as CSV (CO-8): one row per count, formula-like keys
+    // neutralised like every other export.
+    let csv = raw
+        .get(server.url("/v1/blocked/summary?format=csv"))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert_eq!(
+        csv.headers()["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "breakdown,key,bucket_start,count");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("over_time,")).count(),
+        summary.buckets.len()
+    );
+    assert!(lines.contains(&"reason,authentication,,4"), "{csv}");
+    assert!(lines.contains(&"source,127.0.0.1,,8"), "{csv}");
+    assert!(lines.contains(&"route,/v1/server,,4"), "{csv}");
+    assert_eq!(lines.len(), 1 + summary.buckets.len() + 4 + 1 + 1 + 1);
+    let e = raw
+        .get(server.url("/v1/blocked/summary?format=xlsx"))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    let e = assert_error(e, 400, ErrorCode::InvalidParameter).await;
+    assert!(e.message.contains("format"), "{}", e.message);
     let before = BlockedSummaryQuery {
         from: Some(t0 - Duration::hours(2)),
         to: Some(t0),

@@ -1,0 +1,207 @@
+//! The real console (the debug build of `src-tauri`, the built UI inside) in WebKit,
+//! driven through tauri-driver + WebKitWebDriver under Xvfb. Each test saves a
+//! screenshot under `target/e2e-screenshots/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// One console at a time: they share the X display.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|p| p.parent()).unwrap().to_owned()
+}
+
+pub struct Console {
+    driver: Child,
+    client: Option<Client>,
+}
+
+impl Console {
+    /// Starts tauri-driver with the console's environment, then a WebDriver session
+    /// (which launches the console).
+    pub async fn start(data_dir: &Path, start_mode: &str) -> Console {
+        Self::start_with(data_dir, start_mode, &[]).await
+    }
+
+    /// As `start`, with more environment for the console.
+    pub async fn start_with(data_dir: &Path, start_mode: &str, env: &[(&str, &str)]) -> Console {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "console tests need a display: run them under xvfb-run (make test does)"
+        );
+        let app = target_dir().join("gatehouse-console");
+        assert!(
+            app.exists(),
+            "{} is missing: build it first (make test does)",
+            app.display()
+        );
+        let (port, native_port) = (free_port(), free_port());
+        let driver = Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("GATEHOUSE_CONSOLE_DATA_DIR", data_dir)
+            .env("GATEHOUSE_CONSOLE_VAULT", "file")
+            .env("GATEHOUSE_CONSOLE_START", start_mode)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver is needed (make test installs it)");
+        let mut console = Console {
+            driver,
+            client: None,
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), serde_json::json!("wry"));
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
+        let session = tokio::time::timeout(
+            Duration::from_secs(60),
+            ClientBuilder::native().capabilities(caps).connect(&url),
+        )
+        .await;
+        match session {
+            Ok(Ok(client)) => console.client = Some(client),
+            Ok(Err(e)) => panic!("cannot open a WebDriver session: {e}"),
+            Err(_) => panic!("WebDriver session creation timed out"),
+        }
+        console
+    }
+
+    pub fn client(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    pub async fn wait_for(&self, testid: &str, secs: u64) -> fantoccini::elements::Element {
+        let css = format!("[data-testid='{testid}']");
+        match self
+            .client()
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(&css))
+            .await
+        {
+            Ok(el) => el,
+            Err(e) => {
+                self.screenshot(&format!("failed-waiting-for-{testid}"))
+                    .await;
+                let body = self.client().source().await.unwrap_or_default();
+                panic!("{testid} did not appear: {e}\n{body}");
+            }
+        }
+    }
+
+    /// The element's `textContent`, trimmed (WebKitWebDriver's rendered text is
+    /// empty for ellipsis-clipped elements).
+    pub async fn text(&self, testid: &str) -> String {
+        let el = self.wait_for(testid, 10).await;
+        el.prop("textContent")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+
+    /// Waits until `testid`'s text is `expected` (an earlier banner may still show).
+    pub async fn wait_text(&self, testid: &str, expected: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let mut last = String::new();
+        while std::time::Instant::now() < deadline {
+            if let Ok(el) = self
+                .client()
+                .find(Locator::Css(&format!("[data-testid='{testid}']")))
+                .await
+            {
+                last = el
+                    .prop("textContent")
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                if last == expected {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.screenshot(&format!("failed-waiting-for-{expected}"))
+            .await;
+        panic!("{testid} shows {last:?}, expected {expected:?}");
+    }
+
+    pub async fn is_present(&self, testid: &str) -> bool {
+        self.client()
+            .find(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .is_ok()
+    }
+
+    pub async fn type_into(&self, testid: &str, text: &str) {
+        let el = self.wait_for(testid, 10).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    pub async fn click(&self, testid: &str) {
+        self.wait_for(testid, 10).await.click().await.unwrap();
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let dir = target_dir().parent().unwrap().join("e2e-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        if let Ok(png) = self.client().screenshot().await {
+            std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+        // SIGTERM, never SIGKILL: a killed tauri-driver leaves WebKitWebDriver on its port.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.driver.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if self.driver.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = self.driver.kill();
+    }
+}
+
+mod audit;
+mod auditor;
+mod shell;
