@@ -5,7 +5,7 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run serve test check deps postgres ui bindings bench bench-authz bench-audit package fmt
+.PHONY: run serve test check deps postgres ui bindings bench bench-authz bench-audit bench-console package fmt
 
 ## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
@@ -73,10 +73,19 @@ fmt:
 ## BENCH_RECORDS (default 10000000) and BENCH_DIR (default a temporary directory;
 ## 10 M records take about 6 GB) tune the audit benchmark; BENCH_DECISIONS and
 ## BENCH_HTTP_SECONDS the access-control one.
-bench: bench-authz bench-audit
+bench: bench-authz bench-audit bench-console
 
 bench-authz:
 	$(CARGO) bench -p gatehouse-server --bench authz
 
 bench-audit:
 	$(CARGO) bench -p gatehouse-server --bench audit
+
+## The console's speed with 10 M records in its embedded server (BENCH_DIR must
+## hold bench-audit's database; a million blocked requests are added once), in the
+## release build of the console under Xvfb.
+bench-console: ui
+	@test -n "$${BENCH_DIR:-}" || { echo "set BENCH_DIR to bench-audit's data directory"; exit 1; }
+	$(CARGO) build --release -p gatehouse-console
+	GATEHOUSE_CONSOLE_APP="$(CURDIR)/target/release/gatehouse-console" \
+	  xvfb-run -a -s "-screen 0 1400x900x24" $(CARGO) test -p gatehouse-e2e --test e2e console_speed -- --ignored --nocapture

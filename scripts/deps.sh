@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on Debian 12, and only what is missing:
 # build tools, PostgreSQL, the WebKitGTK stack Tauri builds against, Xvfb and
-# WebKitWebDriver for the end-to-end tests, Node.js/npm for the UI, tauri-driver.
+# WebKitWebDriver for the end-to-end tests, LibreOffice (an exported CSV must open in
+# it) and sqlite3 (the console benchmark), Node.js/npm for the UI, tauri-driver.
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
     libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev librsvg2-dev
     libxdo-dev libssl-dev libdbus-1-dev
     webkit2gtk-driver xvfb xauth
+    libreoffice-calc-nogui sqlite3
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

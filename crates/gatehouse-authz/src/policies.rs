@@ -45,10 +45,9 @@ pub fn line_column(text: &str, offset: usize) -> (u32, u32) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let column = match before.rfind('\n') {
-        Some(nl) => before.len() - nl,
-        None => before.len() + 1,
-    };
+    // In characters, as PolicyProblem documents (editors count characters).
+    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    let column = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
     let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     (clamp(line), clamp(column.max(1)))
 }

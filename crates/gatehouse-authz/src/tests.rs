@@ -407,6 +407,8 @@ fn line_column_counts_from_one() {
     assert_eq!(line_column("ab\ncd", 0), (1, 1));
     assert_eq!(line_column("ab\ncd", 4), (2, 2));
     assert_eq!(line_column("ab", 99), (1, 3));
+    // Columns count characters, not bytes: "é" is two bytes, one column.
+    assert_eq!(line_column("x\n// é=y", 9), (2, 7));
 }
 
 /// The engine evaluates only the policies whose action scope can match; it

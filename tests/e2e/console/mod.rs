@@ -43,7 +43,10 @@ impl Console {
             std::env::var_os("DISPLAY").is_some(),
             "console tests need a display: run them under xvfb-run (make test does)"
         );
-        let app = target_dir().join("gatehouse-console");
+        // `make bench-console` points this at the release build.
+        let app = std::env::var_os("GATEHOUSE_CONSOLE_APP")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| target_dir().join("gatehouse-console"));
         assert!(
             app.exists(),
             "{} is missing: build it first (make test does)",
@@ -204,4 +207,6 @@ impl Console {
 
 mod audit;
 mod auditor;
+mod bench;
+mod policies;
 mod shell;
