@@ -738,63 +738,58 @@ macro_rules! impl_audit_store {
                 top: u32,
             ) -> Result<$crate::BlockedSummary, $crate::StoreError> {
                 let bucket_us = bucket_us.max(1);
-                let buckets: Vec<(i64, String, i64)> = sqlx::query_as(
-                    "SELECT $1 + ((time_us - $1) / $3) * $3 AS bucket, reason, COUNT(*) \
-                     FROM blocked_requests WHERE time_us >= $1 AND time_us < $2 \
-                     GROUP BY bucket, reason ORDER BY bucket, reason",
-                )
-                .bind(from_us)
-                .bind(to_us)
-                .bind(bucket_us)
-                .fetch_all(&self.pool)
-                .await?;
+                let (lo, hi) = $crate::blocked::whole_hours(from_us, to_us);
                 let count = |n: i64| u64::try_from(n).unwrap_or(0);
-                let mut summary = $crate::BlockedSummary {
+                // Five independent reads, each on its own pooled connection.
+                let counts = |dimension: &'static str, limit: i64| {
+                    let sql = $crate::blocked::counts_sql(dimension);
+                    let pool = self.pool.clone();
+                    async move {
+                        let rows: Vec<(String, i64)> = sqlx::query_as(&sql)
+                            .bind(from_us)
+                            .bind(to_us)
+                            .bind(lo)
+                            .bind(hi)
+                            .bind(limit)
+                            .fetch_all(&pool)
+                            .await?;
+                        Ok::<_, sqlx::Error>(
+                            rows.into_iter().map(|(k, n)| (k, count(n))).collect::<Vec<_>>(),
+                        )
+                    }
+                };
+                let buckets = async {
+                    let rows: Vec<(i64, String, i64)> =
+                        sqlx::query_as($crate::blocked::buckets_sql(from_us, bucket_us))
+                            .bind(from_us)
+                            .bind(to_us)
+                            .bind(lo)
+                            .bind(hi)
+                            .bind(bucket_us)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    Ok::<_, sqlx::Error>(rows)
+                };
+                let top = i64::from(top);
+                // Every reason is counted; only the talkers are cut to `top`.
+                let (buckets, by_reason, top_sources, top_identities, top_routes) = tokio::try_join!(
+                    buckets,
+                    counts("reason", i64::MAX),
+                    counts("source", top),
+                    counts("identity", top),
+                    counts("route", top),
+                )?;
+                let summary = $crate::BlockedSummary {
+                    total: by_reason.iter().map(|(_, n)| n).sum(),
                     buckets: buckets
                         .into_iter()
                         .map(|(b, r, n)| (b, r, count(n)))
                         .collect(),
-                    ..Default::default()
+                    by_reason,
+                    top_sources,
+                    top_identities,
+                    top_routes,
                 };
-                let total: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM blocked_requests WHERE time_us >= $1 AND time_us < $2",
-                )
-                .bind(from_us)
-                .bind(to_us)
-                .fetch_one(&self.pool)
-                .await?;
-                summary.total = count(total);
-                for (column, target) in [
-                    ("reason", 0usize),
-                    ("source_ip", 1),
-                    ("identity", 2),
-                    ("route", 3),
-                ] {
-                    let sql = format!(
-                        "SELECT {column}, COUNT(*) AS n FROM blocked_requests \
-                         WHERE time_us >= $1 AND time_us < $2 AND {column} IS NOT NULL \
-                         GROUP BY {column} ORDER BY n DESC, {column} LIMIT $3"
-                    );
-                    // Every reason is counted; only the talkers are cut to `top`.
-                    let limit = if target == 0 {
-                        i64::MAX
-                    } else {
-                        i64::from(top)
-                    };
-                    let rows: Vec<(String, i64)> = sqlx::query_as(&sql)
-                        .bind(from_us)
-                        .bind(to_us)
-                        .bind(limit)
-                        .fetch_all(&self.pool)
-                        .await?;
-                    let rows = rows.into_iter().map(|(k, n)| (k, count(n))).collect();
-                    match target {
-                        0 => summary.by_reason = rows,
-                        1 => summary.top_sources = rows,
-                        2 => summary.top_identities = rows,
-                        _ => summary.top_routes = rows,
-                    }
-                }
                 Ok(summary)
             }
         }

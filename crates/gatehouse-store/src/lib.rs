@@ -8,6 +8,7 @@
 
 mod api_token;
 mod audit;
+mod blocked;
 mod error;
 mod policy;
 mod postgres;

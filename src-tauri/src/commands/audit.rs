@@ -51,7 +51,9 @@ fn text(name: &str, value: &Option<String>) -> Result<Option<String>, ApiError> 
     if v.chars().count() > MAX_FILTER_LEN || v.chars().any(char::is_control) {
         return Err(local(
             ErrorCode::InvalidInput,
-            format!("{name} must be at most {MAX_FILTER_LEN} characters, without control characters"),
+            format!(
+                "{name} must be at most {MAX_FILTER_LEN} characters, without control characters"
+            ),
         ));
     }
     Ok(Some(v.to_owned()))
@@ -157,7 +159,7 @@ pub struct RecordCache {
 }
 
 impl RecordCache {
-    fn put(&mut self, server: &str, records: &[AuditRecord]) {
+    fn put(&mut self, server: &str, records: Vec<AuditRecord>) {
         if self.server != server {
             *self = Self {
                 server: server.to_owned(),
@@ -165,8 +167,9 @@ impl RecordCache {
             };
         }
         for r in records {
-            if self.records.insert(r.seq, r.clone()).is_none() {
-                self.order.push_back(r.seq);
+            let seq = r.seq;
+            if self.records.insert(seq, r).is_none() {
+                self.order.push_back(seq);
             }
         }
         while self.order.len() > CACHE_RECORDS {
@@ -183,7 +186,7 @@ impl RecordCache {
     }
 }
 
-fn remember(state: &ConsoleState, client: &Client, records: &[AuditRecord]) {
+fn remember(state: &ConsoleState, client: &Client, records: Vec<AuditRecord>) {
     if let Ok(mut cache) = state.records.lock() {
         cache.put(client.base_url(), records);
     }
@@ -211,9 +214,11 @@ pub async fn search_audit(
     let started = std::time::Instant::now();
     let page = client.search_audit(&search).await.map_err(from_client)?;
     let server_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    remember(&state, &client, &page.items);
+    let rows = page.items.iter().map(AuditRow::from).collect();
+    // The records move into the cache (no copy) for the detail pane.
+    remember(&state, &client, page.items);
     Ok(AuditRows {
-        rows: page.items.iter().map(AuditRow::from).collect(),
+        rows,
         next_cursor: page.next_cursor,
         server_micros,
     })
@@ -246,8 +251,13 @@ pub async fn get_audit_record(
         .items
         .into_iter()
         .find(|r| r.seq == seq)
-        .ok_or_else(|| local(ErrorCode::NotFound, format!("there is no audit record {seq}")))?;
-    remember(&state, &client, std::slice::from_ref(&record));
+        .ok_or_else(|| {
+            local(
+                ErrorCode::NotFound,
+                format!("there is no audit record {seq}"),
+            )
+        })?;
+    remember(&state, &client, vec![record.clone()]);
     Ok(record)
 }
 
@@ -316,7 +326,11 @@ fn take_events(buffer: &mut String) -> Vec<String> {
         let mut data = String::new();
         for line in block.lines() {
             if let Some(v) = line.strip_prefix("event:") {
-                event = if v.trim() == "audit" { "audit" } else { "other" };
+                event = if v.trim() == "audit" {
+                    "audit"
+                } else {
+                    "other"
+                };
             } else if let Some(v) = line.strip_prefix("data:") {
                 if !data.is_empty() {
                     data.push('\n');
@@ -338,9 +352,16 @@ async fn follow(
     channel: &Channel<FollowEvent>,
     records: &std::sync::Mutex<RecordCache>,
 ) -> Result<(), ApiError> {
-    let query: Vec<(&str, String)> = after.map(|a| ("after", a.to_string())).into_iter().collect();
+    let query: Vec<(&str, String)> = after
+        .map(|a| ("after", a.to_string()))
+        .into_iter()
+        .collect();
     let mut stream = client
-        .download("/v1/audit/stream", &query, Duration::from_secs(7 * 24 * 3600))
+        .download(
+            "/v1/audit/stream",
+            &query,
+            Duration::from_secs(7 * 24 * 3600),
+        )
         .await
         .map_err(from_client)?;
     let mut buffer = String::new();
@@ -359,10 +380,10 @@ async fn follow(
             }
         }
         if !fresh.is_empty() {
-            if let Ok(mut cache) = records.lock() {
-                cache.put(client.base_url(), &fresh);
-            }
             let rows = fresh.iter().rev().map(AuditRow::from).collect();
+            if let Ok(mut cache) = records.lock() {
+                cache.put(client.base_url(), fresh);
+            }
             if channel.send(FollowEvent::Rows { rows }).is_err() {
                 return Ok(()); // the window went away
             }
@@ -415,16 +436,32 @@ mod tests {
     #[test]
     fn filters_are_checked_before_they_reach_the_server() {
         let bad = |q: AuditQuery| q.to_filters().expect_err("should be refused").message;
-        assert!(bad(AuditQuery { from: Some("yesterday".into()), ..Default::default() }).contains("from must be a date"));
+        assert!(bad(AuditQuery {
+            from: Some("yesterday".into()),
+            ..Default::default()
+        })
+        .contains("from must be a date"));
         assert!(bad(AuditQuery {
             from: Some("2026-02-01T00:00:00Z".into()),
             to: Some("2026-01-01T00:00:00Z".into()),
             ..Default::default()
         })
         .contains("earlier than to"));
-        assert!(bad(AuditQuery { outcome: Some("ok".into()), ..Default::default() }).contains("outcome must be one of"));
-        assert!(bad(AuditQuery { actor: Some("x".repeat(300)), ..Default::default() }).contains("at most 256"));
-        assert!(bad(AuditQuery { q: Some("a\u{0}b".into()), ..Default::default() }).contains("control characters"));
+        assert!(bad(AuditQuery {
+            outcome: Some("ok".into()),
+            ..Default::default()
+        })
+        .contains("outcome must be one of"));
+        assert!(bad(AuditQuery {
+            actor: Some("x".repeat(300)),
+            ..Default::default()
+        })
+        .contains("at most 256"));
+        assert!(bad(AuditQuery {
+            q: Some("a\u{0}b".into()),
+            ..Default::default()
+        })
+        .contains("control characters"));
         let ok = AuditQuery {
             actor: Some("  alice ".into()),
             action: Some(String::new()),
@@ -459,7 +496,10 @@ mod tests {
                 on_behalf_of: None,
             },
             action: "a".into(),
-            resource: gatehouse_types::AuditResource { kind: "r".into(), id: "1".into() },
+            resource: gatehouse_types::AuditResource {
+                kind: "r".into(),
+                id: "1".into(),
+            },
             outcome: "success".into(),
             status: Some(200),
             source_ip: "127.0.0.1".into(),
@@ -471,18 +511,27 @@ mod tests {
         };
         let mut cache = RecordCache::default();
         let many: Vec<_> = (1..=(CACHE_RECORDS as u64 + 5)).map(record).collect();
-        cache.put("https://a", &many);
+        cache.put("https://a", many);
         assert!(cache.get("https://a", 1).is_none());
         assert!(cache.get("https://a", 6).is_some());
         assert!(cache.get("https://b", 6).is_none());
-        cache.put("https://b", &[record(3)]);
+        cache.put("https://b", vec![record(3)]);
         assert!(cache.get("https://a", 6).is_none());
         assert_eq!(cache.get("https://b", 3).map(|r| r.seq), Some(3));
-        let filters = AuditQuery { q: Some("REQ".into()), outcome: Some("success".into()), ..Default::default() }
-            .to_filters()
-            .expect("valid");
+        let filters = AuditQuery {
+            q: Some("REQ".into()),
+            outcome: Some("success".into()),
+            ..Default::default()
+        }
+        .to_filters()
+        .expect("valid");
         assert!(matches(&filters, &record(1)));
-        let other = AuditQuery { actor: Some("u".into()), ..Default::default() }.to_filters().expect("valid");
+        let other = AuditQuery {
+            actor: Some("u".into()),
+            ..Default::default()
+        }
+        .to_filters()
+        .expect("valid");
         assert!(!matches(&other, &record(1)));
     }
 }

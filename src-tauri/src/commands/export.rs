@@ -78,9 +78,11 @@ struct AuditExportQuery<'a> {
     filters: &'a AuditFilters,
 }
 
-/// The server path and query of an export, its suggested file name; checked
-/// before any dialog opens.
-fn plan(request: &ExportRequest, today: &str) -> Result<(&'static str, Vec<(String, String)>, String), ApiError> {
+/// An export's server path, query and suggested file name.
+type Plan = (&'static str, Vec<(String, String)>, String);
+
+/// The plan of an export, checked before any dialog opens.
+fn plan(request: &ExportRequest, today: &str) -> Result<Plan, ApiError> {
     match request {
         ExportRequest::Audit { query } => {
             let filters = query.to_filters()?;
@@ -93,7 +95,10 @@ fn plan(request: &ExportRequest, today: &str) -> Result<(&'static str, Vec<(Stri
         ExportRequest::Blocked { from, to } => {
             let from = parse_time("from", from.clone())?;
             let to = parse_time("to", to.clone())?;
-            let mut q = vec![("format".to_owned(), "csv".to_owned()), ("top".to_owned(), "100".to_owned())];
+            let mut q = vec![
+                ("format".to_owned(), "csv".to_owned()),
+                ("top".to_owned(), "100".to_owned()),
+            ];
             if let Some(f) = from {
                 q.push(("from".into(), f.to_rfc3339()));
             }
@@ -113,8 +118,12 @@ fn plan(request: &ExportRequest, today: &str) -> Result<(&'static str, Vec<(Stri
 /// A serializable query as name/value pairs (through JSON: every value the
 /// filters hold is a string or a time).
 fn serde_urlencoded_pairs<T: Serialize>(value: &T) -> Result<Vec<(String, String)>, ApiError> {
-    let json = serde_json::to_value(value)
-        .map_err(|e| local(ErrorCode::InvalidInput, format!("cannot encode the filters: {e}")))?;
+    let json = serde_json::to_value(value).map_err(|e| {
+        local(
+            ErrorCode::InvalidInput,
+            format!("cannot encode the filters: {e}"),
+        )
+    })?;
     let mut pairs = Vec::new();
     if let serde_json::Value::Object(map) = json {
         for (k, v) in map {
@@ -163,7 +172,9 @@ fn write_error(path: &Path, e: &std::io::Error) -> ApiError {
             format!("{place} cannot be written to (permission denied); choose a folder you can write to")
         }
         std::io::ErrorKind::NotFound => format!("{place} does not exist; choose another folder"),
-        std::io::ErrorKind::StorageFull => format!("{place} is full; free some space or choose another disk"),
+        std::io::ErrorKind::StorageFull => {
+            format!("{place} is full; free some space or choose another disk")
+        }
         _ => format!("cannot write to {place}: {e}; choose another folder"),
     };
     local(ErrorCode::StorageFailed, what)
@@ -200,7 +211,8 @@ async fn stream_to_file(
             if cancel.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            file.write_all(&chunk).map_err(|e| write_error(target, &e))?;
+            file.write_all(&chunk)
+                .map_err(|e| write_error(target, &e))?;
             done.bytes += chunk.len() as u64;
             done.lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
             if last.elapsed() >= Duration::from_millis(100) {
@@ -258,7 +270,16 @@ pub async fn export_csv(
     let Some(target) = choose_path(&app, &suggested).await? else {
         return Ok(ExportOutcome::NotChosen);
     };
-    match stream_to_file(&client, server_path, &query, &target, &state.export_cancelled, &progress).await? {
+    match stream_to_file(
+        &client,
+        server_path,
+        &query,
+        &target,
+        &state.export_cancelled,
+        &progress,
+    )
+    .await?
+    {
         Some(done) => Ok(ExportOutcome::Saved {
             path: target.display().to_string(),
             bytes: done.bytes,
@@ -292,20 +313,33 @@ mod tests {
             "2026-11-23",
         )
         .expect("valid");
-        assert_eq!((path, name.as_str()), ("/v1/audit/export", "audit-2026-11-23.csv"));
+        assert_eq!(
+            (path, name.as_str()),
+            ("/v1/audit/export", "audit-2026-11-23.csv")
+        );
         assert!(query.contains(&("format".into(), "csv".into())));
         assert!(query.contains(&("actor".into(), "alice".into())));
         assert!(query.contains(&("from".into(), "2026-01-01T00:00:00Z".into())));
         assert_eq!(query.len(), 3, "{query:?}");
         let bad = plan(
             &ExportRequest::Audit {
-                query: AuditQuery { outcome: Some("maybe".into()), ..Default::default() },
+                query: AuditQuery {
+                    outcome: Some("maybe".into()),
+                    ..Default::default()
+                },
             },
             "x",
         )
         .expect_err("refused");
         assert_eq!(bad.code, ErrorCode::InvalidInput);
-        let bad = plan(&ExportRequest::Blocked { from: Some("soon".into()), to: None }, "x").expect_err("refused");
+        let bad = plan(
+            &ExportRequest::Blocked {
+                from: Some("soon".into()),
+                to: None,
+            },
+            "x",
+        )
+        .expect_err("refused");
         assert!(bad.message.contains("from"));
         let (path, query, _) = plan(&ExportRequest::Matrix, "x").expect("valid");
         assert_eq!((path, query.len()), ("/v1/policies/matrix", 1));
@@ -318,7 +352,11 @@ mod tests {
             &std::io::Error::from(std::io::ErrorKind::PermissionDenied),
         );
         assert_eq!(e.code, ErrorCode::StorageFailed);
-        assert!(e.message.contains("/read-only cannot be written to"), "{}", e.message);
+        assert!(
+            e.message.contains("/read-only cannot be written to"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("choose a folder you can write to"));
     }
 }

@@ -29,7 +29,10 @@ pub(crate) async fn connected_client(state: &ConsoleState) -> Result<Client, Api
 }
 
 /// An optional date and time from the window (RFC 3339); empty is unset.
-pub(crate) fn parse_time(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub(crate) fn parse_time(
+    name: &str,
+    value: Option<String>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     value
         .filter(|v| !v.trim().is_empty())
         .map(|v| {

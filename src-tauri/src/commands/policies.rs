@@ -108,7 +108,10 @@ pub async fn rollback_policies(
     request: RollbackPoliciesRequest,
 ) -> Result<PolicyVersionResponse, ApiError> {
     let client = connected_client(&state).await?;
-    client.rollback_policies(&request).await.map_err(from_client)
+    client
+        .rollback_policies(&request)
+        .await
+        .map_err(from_client)
 }
 
 #[tauri::command]
@@ -120,7 +123,10 @@ pub async fn simulate_policies(
         check_text(draft)?;
     }
     let client = connected_client(&state).await?;
-    client.simulate_policies(&request).await.map_err(from_client)
+    client
+        .simulate_policies(&request)
+        .await
+        .map_err(from_client)
 }
 
 #[tauri::command]

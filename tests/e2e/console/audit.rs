@@ -33,7 +33,12 @@ async fn rows(console: &Console) -> Vec<fantoccini::elements::Element> {
 }
 
 /// Waits until `check` holds for the text of `testid`.
-async fn wait_until(console: &Console, testid: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+async fn wait_until(
+    console: &Console,
+    testid: &str,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let text = if console.is_present(testid).await {
@@ -63,8 +68,17 @@ pub fn opens_in_libreoffice(csv: &Path) {
     let out = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
     let output = Command::new("soffice")
-        .arg(format!("-env:UserInstallation=file://{}", profile.path().display()))
-        .args(["--headless", "--norestore", "--convert-to", "xlsx", "--outdir"])
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.path().display()
+        ))
+        .args([
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+        ])
         .arg(out.path())
         .arg(csv)
         .output()
@@ -113,9 +127,14 @@ async fn audit_trail_filters_details_follow_and_export() {
         })
         .await
         .unwrap();
-    admin.revoke_api_token(minted.token.id.clone()).await.unwrap();
+    admin.revoke_api_token(minted.token.id).await.unwrap();
     for _ in 0..2 {
-        server.raw().get(server.url("/v1/server")).send().await.unwrap();
+        server
+            .raw()
+            .get(server.url("/v1/server"))
+            .send()
+            .await
+            .unwrap();
     }
 
     let exports = tempfile::tempdir().unwrap();
@@ -144,7 +163,9 @@ async fn audit_trail_filters_details_follow_and_export() {
     console.wait_for("detail-diff", 10).await;
     let changed = console
         .client()
-        .find_all(Locator::Css("[data-testid='diff-field'][data-kind='changed']"))
+        .find_all(Locator::Css(
+            "[data-testid='diff-field'][data-kind='changed']",
+        ))
         .await
         .unwrap();
     assert!(!changed.is_empty(), "a revocation changes revoked_at");
@@ -156,26 +177,40 @@ async fn audit_trail_filters_details_follow_and_export() {
     console.click("detail-filter-request").await;
     console.wait_for("chip-request_id", 10).await;
     assert!(hash(&console).await.contains("request_id="));
-    wait_until(&console, "audit-count", "1 record", |t| t.starts_with("1 records")).await;
+    wait_until(&console, "audit-count", "1 record", |t| {
+        t.starts_with("1 records")
+    })
+    .await;
     // Back restores the unfiltered view; forward the filtered one.
     console.client().back().await.unwrap();
-    wait_until(&console, "audit-count", "all records", |t| !t.starts_with("1 records")).await;
+    wait_until(&console, "audit-count", "all records", |t| {
+        !t.starts_with("1 records")
+    })
+    .await;
     assert!(!console.is_present("chip-request_id").await);
     console.client().forward().await.unwrap();
     console.wait_for("chip-request_id", 10).await;
 
     // The filter form: an action, applied.
     console.click("filter-clear").await;
-    console.type_into("filter-action-input", "api_tokens.create").await;
+    console
+        .type_into("filter-action-input", "api_tokens.create")
+        .await;
     console.click("filter-apply").await;
     console.wait_for("chip-action", 10).await;
     // `gatehouse init`'s administrator token and the two minted above.
-    wait_until(&console, "audit-count", "3 records", |t| t.starts_with("3 records")).await;
+    wait_until(&console, "audit-count", "3 records", |t| {
+        t.starts_with("3 records")
+    })
+    .await;
 
     // Export with those filters: the server's own CSV, byte for byte, formula
     // neutralised, and LibreOffice opens it.
     console.click("audit-export").await;
-    let result = wait_until(&console, "audit-export-result", "saved", |t| t.starts_with("Saved")).await;
+    let result = wait_until(&console, "audit-export-result", "saved", |t| {
+        t.starts_with("Saved")
+    })
+    .await;
     let file = std::fs::read_dir(&export_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -186,11 +221,17 @@ async fn audit_trail_filters_details_follow_and_export() {
         action: Some("api_tokens.create".into()),
         ..AuditFilters::default()
     };
-    let expected = admin.export_audit(ExportFormat::Csv, &filters).await.unwrap();
+    let expected = admin
+        .export_audit(ExportFormat::Csv, &filters)
+        .await
+        .unwrap();
     assert_eq!(exported, expected, "the export is the server's CSV");
     let text = String::from_utf8(exported).unwrap();
     // The actor's name is a quoted cell that starts with `'`, not `=`.
-    assert!(text.contains(",\"'=HYPERLINK("), "formula neutralised: {text}");
+    assert!(
+        text.contains(",\"'=HYPERLINK("),
+        "formula neutralised: {text}"
+    );
     assert!(!text.contains(",\"=HYPERLINK("), "{text}");
     assert_eq!(
         std::fs::read_dir(&export_dir).unwrap().count(),
@@ -216,12 +257,18 @@ async fn audit_trail_filters_details_follow_and_export() {
         .await
         .unwrap();
     console.wait_text("error-code", "invalid_input", 20).await;
-    assert!(console.text("error-message").await.contains("from must be a date"));
+    assert!(console
+        .text("error-message")
+        .await
+        .contains("from must be a date"));
 
     // Chain verification.
     console.click("filter-clear").await;
     console.click("verify-chain").await;
-    let status = wait_until(&console, "chain-status", "verified", |t| t.starts_with("Verified")).await;
+    let status = wait_until(&console, "chain-status", "verified", |t| {
+        t.starts_with("Verified")
+    })
+    .await;
     assert!(status.contains("records"), "{status}");
 
     // Follow live: new records appear at the top as they are committed.
@@ -231,7 +278,10 @@ async fn audit_trail_filters_details_follow_and_export() {
     let live = "//div[@data-testid='audit-row' and contains(@class, 'live')][span[contains(., 'api_tokens.list')]]";
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while console.client().find(Locator::XPath(live)).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "the new record did not arrive live");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new record did not arrive live"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     console.screenshot("audit-live").await;
@@ -268,19 +318,30 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
         assert_eq!(status, 200);
     }
     for _ in 0..3 {
-        server.raw().get(server.url("/v1/server")).send().await.unwrap();
+        server
+            .raw()
+            .get(server.url("/v1/server"))
+            .send()
+            .await
+            .unwrap();
     }
 
     let dir = tempfile::tempdir().unwrap();
     let exports = tempfile::tempdir().unwrap();
-    let env = [("GATEHOUSE_CONSOLE_EXPORT_DIR", exports.path().to_str().unwrap())];
+    let env = [(
+        "GATEHOUSE_CONSOLE_EXPORT_DIR",
+        exports.path().to_str().unwrap(),
+    )];
     let console = connect(&server, &server.admin_token, dir.path(), &env).await;
     console.click("nav-blocked").await;
     console.wait_for("chart-by_reason", 30).await;
     // The breakdowns export: the server's CSV for the same range (the test
     // server's clock stands still, so its default range is the dashboard's).
     console.click("blocked-export").await;
-    wait_until(&console, "blocked-export-result", "saved", |t| t.starts_with("Saved")).await;
+    wait_until(&console, "blocked-export-result", "saved", |t| {
+        t.starts_with("Saved")
+    })
+    .await;
     let file = std::fs::read_dir(exports.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -298,12 +359,17 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
         .await
         .unwrap();
     assert_eq!(exported, expected);
-    assert!(exported.contains("\nreason,authentication,,3\n"), "{exported}");
+    assert!(
+        exported.contains("\nreason,authentication,,3\n"),
+        "{exported}"
+    );
     opens_in_libreoffice(&file);
     // The authentication bar opens the audit trail filtered to those requests.
     console
         .client()
-        .find(Locator::Css("[data-testid='region-by_reason'][data-key='authentication']"))
+        .find(Locator::Css(
+            "[data-testid='region-by_reason'][data-key='authentication']",
+        ))
         .await
         .unwrap()
         .click()
@@ -311,7 +377,10 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
         .unwrap();
     console.wait_for("audit-page", 10).await;
     console.wait_for("chip-outcome", 10).await;
-    wait_until(&console, "audit-count", "3 records", |t| t.starts_with("3 records")).await;
+    wait_until(&console, "audit-count", "3 records", |t| {
+        t.starts_with("3 records")
+    })
+    .await;
     assert!(hash(&console).await.contains("outcome=denied"));
     console.screenshot("audit-from-blocked").await;
 
@@ -323,7 +392,10 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
         console.client().execute(scroll, vec![]).await.unwrap();
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
-    let count = wait_until(&console, "audit-count", "every record", |t| !t.contains("+")).await;
+    let count = wait_until(&console, "audit-count", "every record", |t| {
+        !t.contains("+")
+    })
+    .await;
     let n: usize = count
         .split_whitespace()
         .next()
@@ -332,18 +404,28 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
         .parse()
         .unwrap();
     assert!(n > 1400, "{count}");
-    assert!(rows(&console).await.len() < 200, "only the visible rows are drawn");
+    assert!(
+        rows(&console).await.len() < 200,
+        "only the visible rows are drawn"
+    );
     console.screenshot("audit-scrolled").await;
 
     // The server goes away mid-scroll: the next page fails with a message and a
     // retry, and the rows already shown stay.
-    console.type_into("filter-action-input", "orders.ship").await;
+    console
+        .type_into("filter-action-input", "orders.ship")
+        .await;
     console.click("filter-apply").await;
     console.wait_for("chip-action", 10).await;
-    wait_until(&console, "audit-count", "a first page", |t| t.contains("more as you scroll")).await;
+    wait_until(&console, "audit-count", "a first page", |t| {
+        t.contains("more as you scroll")
+    })
+    .await;
     server.stop().await;
     console.client().execute(scroll, vec![]).await.unwrap();
-    console.wait_text("error-code", "server_unreachable", 30).await;
+    console
+        .wait_text("error-code", "server_unreachable", 30)
+        .await;
     console.wait_for("list-error", 10).await;
     assert!(console.is_present("list-retry").await);
     assert!(console.is_present("audit-row-missing").await);
@@ -353,5 +435,41 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!rows(&console).await.is_empty(), "what was shown stays");
     console.screenshot("audit-server-gone").await;
+    console.stop().await;
+}
+
+/// With a dark desktop theme the window is dark and the charts are drawn for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_follows_a_dark_desktop_theme() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start(Db::Sqlite).await;
+    for _ in 0..2 {
+        server
+            .raw()
+            .get(server.url("/v1/server"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("GTK_THEME", "Adwaita:dark")];
+    let console = connect(&server, &server.admin_token, dir.path(), &env).await;
+    let dark = console
+        .client()
+        .execute(
+            "return window.matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dark, json!(true), "WebKit follows the GTK theme");
+    console.click("nav-blocked").await;
+    let chart = console.wait_for("chart-over_time", 30).await;
+    let svg = chart.html(true).await.unwrap().to_lowercase();
+    assert!(
+        svg.contains("#e5e7eb"),
+        "the dark theme's text colour is used"
+    );
+    console.screenshot("blocked-dashboard-dark").await;
     console.stop().await;
 }

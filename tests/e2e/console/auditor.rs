@@ -32,8 +32,7 @@ async fn an_auditor_sees_no_controls_and_every_mutating_command_is_refused() {
         .iter()
         .find(|t| t.role == Role::Administrator)
         .unwrap()
-        .id
-        .clone();
+        .id;
     let policies_before = admin.active_policies().await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +67,10 @@ async fn an_auditor_sees_no_controls_and_every_mutating_command_is_refused() {
     // Every mutating command, called directly from the window: refused by the
     // server with `forbidden`, and nothing changed.
     let calls = [
-        ("create_api_token", json!({"request": {"name": "sneaky", "role": "administrator"}})),
+        (
+            "create_api_token",
+            json!({"request": {"name": "sneaky", "role": "administrator"}}),
+        ),
         ("revoke_api_token", json!({"id": admin_token.0.to_string()})),
         (
             "save_policies",

@@ -72,7 +72,10 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
     let v1 = admin.active_policies().await.unwrap();
     let exports = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let env = [("GATEHOUSE_CONSOLE_EXPORT_DIR", exports.path().to_str().unwrap())];
+    let env = [(
+        "GATEHOUSE_CONSOLE_EXPORT_DIR",
+        exports.path().to_str().unwrap(),
+    )];
     let console = Console::start_with(dir.path(), "connect", &env).await;
     console.wait_for("connect-screen", 30).await;
     console.type_into("server-url", &server.base_url).await;
@@ -87,7 +90,11 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
     // A policy naming an action the schema does not have: refused as you type,
     // at its line, and it cannot be saved.
     let lines = v1.text.lines().count();
-    editor_append(&console, "@id(\"e2e.bad\")\nforbid (principal, action == Action::\"nope\", resource);").await;
+    editor_append(
+        &console,
+        "@id(\"e2e.bad\")\nforbid (principal, action == Action::\"nope\", resource);",
+    )
+    .await;
     let problem = wait_text_contains(&console, "policy-problems", "line").await;
     assert!(problem.contains("column"), "{problem}");
     assert!(
@@ -108,12 +115,17 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
         .await
         .unwrap();
     for _ in 0..3 {
-        content.send_keys(&format!("{CONTROL}z{RELEASE}")).await.unwrap();
+        content
+            .send_keys(&format!("{CONTROL}z{RELEASE}"))
+            .await
+            .unwrap();
     }
     wait_text_contains(&console, "policy-status", "Valid").await;
     editor_append(&console, FORBID_MINTING).await;
     wait_text_contains(&console, "policy-status", "Valid").await;
-    console.type_into("policy-reason", "no more tokens during the freeze").await;
+    console
+        .type_into("policy-reason", "no more tokens during the freeze")
+        .await;
     console.click("policy-save").await;
     wait_text_contains(&console, "policy-saved", "2").await;
     let v2 = admin.active_policies().await.unwrap();
@@ -175,7 +187,8 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
     console.screenshot("policies-diff").await;
 
     // Roll back to version 2 (the forbid again), with a reason.
-    let rollback = "//*[@data-testid='policy-version'][@data-version='2']//*[@data-testid='rollback-button']";
+    let rollback =
+        "//*[@data-testid='policy-version'][@data-version='2']//*[@data-testid='rollback-button']";
     console
         .client()
         .find(Locator::XPath(rollback))
@@ -184,7 +197,9 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
         .click()
         .await
         .unwrap();
-    console.type_into("rollback-reason", "the freeze is back").await;
+    console
+        .type_into("rollback-reason", "the freeze is back")
+        .await;
     console.click("rollback-confirm").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let v4 = loop {
@@ -192,7 +207,10 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
         if active.version == 4 {
             break active;
         }
-        assert!(std::time::Instant::now() < deadline, "the rollback did not happen");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rollback did not happen"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(v4.rolled_back_from, Some(2));
@@ -202,7 +220,9 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
     console.click("policy-tab-simulate").await;
     console.wait_for("sim-run", 30).await;
     select(&console, "sim-principal-type", "ApiToken").await;
-    console.type_into("sim-principal-parents", "Role::\"administrator\"").await;
+    console
+        .type_into("sim-principal-parents", "Role::\"administrator\"")
+        .await;
     select(&console, "sim-action", "api_tokens.create").await;
     console.click("sim-run").await;
     let result = wait_text_contains(&console, "sim-result", "e2e.no-minting").await;

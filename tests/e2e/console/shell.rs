@@ -1,7 +1,6 @@
 //! The console's foundation: the embedded default, remote servers, certificate
 //! pinning, the tokens page and the blocked dashboard.
 
-
 use fantoccini::Locator;
 use gatehouse_testkit::{Db, TestServer};
 use gatehouse_types::Role;

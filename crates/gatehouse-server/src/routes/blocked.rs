@@ -25,7 +25,8 @@ const REASONS: [&str; 5] = [
     "bad_input",
     "unknown_route",
 ];
-const DAY_US: i64 = 86_400_000_000;
+const HOUR_US: i64 = 3_600_000_000;
+const DAY_US: i64 = 24 * HOUR_US;
 const MAX_RANGE_US: i64 = 366 * DAY_US;
 const MAX_BUCKETS: i64 = 10_000;
 
@@ -159,7 +160,9 @@ pub async fn summary(
             .and_then(|s| s.checked_mul(1_000_000))
             .filter(|b| *b > 0)
             .ok_or_else(|| invalid("bucket_seconds must be a positive number of seconds"))?,
-        // About 48 buckets, in whole minutes.
+        // About 48 buckets: whole hours from two days up (so that the store reads
+        // its hourly counts), whole minutes below.
+        None if to - from >= 2 * DAY_US => (((to - from) / 48) / HOUR_US).max(1) * HOUR_US,
         None => (((to - from) / 48) / 60_000_000).max(1) * 60_000_000,
     };
     if (to - from) / bucket_us > MAX_BUCKETS {
@@ -226,7 +229,10 @@ fn summary_csv(s: &BlockedSummaryResponse) -> std::io::Result<Vec<u8>> {
     write_row(&mut out, &["breakdown", "key", "bucket_start", "count"])?;
     for b in &s.buckets {
         let start = b.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        write_row(&mut out, &["over_time", &b.reason, &start, &b.count.to_string()])?;
+        write_row(
+            &mut out,
+            &["over_time", &b.reason, &start, &b.count.to_string()],
+        )?;
     }
     for (name, rows) in [
         ("reason", &s.by_reason),
