@@ -94,7 +94,7 @@ pub fn blocked_over_time(
             .x_labels(6)
             .y_labels(5)
             .x_label_formatter(&label_of)
-            .y_label_formatter(&|y| format!("{}", y.round() as u64))
+            .y_label_formatter(&crate::count_label)
             .draw()
             .map_err(draw_error)?;
 

@@ -72,3 +72,14 @@ pub(crate) fn draw_error<E: std::fmt::Debug>(e: E) -> ChartError {
 
 #[cfg(test)]
 mod tests;
+
+/// A count axis's tick label: whole numbers only. For small counts the axis's
+/// ticks fall between them (0.5, 1.5); those stay unlabelled rather than
+/// rounding to a second "1".
+pub(crate) fn count_label(v: &f64) -> String {
+    if v.is_finite() && *v >= 0.0 && (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as u64)
+    } else {
+        String::new()
+    }
+}

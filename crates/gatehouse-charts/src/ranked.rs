@@ -59,7 +59,7 @@ pub fn ranked_bars(
             .axis_style(theme.muted())
             .label_style(text.clone())
             .x_labels(5)
-            .x_label_formatter(&|x| format!("{}", x.round() as u64))
+            .x_label_formatter(&crate::count_label)
             .draw()
             .map_err(draw_error)?;
         for (i, row) in rows.iter().enumerate() {

@@ -194,3 +194,20 @@ fn reasons_keep_their_colours_in_ranked_bars() {
     let empty = ranked_bars(&[], false, (400, 160), Theme::Light).unwrap();
     assert!(empty.svg.contains("Nothing to show"));
 }
+
+#[test]
+fn small_counts_get_whole_number_ticks_only() {
+    assert_eq!(crate::count_label(&2.0), "2");
+    assert_eq!(crate::count_label(&1.5), "");
+    assert_eq!(crate::count_label(&-1.0), "");
+    let chart = ranked_bars(
+        &rows(&[("a", 2), ("b", 1)]),
+        false,
+        (400, 120),
+        Theme::Light,
+    )
+    .unwrap();
+    // Each whole number appears once as a tick (the bars' own labels aside).
+    let ticks = |n: &str| chart.svg.matches(&format!(">{n}</text>")).count();
+    assert!(ticks("1") <= 2 && ticks("2") <= 2, "{}", chart.svg);
+}
