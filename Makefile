@@ -88,4 +88,5 @@ bench-console: ui
 	@test -n "$${BENCH_DIR:-}" || { echo "set BENCH_DIR to bench-audit's data directory"; exit 1; }
 	$(CARGO) build --release -p gatehouse-console
 	GATEHOUSE_CONSOLE_APP="$(CURDIR)/target/release/gatehouse-console" \
+	  WEBKIT_DISABLE_COMPOSITING_MODE="$${WEBKIT_DISABLE_COMPOSITING_MODE:-1}" \
 	  xvfb-run -a -s "-screen 0 1400x900x24" $(CARGO) test -p gatehouse-e2e --test e2e console_speed -- --ignored --nocapture
