@@ -241,6 +241,16 @@ async fn audit_trail_filters_details_follow_and_export() {
     opens_in_libreoffice(&file);
     console.screenshot("audit-filtered-exported").await;
 
+    // A reopened console comes back to the same view and filters.
+    console.stop().await;
+    let console = connect(&server, &server.admin_token, dir.path(), &env).await;
+    console.wait_for("chip-action", 30).await;
+    assert!(hash(&console).await.contains("action=api_tokens.create"));
+    wait_until(&console, "audit-count", "3 records", |t| {
+        t.starts_with("3 records")
+    })
+    .await;
+
     // An export to a place that cannot be written: a message, no file.
     std::fs::remove_dir_all(&export_dir).unwrap();
     console.click("audit-export").await;
