@@ -53,3 +53,19 @@ impl ConsoleState {
         })
     }
 }
+
+impl ConsoleState {
+    /// Forgets what the previous session fetched and stops what it started (the
+    /// cached audit records, a live follow, a running export), so that the next
+    /// identity, with its own permissions, starts clean.
+    pub async fn forget_session_data(&self) {
+        if let Ok(mut cache) = self.records.lock() {
+            *cache = RecordCache::default();
+        }
+        if let Some(task) = self.follow.lock().await.take() {
+            task.abort();
+        }
+        self.export_cancelled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}

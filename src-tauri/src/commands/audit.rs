@@ -534,4 +534,56 @@ mod tests {
         .expect("valid");
         assert!(!matches(&other, &record(1)));
     }
+
+    #[tokio::test]
+    async fn a_new_session_starts_without_the_last_ones_records() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = ConsoleState::open(dir.path().join("console")).expect("state");
+        let record = AuditRecord {
+            seq: 7,
+            hash: String::new(),
+            time: chrono::DateTime::UNIX_EPOCH,
+            event_id: None,
+            actor: gatehouse_types::AuditActor {
+                kind: "api_token".into(),
+                id: "t".into(),
+                name: "n".into(),
+                on_behalf_of: None,
+            },
+            action: "a".into(),
+            resource: gatehouse_types::AuditResource {
+                kind: "r".into(),
+                id: "1".into(),
+            },
+            outcome: "success".into(),
+            status: Some(200),
+            source_ip: "127.0.0.1".into(),
+            user_agent: String::new(),
+            request_id: "req".into(),
+            before: None,
+            after: Some(serde_json::json!({"secret-ish": "only for the last identity"})),
+            details: None,
+        };
+        state
+            .records
+            .lock()
+            .expect("lock")
+            .put("https://a", vec![record]);
+        assert!(state
+            .records
+            .lock()
+            .expect("lock")
+            .get("https://a", 7)
+            .is_some());
+        state.forget_session_data().await;
+        assert!(state
+            .records
+            .lock()
+            .expect("lock")
+            .get("https://a", 7)
+            .is_none());
+        assert!(state
+            .export_cancelled
+            .load(std::sync::atomic::Ordering::SeqCst));
+    }
 }

@@ -56,6 +56,7 @@ pub async fn connect_embedded(state: State<'_, ConsoleState>) -> Result<SessionI
         info,
     );
     state.servers.set_last(Some(EMBEDDED))?;
+    state.forget_session_data().await;
     *state.session.lock().await = Some(Session {
         client,
         info: session.clone(),
@@ -105,6 +106,7 @@ pub async fn connect_server(
     state.vault.set(&url, &token)?;
     state.servers.set_last(Some(&url))?;
     let session = session_info(&state, url, fingerprint, false, info);
+    state.forget_session_data().await;
     *state.session.lock().await = Some(Session {
         client,
         info: session.clone(),
@@ -117,6 +119,7 @@ pub async fn connect_server(
 #[tauri::command]
 pub async fn sign_out(state: State<'_, ConsoleState>) -> Result<(), ApiError> {
     let ended = state.session.lock().await.take();
+    state.forget_session_data().await;
     if let Some(session) = ended {
         if !session.info.is_embedded {
             state.vault.delete(&session.info.server_url)?;
