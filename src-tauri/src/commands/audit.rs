@@ -316,12 +316,15 @@ fn matches(f: &AuditFilters, r: &AuditRecord) -> bool {
         })
 }
 
-/// Splits complete server-sent events off the front of `buffer`, returning the
-/// `data` of each `audit` event.
-fn take_events(buffer: &mut String) -> Vec<String> {
+/// Splits complete server-sent events off the front of `buffer` (bytes, carriage
+/// returns already dropped), returning the `data` of each `audit` event. Events
+/// end at a blank line, which is ASCII, so a character split across two chunks
+/// is only decoded once whole.
+fn take_events(buffer: &mut Vec<u8>) -> Vec<String> {
     let mut out = Vec::new();
-    while let Some(end) = buffer.find("\n\n") {
-        let block: String = buffer.drain(..end + 2).collect();
+    while let Some(end) = buffer.windows(2).position(|w| w == b"\n\n") {
+        let block: Vec<u8> = buffer.drain(..end + 2).collect();
+        let block = String::from_utf8_lossy(&block);
         let mut event = "message";
         let mut data = String::new();
         for line in block.lines() {
@@ -364,9 +367,9 @@ async fn follow(
         )
         .await
         .map_err(from_client)?;
-    let mut buffer = String::new();
+    let mut buffer: Vec<u8> = Vec::new();
     while let Some(chunk) = stream.chunk().await.map_err(from_client)? {
-        buffer.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        buffer.extend(chunk.iter().filter(|b| **b != b'\r'));
         let mut fresh = Vec::new();
         for data in take_events(&mut buffer) {
             let record: AuditRecord = serde_json::from_str(&data).map_err(|e| {
@@ -475,11 +478,25 @@ mod tests {
 
     #[test]
     fn server_sent_events_are_split_whole_and_only_audit_ones_kept() {
-        let mut buffer = String::from("id: 1\nevent: audit\ndata: {\"a\":1}\n\n: keep-alive\n\nid: 2\nevent: audit\ndata: {\"a\"");
+        let mut buffer = b"id: 1\nevent: audit\ndata: {\"a\":1}\n\n: keep-alive\n\nid: 2\nevent: audit\ndata: {\"a\"".to_vec();
         assert_eq!(take_events(&mut buffer), vec!["{\"a\":1}".to_owned()]);
-        buffer.push_str(":2}\n\n");
+        buffer.extend_from_slice(b":2}\n\n");
         assert_eq!(take_events(&mut buffer), vec!["{\"a\":2}".to_owned()]);
         assert!(buffer.is_empty());
+        // A character split across two chunks arrives whole.
+        let event = "event: audit\ndata: {\"name\":\"Zoë\"}\n\n".as_bytes();
+        let cut = event
+            .iter()
+            .position(|b| *b >= 0x80)
+            .expect("a multi-byte character")
+            + 1;
+        let mut buffer = event[..cut].to_vec();
+        assert!(take_events(&mut buffer).is_empty());
+        buffer.extend_from_slice(&event[cut..]);
+        assert_eq!(
+            take_events(&mut buffer),
+            vec!["{\"name\":\"Zoë\"}".to_owned()]
+        );
     }
 
     #[test]
