@@ -31,6 +31,10 @@ pub struct ConsoleState {
     /// Whether an export is running, and whether it was asked to stop.
     pub exporting: AtomicBool,
     pub export_cancelled: AtomicBool,
+    /// Bumped whenever the session changes: work a command started under an
+    /// earlier session (a search in flight, a follow) must not leave its results
+    /// in this one's cache or window.
+    pub session_epoch: std::sync::atomic::AtomicU64,
 }
 
 impl ConsoleState {
@@ -50,6 +54,7 @@ impl ConsoleState {
             follow: Mutex::new(None),
             exporting: AtomicBool::new(false),
             export_cancelled: AtomicBool::new(false),
+            session_epoch: std::sync::atomic::AtomicU64::new(0),
         })
     }
 }
@@ -59,6 +64,8 @@ impl ConsoleState {
     /// cached audit records, a live follow, a running export), so that the next
     /// identity, with its own permissions, starts clean.
     pub async fn forget_session_data(&self) {
+        self.session_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut cache) = self.records.lock() {
             *cache = RecordCache::default();
         }
@@ -67,5 +74,11 @@ impl ConsoleState {
         }
         self.export_cancelled
             .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl ConsoleState {
+    pub fn epoch(&self) -> u64 {
+        self.session_epoch.load(std::sync::atomic::Ordering::SeqCst)
     }
 }

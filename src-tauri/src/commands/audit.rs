@@ -186,9 +186,13 @@ impl RecordCache {
     }
 }
 
-fn remember(state: &ConsoleState, client: &Client, records: Vec<AuditRecord>) {
+/// Keeps fetched records for the detail pane, unless the session changed while
+/// they were being fetched.
+fn remember(state: &ConsoleState, epoch: u64, client: &Client, records: Vec<AuditRecord>) {
     if let Ok(mut cache) = state.records.lock() {
-        cache.put(client.base_url(), records);
+        if state.epoch() == epoch {
+            cache.put(client.base_url(), records);
+        }
     }
 }
 
@@ -210,13 +214,14 @@ pub async fn search_audit(
         limit: Some(limit),
         cursor: cursor.filter(|c| !c.is_empty()),
     };
+    let epoch = state.epoch();
     let client = connected_client(&state).await?;
     let started = std::time::Instant::now();
     let page = client.search_audit(&search).await.map_err(from_client)?;
     let server_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let rows = page.items.iter().map(AuditRow::from).collect();
     // The records move into the cache (no copy) for the detail pane.
-    remember(&state, &client, page.items);
+    remember(&state, epoch, &client, page.items);
     Ok(AuditRows {
         rows,
         next_cursor: page.next_cursor,
@@ -230,6 +235,7 @@ pub async fn get_audit_record(
     state: State<'_, ConsoleState>,
     seq: u64,
 ) -> Result<AuditRecord, ApiError> {
+    let epoch = state.epoch();
     let client = connected_client(&state).await?;
     let cached = state
         .records
@@ -257,7 +263,7 @@ pub async fn get_audit_record(
                 format!("there is no audit record {seq}"),
             )
         })?;
-    remember(&state, &client, vec![record.clone()]);
+    remember(&state, epoch, &client, vec![record.clone()]);
     Ok(record)
 }
 
@@ -283,7 +289,8 @@ fn contains(haystack: &str, needle_lower: &str) -> bool {
     haystack.to_lowercase().contains(needle_lower)
 }
 
-/// The server's filters, applied to one streamed record.
+/// The server's filters, applied to one streamed record (free text over the same
+/// fields the server searches).
 fn matches(f: &AuditFilters, r: &AuditRecord) -> bool {
     let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     f.from.is_none_or(|t| r.time >= t)
@@ -300,10 +307,10 @@ fn matches(f: &AuditFilters, r: &AuditRecord) -> bool {
             [
                 r.actor.id.as_str(),
                 r.actor.name.as_str(),
+                r.actor.on_behalf_of.as_deref().unwrap_or(""),
                 r.action.as_str(),
                 r.resource.kind.as_str(),
                 r.resource.id.as_str(),
-                r.outcome.as_str(),
                 r.source_ip.as_str(),
                 r.user_agent.as_str(),
                 r.request_id.as_str(),
@@ -353,7 +360,8 @@ async fn follow(
     filters: AuditFilters,
     after: Option<u64>,
     channel: &Channel<FollowEvent>,
-    records: &std::sync::Mutex<RecordCache>,
+    state: &ConsoleState,
+    epoch: u64,
 ) -> Result<(), ApiError> {
     let query: Vec<(&str, String)> = after
         .map(|a| ("after", a.to_string()))
@@ -368,7 +376,18 @@ async fn follow(
         .await
         .map_err(from_client)?;
     let mut buffer: Vec<u8> = Vec::new();
-    while let Some(chunk) = stream.chunk().await.map_err(from_client)? {
+    // The server sends a keep-alive every 15 s: a minute of silence is a
+    // connection that died without closing.
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(60), stream.chunk())
+        .await
+        .map_err(|_| {
+            local(
+                ErrorCode::Timeout,
+                "the live stream went silent; turn Follow live on again to resume",
+            )
+        })?
+        .map_err(from_client)?
+    {
         buffer.extend(chunk.iter().filter(|b| **b != b'\r'));
         let mut fresh = Vec::new();
         for data in take_events(&mut buffer) {
@@ -383,10 +402,11 @@ async fn follow(
             }
         }
         if !fresh.is_empty() {
-            let rows = fresh.iter().rev().map(AuditRow::from).collect();
-            if let Ok(mut cache) = records.lock() {
-                cache.put(client.base_url(), fresh);
+            if state.epoch() != epoch {
+                return Ok(()); // another session now: say nothing more
             }
+            let rows = fresh.iter().rev().map(AuditRow::from).collect();
+            remember(state, epoch, &client, fresh);
             if channel.send(FollowEvent::Rows { rows }).is_err() {
                 return Ok(()); // the window went away
             }
@@ -409,16 +429,27 @@ pub async fn follow_audit(
     channel: Channel<FollowEvent>,
 ) -> Result<(), ApiError> {
     let filters = query.to_filters()?;
+    let epoch = state.epoch();
     let client = connected_client(&state).await?;
     let task = tauri::async_runtime::spawn(async move {
         use tauri::Manager;
         let state = app.state::<ConsoleState>();
-        let error = follow(client, filters, after, &channel, &state.records)
+        let error = follow(client, filters, after, &channel, &state, epoch)
             .await
             .err();
-        let _ = channel.send(FollowEvent::Stopped { error });
+        if state.epoch() == epoch {
+            let _ = channel.send(FollowEvent::Stopped { error });
+        }
     });
-    if let Some(old) = state.follow.lock().await.replace(task) {
+    let mut slot = state.follow.lock().await;
+    if state.epoch() != epoch {
+        task.abort(); // the session ended while this one was starting
+        return Err(local(
+            ErrorCode::NotConnected,
+            "the session ended; sign in again",
+        ));
+    }
+    if let Some(old) = slot.replace(task) {
         old.abort();
     }
     Ok(())
@@ -585,20 +616,23 @@ mod tests {
             .records
             .lock()
             .expect("lock")
-            .put("https://a", vec![record]);
+            .put("https://a", vec![record.clone()]);
         assert!(state
             .records
             .lock()
             .expect("lock")
             .get("https://a", 7)
             .is_some());
+        let before = state.epoch();
         state.forget_session_data().await;
-        assert!(state
-            .records
-            .lock()
-            .expect("lock")
-            .get("https://a", 7)
-            .is_none());
+        let cached = |url: &str| state.records.lock().expect("lock").get(url, 7).is_some();
+        assert!(!cached("https://a"));
+        // A search that started under the last session answers late: not kept.
+        let client = Client::builder("https://a.test").build().expect("client");
+        remember(&state, before, &client, vec![record.clone()]);
+        assert!(!cached(client.base_url()));
+        remember(&state, state.epoch(), &client, vec![record]);
+        assert!(cached(client.base_url()));
         assert!(state
             .export_cancelled
             .load(std::sync::atomic::Ordering::SeqCst));

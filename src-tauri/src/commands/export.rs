@@ -194,23 +194,31 @@ async fn stream_to_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| local(ErrorCode::InvalidInput, "choose a file name, not a folder"))?;
-    let partial = target.with_file_name(format!(".{name}.{}.partial", uuid::Uuid::new_v4()));
+    // Short enough for any file system's 255-byte names, whatever was chosen.
+    let stem: String = name.chars().take(64).collect();
+    let partial = target.with_file_name(format!(".{stem}.{}.partial", uuid::Uuid::new_v4()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&partial)
         .map_err(|e| write_error(target, &e))?;
     let result = async {
-        let mut download = client
-            .download(server_path, query, Duration::from_secs(6 * 3600))
-            .await
-            .map_err(from_client)?;
+        let download = client.download(server_path, query, Duration::from_secs(6 * 3600));
+        // Cancel is honoured while waiting for the server too, not only between
+        // chunks: a stalled server must not hold the export (and the next one).
+        let download = tokio::select! {
+            d = download => d,
+            () = cancelled(cancel) => return Ok(None),
+        };
+        let mut download = download.map_err(from_client)?;
         let mut done = ExportProgress { bytes: 0, lines: 0 };
         let mut last = Instant::now();
-        while let Some(chunk) = download.chunk().await.map_err(from_client)? {
-            if cancel.load(Ordering::Relaxed) {
-                return Ok(None);
-            }
+        loop {
+            let chunk = tokio::select! {
+                c = download.chunk() => c.map_err(from_client)?,
+                () = cancelled(cancel) => return Ok(None),
+            };
+            let Some(chunk) = chunk else { break };
             file.write_all(&chunk)
                 .map_err(|e| write_error(target, &e))?;
             done.bytes += chunk.len() as u64;
@@ -237,6 +245,13 @@ async fn stream_to_file(
             let _ = std::fs::remove_file(&partial);
             other
         }
+    }
+}
+
+/// Resolves once the export is asked to stop.
+async fn cancelled(flag: &std::sync::atomic::AtomicBool) {
+    while !flag.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -358,5 +373,59 @@ mod tests {
             e.message
         );
         assert!(e.message.contains("choose a folder you can write to"));
+    }
+}
+
+#[cfg(test)]
+mod cancel_tests {
+    use super::*;
+
+    /// A server that accepts connections and never answers: cancelling stops the
+    /// export while it waits, and leaves no file behind.
+    #[tokio::test]
+    async fn cancel_stops_an_export_waiting_on_a_stalled_server() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket); // never read, never answered
+            }
+        });
+        let client = Client::builder(format!("https://127.0.0.1:{port}"))
+            .pin_sha256("ab".repeat(32))
+            .token("t")
+            .build()
+            .expect("client");
+        let dir = tempfile::tempdir().expect("dir");
+        let target = dir.path().join("audit.csv");
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let progress: Channel<ExportProgress> = Channel::new(|_| Ok(()));
+        let started = Instant::now();
+        let (result, ()) = tokio::join!(
+            stream_to_file(
+                &client,
+                "/v1/audit/export",
+                &[],
+                &target,
+                &cancel,
+                &progress
+            ),
+            async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                cancel.store(true, Ordering::SeqCst);
+            }
+        );
+        assert_eq!(result.expect("not an error"), None, "cancelled");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
+        assert!(left.is_empty(), "nothing left behind: {left:?}");
+        held.abort();
     }
 }

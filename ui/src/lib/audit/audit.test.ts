@@ -51,13 +51,15 @@ describe("the pager", () => {
   it("walks a long trail page by page, holding at most MAX_PAGES", async () => {
     const { fetch, calls } = trail(10 * PAGE_SIZE + 7);
     let changes = 0;
-    const pager = new Pager(fetch, () => changes++, (e) => { throw e; });
-    for (let p = 0; p <= 10; p++) await Promise.all(pager.ensure(p * PAGE_SIZE, p * PAGE_SIZE + 40));
+    let view = 0;
+    const pager = new Pager(fetch, () => changes++, (e) => { throw e; }, () => view);
+    for (view = 0; view <= 10; view++) await Promise.all(pager.ensure(view * PAGE_SIZE, view * PAGE_SIZE + 40));
     expect(pager.isComplete).toBe(true);
     expect(pager.rowCount).toBe(10 * PAGE_SIZE + 7);
     expect(pager.row(10 * PAGE_SIZE + 6)?.[0]).toBe(1);
     expect(pager.heldRows).toBeLessThanOrEqual(MAX_PAGES * PAGE_SIZE);
     expect(pager.row(0)).toBeUndefined(); // dropped, far from the view
+    view = 0;
     await Promise.all(pager.ensure(0, 10));
     expect(pager.row(0)?.[0]).toBe(10 * PAGE_SIZE + 7);
     expect(calls[0]).toBeNull();
@@ -89,6 +91,47 @@ describe("the pager", () => {
     fail = false;
     await Promise.all(pager.ensure(0, 5));
     expect(pager.row(2)?.[0]).toBe(1);
+  });
+});
+
+describe("the pager on a trail that grows while it is read", () => {
+  it("fetches page 0 again as it first was, so it still meets page 1", async () => {
+    let total = 5 * PAGE_SIZE;
+    const fetch = async (cursor: string | null): Promise<AuditRows> => {
+      total += 1; // every search is itself audited
+      const start = cursor === null ? total : Number(cursor) - 1;
+      const rows: AuditRow[] = [];
+      for (let s = start; s >= 1 && rows.length < PAGE_SIZE; s--) rows.push(row(s));
+      const last = rows[rows.length - 1];
+      return { rows, next_cursor: last && last[0] > 1 ? String(last[0]) : null, server_micros: 0 };
+    };
+    let view = 0;
+    const pager = new Pager(fetch, () => {}, (e) => { throw e; }, () => view);
+    for (view = 0; view <= 5; view++) await Promise.all(pager.ensure(view * PAGE_SIZE, view * PAGE_SIZE + 10));
+    view = 0;
+    await Promise.all(pager.ensure(0, 10));
+    const firstOfPage1 = pager.row(PAGE_SIZE)?.[0];
+    const lastOfPage0 = pager.row(PAGE_SIZE - 1)?.[0];
+    expect(firstOfPage1).toBeDefined();
+    expect(lastOfPage0).toBe((firstOfPage1 as number) + 1);
+  });
+
+  it("keeps the page in view when a page requested elsewhere arrives", async () => {
+    const { fetch } = trail(10 * PAGE_SIZE);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let view = 0;
+    let slow = false;
+    const pager = new Pager(async (c) => { if (slow) await gate; return fetch(c); }, () => {}, () => {}, () => view);
+    for (view = 0; view <= 5; view++) await Promise.all(pager.ensure(view * PAGE_SIZE, view * PAGE_SIZE + 10));
+    slow = true;
+    view = 6;
+    const far = pager.ensure(6 * PAGE_SIZE, 6 * PAGE_SIZE + 10);
+    view = 0; // the user jumped back to the top before it arrived
+    release();
+    await Promise.all(far);
+    expect(pager.row(0)).toBeDefined();
+    expect(pager.row(6 * PAGE_SIZE)).toBeUndefined();
   });
 });
 

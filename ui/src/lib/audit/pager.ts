@@ -16,7 +16,16 @@ export class Pager {
   private lastPage: number | null = null;
   private generation = 0;
 
-  constructor(private fetch: Fetch, private onchange: () => void, private onerror: (e: unknown) => void) {}
+  /**
+   * `centre` is the page the view is on now: eviction keeps the pages nearest it
+   * (not the ones nearest where the view was when a request started).
+   */
+  constructor(
+    private fetch: Fetch,
+    private onchange: () => void,
+    private onerror: (e: unknown) => void,
+    private centre: () => number = () => 0,
+  ) {}
 
   /** Starts again (new filters); answers to earlier requests are ignored. */
   reset(fetch: Fetch): void {
@@ -62,25 +71,31 @@ export class Pager {
     const started: Promise<void>[] = [];
     for (let p = from; p <= to && p < this.cursors.length; p++) {
       if (this.pages.has(p) || this.pending.has(p)) continue;
-      started.push(this.load(p, (from + to) / 2));
+      started.push(this.load(p));
     }
     return started;
   }
 
-  private async load(page: number, centre: number): Promise<void> {
+  private async load(page: number): Promise<void> {
     const generation = this.generation;
     this.pending.add(page);
     try {
       const answer = await this.fetch(this.cursors[page] ?? null);
       if (generation !== this.generation) return;
       this.pages.set(page, answer.rows);
+      // The trail grows while it is read (every search is itself audited): page 0
+      // is pinned to the records it first showed, so that fetched again after
+      // eviction it still ends where page 1 begins.
+      if (page === 0 && this.cursors[0] === null && answer.rows.length > 0) {
+        this.cursors[0] = String(answer.rows[0][0] + 1);
+      }
       if (answer.next_cursor) {
         if (page + 1 === this.cursors.length) this.cursors.push(answer.next_cursor);
       } else {
         this.lastPage = page;
         this.cursors.length = page + 1;
       }
-      this.evict(centre);
+      this.evict(this.centre());
       this.onchange();
     } catch (e) {
       if (generation === this.generation) this.onerror(e);
