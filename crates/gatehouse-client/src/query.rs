@@ -33,6 +33,9 @@ pub struct AuditFilters {
     /// Free text: a case-insensitive substring of any text field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
+    /// Only refused requests: `any`, or a reason of the blocked-request log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
 }
 
 /// One page of `GET /v1/audit/events`: the filters, the page size and where to

@@ -93,6 +93,7 @@ pub async fn export(
         source_ip: f.source,
         request_id: f.request_id,
         text: f.q,
+        blocked: None,
         page: Page::Oldest { after: None },
     };
     if let (Some(a), Some(b)) = (filter.from_us, filter.to_us) {

@@ -74,6 +74,9 @@ pub struct AuditFilter {
     pub request_id: Option<String>,
     /// Case-insensitive substring of any text field.
     pub text: Option<String>,
+    /// Only records of requests the pipeline refused: `any`, or one reason of the
+    /// blocked-request log (matched by request id).
+    pub blocked: Option<String>,
     pub page: Page,
 }
 
@@ -311,6 +314,7 @@ pub(crate) fn search_sql(
     // selective by nature leads, and `+column` keeps the others off their indexes.
     let leader = [
         ("request_id", f.request_id.is_some()),
+        ("blocked", f.blocked.is_some()),
         ("resource_type", f.resource_type.is_some()),
         ("actor_id", f.actor.is_some()),
         ("source_ip", f.source_ip.is_some()),
@@ -340,6 +344,28 @@ pub(crate) fn search_sql(
                 Param::Text(v.clone()),
             );
         }
+    }
+    if let Some(reason) = &f.blocked {
+        // The refused requests' ids lead (bounded by the same times: a blocked
+        // row is written with its record), then each is found by its index.
+        let unary = if !pin_index || leader == Some("blocked") {
+            ""
+        } else {
+            "+"
+        };
+        sql.push_str(&format!(
+            " AND {unary}request_id IN (SELECT request_id FROM blocked_requests WHERE 1 = 1"
+        ));
+        if reason != "any" {
+            push(&mut sql, " AND reason = ?", Param::Text(reason.clone()));
+        }
+        if let Some(v) = f.from_us {
+            push(&mut sql, " AND time_us >= ?", Param::Int(v));
+        }
+        if let Some(v) = f.to_us {
+            push(&mut sql, " AND time_us < ?", Param::Int(v));
+        }
+        sql.push(')');
     }
     if let Some(text) = &f.text {
         let pattern = like_pattern(text);

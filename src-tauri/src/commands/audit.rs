@@ -20,6 +20,14 @@ use crate::state::ConsoleState;
 /// The longest value a text filter may have.
 const MAX_FILTER_LEN: usize = 256;
 const OUTCOMES: [&str; 4] = ["success", "denied", "rejected", "failed"];
+const BLOCKED: [&str; 6] = [
+    "any",
+    "authentication",
+    "authorization",
+    "rate_limit",
+    "bad_input",
+    "unknown_route",
+];
 /// How many full records the console keeps for the detail pane.
 const CACHE_RECORDS: usize = 20_000;
 
@@ -42,6 +50,8 @@ pub struct AuditQuery {
     pub request_id: Option<String>,
     /// Free text, anywhere in the record's text fields.
     pub q: Option<String>,
+    /// Only refused requests: `any`, or a reason of the blocked-request log.
+    pub blocked: Option<String>,
 }
 
 fn text(name: &str, value: &Option<String>) -> Result<Option<String>, ApiError> {
@@ -81,7 +91,17 @@ impl AuditQuery {
                 ));
             }
         }
+        let blocked = text("blocked", &self.blocked)?;
+        if let Some(b) = &blocked {
+            if !BLOCKED.contains(&b.as_str()) {
+                return Err(local(
+                    ErrorCode::InvalidInput,
+                    format!("blocked must be one of {}", BLOCKED.join(", ")),
+                ));
+            }
+        }
         Ok(AuditFilters {
+            blocked,
             from,
             to,
             actor: text("actor", &self.actor)?,
@@ -302,6 +322,7 @@ fn matches(f: &AuditFilters, r: &AuditRecord) -> bool {
         && eq(&f.outcome, &r.outcome)
         && eq(&f.source, &r.source_ip)
         && eq(&f.request_id, &r.request_id)
+        && f.blocked.as_deref().is_none_or(|b| refused_for(b, r))
         && f.q.as_deref().is_none_or(|q| {
             let q = q.to_lowercase();
             [
@@ -321,6 +342,23 @@ fn matches(f: &AuditFilters, r: &AuditRecord) -> bool {
                     .iter()
                     .any(|v| v.as_ref().is_some_and(|v| contains(&v.to_string(), &q)))
         })
+}
+
+/// Whether a streamed record is a refusal of this kind. The stream does not carry
+/// the blocked log, so this goes by status, as the pipeline classifies them:
+/// 401 authentication, 403 authorization, 429 rate limit, 404 with an unknown
+/// action an unknown route, other 4xx bad input.
+fn refused_for(reason: &str, r: &AuditRecord) -> bool {
+    let Some(status) = r.status else { return false };
+    let kind = match status {
+        401 => "authentication",
+        403 => "authorization",
+        429 => "rate_limit",
+        404 if r.action == "route.unknown" => "unknown_route",
+        400..=499 if status != 404 && status != 409 && status != 422 => "bad_input",
+        _ => return false,
+    };
+    reason == "any" || reason == kind
 }
 
 /// Splits complete server-sent events off the front of `buffer` (bytes, carriage

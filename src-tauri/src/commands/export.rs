@@ -32,7 +32,7 @@ pub const EXPORT_DIR_ENV: &str = "GATEHOUSE_CONSOLE_EXPORT_DIR";
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExportRequest {
     /// The audit trail with these filters, oldest first.
-    Audit { query: AuditQuery },
+    Audit { query: Box<AuditQuery> },
     /// The blocked-request breakdowns for a time range (the last 24 hours when
     /// unset).
     Blocked {
@@ -319,11 +319,11 @@ mod tests {
     fn exports_are_planned_from_checked_filters() {
         let (path, query, name) = plan(
             &ExportRequest::Audit {
-                query: AuditQuery {
+                query: Box::new(AuditQuery {
                     actor: Some(" alice ".into()),
                     from: Some("2026-01-01T00:00:00Z".into()),
                     ..Default::default()
-                },
+                }),
             },
             "2026-11-23",
         )
@@ -338,10 +338,10 @@ mod tests {
         assert_eq!(query.len(), 3, "{query:?}");
         let bad = plan(
             &ExportRequest::Audit {
-                query: AuditQuery {
+                query: Box::new(AuditQuery {
                     outcome: Some("maybe".into()),
                     ..Default::default()
-                },
+                }),
             },
             "x",
         )

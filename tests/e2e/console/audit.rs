@@ -335,6 +335,20 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
             .await
             .unwrap();
     }
+    // And two refused for authorization: an auditor trying to mint.
+    let auditor = server.mint(Role::Auditor).await;
+    for _ in 0..2 {
+        let status = server
+            .raw()
+            .post(server.url("/v1/api-tokens"))
+            .bearer_auth(&auditor)
+            .json(&json!({"name": "x", "role": "auditor"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 403);
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let exports = tempfile::tempdir().unwrap();
@@ -386,12 +400,17 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
         .await
         .unwrap();
     console.wait_for("audit-page", 10).await;
-    console.wait_for("chip-outcome", 10).await;
+    console.wait_for("chip-blocked", 10).await;
+    // The three refused for authentication, not the two for authorization.
     wait_until(&console, "audit-count", "3 records", |t| {
         t.starts_with("3 records")
     })
     .await;
-    assert!(hash(&console).await.contains("outcome=denied"));
+    assert!(hash(&console).await.contains("blocked=authentication"));
+    for row in rows(&console).await {
+        let text = row.prop("textContent").await.unwrap().unwrap_or_default();
+        assert!(text.contains("denied 401"), "{text}");
+    }
     console.screenshot("audit-from-blocked").await;
 
     // The whole trail: scroll to the end through keyset pages.

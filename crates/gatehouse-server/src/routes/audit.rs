@@ -50,6 +50,8 @@ pub struct AuditQuery {
     source: Option<String>,
     request_id: Option<String>,
     q: Option<String>,
+    /// `any`, or a reason of the blocked-request log.
+    blocked: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
     format: Option<String>,
@@ -112,6 +114,14 @@ impl AuditQuery {
                 ));
             }
         }
+        if let Some(b) = &self.blocked {
+            if b != "any" && !super::blocked::REASONS.contains(&b.as_str()) {
+                return Err(invalid(format!(
+                    "blocked must be any or one of {}",
+                    super::blocked::REASONS.join(", ")
+                )));
+            }
+        }
         let cursor = parse_cursor(self.cursor.as_deref())?;
         Ok((
             AuditFilter {
@@ -125,6 +135,7 @@ impl AuditQuery {
                 source_ip: text_filter("source", self.source)?,
                 request_id: text_filter("request_id", self.request_id)?,
                 text: text_filter("q", self.q)?,
+                blocked: self.blocked,
                 page: Page::default(),
             },
             cursor,

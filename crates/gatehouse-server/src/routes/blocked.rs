@@ -18,7 +18,7 @@ use crate::clock::{from_micros, to_micros};
 use crate::error::ApiFailure;
 use crate::pipeline::ApiQuery;
 
-const REASONS: [&str; 5] = [
+pub(crate) const REASONS: [&str; 5] = [
     "authentication",
     "authorization",
     "rate_limit",

@@ -521,3 +521,68 @@ async fn blocked_summaries_over_hours_match_counting_every_request() {
         }
     }
 }
+
+/// `blocked` keeps the records of refused requests (any, or of one reason),
+/// matched with the blocked log by request id, within the same time bounds.
+#[tokio::test]
+async fn records_of_blocked_requests_are_found_by_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealer = sealer(1_000);
+    for store in stores(dir.path()).await {
+        let b = store.backend();
+        let audit = store.audit();
+        let records: Vec<Record> = (1..=6i64)
+            .map(|i| Record {
+                request_id: format!("q{i}"),
+                ..record(
+                    if i % 2 == 0 { "alice" } else { "bob" },
+                    "server.read",
+                    i * 100,
+                )
+            })
+            .collect();
+        let refused = |i: i64, reason: &str| BlockedRow {
+            request_id: format!("q{i}"),
+            ..blocked(i * 100, reason, "9.9.9.9", None, "/v1/server")
+        };
+        let rows = [
+            refused(2, "authentication"),
+            refused(3, "authorization"),
+            refused(6, "authentication"),
+        ];
+        audit.append(&records, &rows, &sealer).await.unwrap();
+        let ids = |found: Vec<StoredRecord>| -> Vec<String> {
+            found.into_iter().map(|r| r.record.request_id).collect()
+        };
+        let search = |f: AuditFilter| async move { ids(audit.search(&f, 100).await.unwrap()) };
+        assert_eq!(
+            search(filter(|f| f.blocked = s("any"))).await,
+            ["q6", "q3", "q2"],
+            "{b:?}"
+        );
+        assert_eq!(
+            search(filter(|f| f.blocked = s("authentication"))).await,
+            ["q6", "q2"],
+            "{b:?}"
+        );
+        assert_eq!(
+            search(filter(|f| (f.blocked, f.actor) = (s("any"), s("bob")))).await,
+            ["q3"],
+            "{b:?}"
+        );
+        assert_eq!(
+            search(filter(
+                |f| (f.blocked, f.to_us) = (s("authentication"), Some(300))
+            ))
+            .await,
+            ["q2"],
+            "{b:?}"
+        );
+        assert!(
+            search(filter(|f| f.blocked = s("rate_limit")))
+                .await
+                .is_empty(),
+            "{b:?}"
+        );
+    }
+}

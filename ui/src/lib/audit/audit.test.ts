@@ -34,14 +34,15 @@ describe("audit filters in the hash", () => {
     expect(problemOf({ ...emptyQuery(), from: "yesterday" })).toMatch(/From is not a date/);
     expect(problemOf({ ...emptyQuery(), from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" })).toMatch(/earlier/);
     expect(problemOf({ ...emptyQuery(), outcome: "ok" })).toMatch(/Outcome must be one of/);
+    expect(problemOf({ ...emptyQuery(), blocked: "boredom" })).toMatch(/Blocked must be one of/);
     expect(problemOf({ ...emptyQuery(), actor: "x" })).toBeNull();
   });
 
   it("turn a blocked-dashboard click into the matching audit filter", () => {
     const range = { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" };
-    expect(queryForBlocked("by_reason", "authorization", range).outcome).toBe("denied");
-    expect(queryForBlocked("over_time", "bad_input", range).outcome).toBe("rejected");
-    expect(queryForBlocked("top_sources", "10.0.0.9", range).source).toBe("10.0.0.9");
+    expect(queryForBlocked("by_reason", "authorization", range)).toMatchObject({ blocked: "authorization", outcome: null });
+    expect(queryForBlocked("over_time", "bad_input", range).blocked).toBe("bad_input");
+    expect(queryForBlocked("top_sources", "10.0.0.9", range)).toMatchObject({ source: "10.0.0.9", blocked: "any" });
     expect(queryForBlocked("top_identities", "ci (0b6c…-id)", range).actor).toBe("0b6c…-id");
     expect(queryForBlocked("top_routes", "/v1/server", range)).toMatchObject({ q: "/v1/server", from: range.from, to: range.to });
   });

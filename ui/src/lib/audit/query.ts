@@ -3,20 +3,24 @@
 import type { AuditQuery } from "../bindings";
 
 export const FILTER_KEYS = [
-  "from", "to", "actor", "action", "resource_type", "resource_id", "outcome", "source", "request_id", "q",
+  "from", "to", "actor", "action", "resource_type", "resource_id", "outcome", "source", "request_id", "q", "blocked",
 ] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
 export const FILTER_LABELS: Record<FilterKey, string> = {
   from: "From", to: "To", actor: "Actor", action: "Action", resource_type: "Resource type",
   resource_id: "Resource id", outcome: "Outcome", source: "Source", request_id: "Request id", q: "Text",
+  blocked: "Blocked",
 };
+
+/** The `blocked` filter: any refused request, or those refused for one reason. */
+export const BLOCKED = ["any", "authentication", "authorization", "rate_limit", "bad_input", "unknown_route"] as const;
 
 export const OUTCOMES = ["success", "denied", "rejected", "failed"] as const;
 
 export function emptyQuery(): AuditQuery {
   return { from: null, to: null, actor: null, action: null, resource_type: null, resource_id: null,
-    outcome: null, source: null, request_id: null, q: null };
+    outcome: null, source: null, request_id: null, q: null, blocked: null };
 }
 
 /** The filters in a hash such as `#/audit?actor=alice&from=2026-…`; unknown keys are ignored. */
@@ -54,6 +58,7 @@ export function problemOf(query: AuditQuery): string | null {
   if (bad) return bad;
   if (query.from && query.to && Date.parse(query.from) >= Date.parse(query.to)) return "From must be earlier than To";
   if (query.outcome && !(OUTCOMES as readonly string[]).includes(query.outcome)) return `Outcome must be one of ${OUTCOMES.join(", ")}`;
+  if (query.blocked && !(BLOCKED as readonly string[]).includes(query.blocked)) return `Blocked must be one of ${BLOCKED.join(", ")}`;
   return null;
 }
 
@@ -79,12 +84,12 @@ export function queryForBlocked(
   key: string,
   range: { from: string; to: string },
 ): AuditQuery {
-  const query = { ...emptyQuery(), from: range.from, to: range.to };
+  // Only the refused requests (matched with the blocked log by request id).
+  const query = { ...emptyQuery(), from: range.from, to: range.to, blocked: "any" };
   switch (chart) {
     case "over_time":
     case "by_reason":
-      // 401/403 are recorded as `denied`; other refusals as `rejected`.
-      query.outcome = key === "authentication" || key === "authorization" ? "denied" : "rejected";
+      query.blocked = key;
       break;
     case "top_sources":
       query.source = key;

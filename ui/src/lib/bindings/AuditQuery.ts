@@ -23,4 +23,8 @@ outcome: string | null, source: string | null, request_id: string | null,
 /**
  * Free text, anywhere in the record's text fields.
  */
-q: string | null, };
+q: string | null, 
+/**
+ * Only refused requests: `any`, or a reason of the blocked-request log.
+ */
+blocked: string | null, };

@@ -294,6 +294,8 @@ async fn bad_filters_are_named(db: Db) {
         ("cursor=abc", "cursor"),
         ("cursor=-1", "cursor"),
         ("outcome=maybe", "outcome"),
+        ("blocked=boredom", "blocked"),
+        ("blocked=", "blocked"),
         ("actor=", "actor"),
         ("format=csv", "format"),
     ];
