@@ -177,10 +177,22 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
     assert_eq!(versions.len(), 3);
     select(&console, "diff-from", "1").await;
     select(&console, "diff-to", "2").await;
-    wait_text_contains(&console, "diff-view", "e2e.no-minting").await;
+    // The view first shows the default pair (2 → 3); wait for the one chosen.
+    let chosen = "[data-testid='diff-view'][data-from='1'][data-to='2']";
+    console
+        .client()
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(chosen))
+        .await
+        .unwrap();
+    let diff = console.text("diff-view").await;
+    assert!(diff.contains("e2e.no-minting"), "{diff}");
     let inserted = console
         .client()
-        .find_all(Locator::Css("[data-testid='diff-row'].ins"))
+        .find_all(Locator::Css(&format!(
+            "{chosen} [data-testid='diff-row'].ins"
+        )))
         .await
         .unwrap();
     assert!(!inserted.is_empty());
