@@ -1,5 +1,6 @@
 //! Colours.
 
+use gatehouse_types::BLOCK_REASONS;
 use plotters::style::RGBColor;
 use serde::{Deserialize, Serialize};
 
@@ -36,15 +37,6 @@ impl Theme {
     }
 }
 
-/// The blocked-request reasons in the order charts stack and list them.
-pub(crate) const REASONS: [&str; 5] = [
-    "authentication",
-    "authorization",
-    "rate_limit",
-    "bad_input",
-    "unknown_route",
-];
-
 /// Each reason's colour, the same in every chart (Okabe–Ito).
 pub fn reason_colour(reason: &str) -> RGBColor {
     match reason {
@@ -57,10 +49,10 @@ pub fn reason_colour(reason: &str) -> RGBColor {
     }
 }
 
-/// Where a reason sorts: the known ones in [`REASONS`] order, then the rest by name.
+/// Where a reason sorts: the known ones in [`BLOCK_REASONS`] order, then the rest by name.
 pub(crate) fn reason_rank(reason: &str) -> (usize, String) {
-    match REASONS.iter().position(|r| *r == reason) {
+    match BLOCK_REASONS.iter().position(|r| *r == reason) {
         Some(i) => (i, String::new()),
-        None => (REASONS.len(), reason.to_owned()),
+        None => (BLOCK_REASONS.len(), reason.to_owned()),
     }
 }

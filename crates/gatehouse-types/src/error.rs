@@ -124,6 +124,38 @@ impl ErrorCode {
     }
 }
 
+/// Why the pipeline blocks requests, in the order charts stack and list them.
+pub const BLOCK_REASONS: [&str; 5] = [
+    "authentication",
+    "authorization",
+    "rate_limit",
+    "bad_input",
+    "unknown_route",
+];
+
+impl ErrorCode {
+    /// The blocked-request reason of a request refused with this code, if the
+    /// refusal is a block. Refusals by a handler's own rules (not found, conflict,
+    /// a value out of range) are outcomes, not blocks; a not-found is a block only
+    /// for a route the server does not know.
+    pub fn block_reason(self, is_route_known: bool) -> Option<&'static str> {
+        match self {
+            Self::Unauthenticated | Self::InvalidToken => Some("authentication"),
+            Self::Forbidden => Some("authorization"),
+            Self::NotFound if !is_route_known => Some("unknown_route"),
+            Self::MethodNotAllowed
+            | Self::MalformedJson
+            | Self::InvalidBody
+            | Self::InvalidParameter
+            | Self::UnsupportedMediaType
+            | Self::PayloadTooLarge
+            | Self::BadRequest
+            | Self::RequestRejected => Some("bad_input"),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -178,6 +210,24 @@ mod tests {
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn block_reasons() {
+        use ErrorCode::*;
+        assert_eq!(InvalidToken.block_reason(true), Some("authentication"));
+        assert_eq!(Unauthenticated.block_reason(true), Some("authentication"));
+        assert_eq!(Forbidden.block_reason(true), Some("authorization"));
+        assert_eq!(NotFound.block_reason(false), Some("unknown_route"));
+        assert_eq!(NotFound.block_reason(true), None);
+        assert_eq!(Conflict.block_reason(true), None);
+        assert_eq!(ValidationFailed.block_reason(true), None);
+        assert_eq!(MalformedJson.block_reason(true), Some("bad_input"));
+        assert_eq!(InvalidBody.block_reason(true), Some("bad_input"));
+        for code in [InvalidToken, Forbidden, NotFound, PayloadTooLarge] {
+            let reason = code.block_reason(false).unwrap();
+            assert!(BLOCK_REASONS.contains(&reason), "{reason}");
         }
     }
 

@@ -20,7 +20,7 @@ pub use audit::{
     BlockedSummaryResponse, CountBy, IngestError, IngestEvent, IngestRequest, IngestResponse,
     IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE, MAX_INGEST_BATCH,
 };
-pub use error::{ApiError, ErrorCode};
+pub use error::{ApiError, ErrorCode, BLOCK_REASONS};
 pub use policy::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CreatePolicyVersionRequest,
     DecisionRequest, DecisionResponse, DiffLine, EntityData, EntityRef, MatrixCell,

@@ -7,7 +7,9 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use gatehouse_client::{AuditFilters, AuditSearch, Client};
-use gatehouse_types::{ApiError, AuditRecord, ErrorCode, VerifyResponse, MAX_AUDIT_PAGE};
+use gatehouse_types::{
+    ApiError, AuditRecord, ErrorCode, VerifyResponse, BLOCK_REASONS, MAX_AUDIT_PAGE,
+};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -20,14 +22,6 @@ use crate::state::ConsoleState;
 /// The longest value a text filter may have.
 const MAX_FILTER_LEN: usize = 256;
 const OUTCOMES: [&str; 4] = ["success", "denied", "rejected", "failed"];
-const BLOCKED: [&str; 6] = [
-    "any",
-    "authentication",
-    "authorization",
-    "rate_limit",
-    "bad_input",
-    "unknown_route",
-];
 /// How many full records the console keeps for the detail pane.
 const CACHE_RECORDS: usize = 20_000;
 
@@ -93,10 +87,10 @@ impl AuditQuery {
         }
         let blocked = text("blocked", &self.blocked)?;
         if let Some(b) = &blocked {
-            if !BLOCKED.contains(&b.as_str()) {
+            if b != "any" && !BLOCK_REASONS.contains(&b.as_str()) {
                 return Err(local(
                     ErrorCode::InvalidInput,
-                    format!("blocked must be one of {}", BLOCKED.join(", ")),
+                    format!("blocked must be any or one of {}", BLOCK_REASONS.join(", ")),
                 ));
             }
         }
@@ -344,19 +338,17 @@ fn matches(f: &AuditFilters, r: &AuditRecord) -> bool {
         })
 }
 
-/// Whether a streamed record is a refusal of this kind. The stream does not carry
-/// the blocked log, so this goes by status, as the pipeline classifies them:
-/// 401 authentication, 403 authorization, 429 rate limit, 404 with an unknown
-/// action an unknown route, other 4xx bad input.
+/// Whether a streamed record is of a request blocked for this reason. The stream
+/// does not carry the blocked log, but the record names the error it ended with
+/// (`details.error`), which the pipeline classifies the same way.
 fn refused_for(reason: &str, r: &AuditRecord) -> bool {
-    let Some(status) = r.status else { return false };
-    let kind = match status {
-        401 => "authentication",
-        403 => "authorization",
-        429 => "rate_limit",
-        404 if r.action == "route.unknown" => "unknown_route",
-        400..=499 if status != 404 && status != 409 && status != 422 => "bad_input",
-        _ => return false,
+    let code = r
+        .details
+        .as_ref()
+        .and_then(|d| d.get("error"))
+        .and_then(|e| serde_json::from_value::<ErrorCode>(e.clone()).ok());
+    let Some(kind) = code.and_then(|c| c.block_reason(r.action != "route.unknown")) else {
+        return false;
     };
     reason == "any" || reason == kind
 }
@@ -568,9 +560,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_cache_forgets_the_oldest_and_another_servers_records() {
-        let record = |seq: u64| AuditRecord {
+    /// A plain successful record with this seq.
+    fn record(seq: u64) -> AuditRecord {
+        AuditRecord {
             seq,
             hash: String::new(),
             time: chrono::DateTime::UNIX_EPOCH,
@@ -594,7 +586,55 @@ mod tests {
             before: None,
             after: None,
             details: None,
+        }
+    }
+
+    #[test]
+    fn the_blocked_filter_follows_the_error_each_record_ended_with() {
+        let failed = |action: &str, status: u16, error: &str| AuditRecord {
+            action: action.into(),
+            status: Some(status),
+            outcome: "denied".into(),
+            details: Some(serde_json::json!({ "error": error })),
+            ..record(1)
         };
+        let blocked = |b: &str| {
+            AuditQuery {
+                blocked: Some(b.into()),
+                ..Default::default()
+            }
+            .to_filters()
+            .expect("valid")
+        };
+        let token = failed("audit.search", 401, "invalid_token");
+        let forbidden = failed("policies.create", 403, "forbidden");
+        let unknown = failed("route.unknown", 404, "not_found");
+        let missing = failed("api_tokens.revoke", 404, "not_found");
+        let invalid = failed("policies.create", 422, "invalid_body");
+        let rule = failed("policies.create", 422, "validation_failed");
+        assert!(matches(&blocked("authentication"), &token));
+        assert!(!matches(&blocked("authorization"), &token));
+        assert!(matches(&blocked("authorization"), &forbidden));
+        assert!(matches(&blocked("unknown_route"), &unknown));
+        assert!(matches(&blocked("bad_input"), &invalid));
+        for r in [&token, &forbidden, &unknown, &invalid] {
+            assert!(matches(&blocked("any"), r), "{r:?}");
+        }
+        // A handler's own refusals, and successes, were not blocked.
+        for r in [&missing, &rule, &record(2)] {
+            assert!(!matches(&blocked("any"), r), "{r:?}");
+        }
+        let refused = AuditQuery {
+            blocked: Some("boredom".into()),
+            ..Default::default()
+        }
+        .to_filters()
+        .expect_err("an unknown reason");
+        assert!(refused.message.contains("blocked must be any or one of"));
+    }
+
+    #[test]
+    fn the_cache_forgets_the_oldest_and_another_servers_records() {
         let mut cache = RecordCache::default();
         let many: Vec<_> = (1..=(CACHE_RECORDS as u64 + 5)).map(record).collect();
         cache.put("https://a", many);
@@ -625,31 +665,7 @@ mod tests {
     async fn a_new_session_starts_without_the_last_ones_records() {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = ConsoleState::open(dir.path().join("console")).expect("state");
-        let record = AuditRecord {
-            seq: 7,
-            hash: String::new(),
-            time: chrono::DateTime::UNIX_EPOCH,
-            event_id: None,
-            actor: gatehouse_types::AuditActor {
-                kind: "api_token".into(),
-                id: "t".into(),
-                name: "n".into(),
-                on_behalf_of: None,
-            },
-            action: "a".into(),
-            resource: gatehouse_types::AuditResource {
-                kind: "r".into(),
-                id: "1".into(),
-            },
-            outcome: "success".into(),
-            status: Some(200),
-            source_ip: "127.0.0.1".into(),
-            user_agent: String::new(),
-            request_id: "req".into(),
-            before: None,
-            after: Some(serde_json::json!({"secret-ish": "only for the last identity"})),
-            details: None,
-        };
+        let record = record(7);
         state
             .records
             .lock()

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 
-use super::record::{block_reason, blocked_row, build_record, AuditSlot, RequestFacts};
+use super::record::{blocked_row, build_record, AuditSlot, RequestFacts};
 use super::RequestId;
 use crate::app::AppState;
 use crate::clock::to_micros;
@@ -113,7 +113,7 @@ async fn record(
         let code = failure.map(|f| f.code);
         let record = build_record(facts, &note, now, status, code);
         let blocked = code
-            .and_then(|c| block_reason(c, note.action.is_some()))
+            .and_then(|c| c.block_reason(note.action.is_some()))
             .map(|reason| blocked_row(facts, &note, now, status, reason));
         (record, blocked)
     };

@@ -242,25 +242,6 @@ pub fn build_record(
     }
 }
 
-/// Why the pipeline refused a request, if it did. Refusals by a handler's own
-/// rules (not found, conflict, a value out of range) are outcomes, not blocks.
-pub fn block_reason(error: ErrorCode, is_route_known: bool) -> Option<&'static str> {
-    match error {
-        ErrorCode::Unauthenticated | ErrorCode::InvalidToken => Some("authentication"),
-        ErrorCode::Forbidden => Some("authorization"),
-        ErrorCode::NotFound if !is_route_known => Some("unknown_route"),
-        ErrorCode::MethodNotAllowed
-        | ErrorCode::MalformedJson
-        | ErrorCode::InvalidBody
-        | ErrorCode::InvalidParameter
-        | ErrorCode::UnsupportedMediaType
-        | ErrorCode::PayloadTooLarge
-        | ErrorCode::BadRequest
-        | ErrorCode::RequestRejected => Some("bad_input"),
-        _ => None,
-    }
-}
-
 pub fn blocked_row(
     facts: &RequestFacts,
     note: &AuditNote,
@@ -301,27 +282,5 @@ mod tests {
             Some(MAX_QUERY_PAIRS)
         );
         assert!(cut(&"é".repeat(1000)).chars().count() <= MAX_FIELD + 1);
-    }
-
-    #[test]
-    fn block_reasons() {
-        assert_eq!(
-            block_reason(ErrorCode::InvalidToken, true),
-            Some("authentication")
-        );
-        assert_eq!(
-            block_reason(ErrorCode::Forbidden, true),
-            Some("authorization")
-        );
-        assert_eq!(
-            block_reason(ErrorCode::NotFound, false),
-            Some("unknown_route")
-        );
-        assert_eq!(block_reason(ErrorCode::NotFound, true), None);
-        assert_eq!(block_reason(ErrorCode::Conflict, true), None);
-        assert_eq!(
-            block_reason(ErrorCode::MalformedJson, true),
-            Some("bad_input")
-        );
     }
 }

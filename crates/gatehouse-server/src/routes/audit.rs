@@ -115,10 +115,10 @@ impl AuditQuery {
             }
         }
         if let Some(b) = &self.blocked {
-            if b != "any" && !super::blocked::REASONS.contains(&b.as_str()) {
+            if b != "any" && !gatehouse_types::BLOCK_REASONS.contains(&b.as_str()) {
                 return Err(invalid(format!(
                     "blocked must be any or one of {}",
-                    super::blocked::REASONS.join(", ")
+                    gatehouse_types::BLOCK_REASONS.join(", ")
                 )));
             }
         }

@@ -8,7 +8,7 @@ use axum::Json;
 use gatehouse_store::{BlockedFilter, BlockedRow};
 use gatehouse_types::{
     BlockedBucket, BlockedPage, BlockedRequest, BlockedSummaryResponse, CountBy, ErrorCode,
-    MAX_AUDIT_PAGE,
+    BLOCK_REASONS, MAX_AUDIT_PAGE,
 };
 use serde::Deserialize;
 
@@ -18,13 +18,6 @@ use crate::clock::{from_micros, to_micros};
 use crate::error::ApiFailure;
 use crate::pipeline::ApiQuery;
 
-pub(crate) const REASONS: [&str; 5] = [
-    "authentication",
-    "authorization",
-    "rate_limit",
-    "bad_input",
-    "unknown_route",
-];
 const HOUR_US: i64 = 3_600_000_000;
 const DAY_US: i64 = 24 * HOUR_US;
 const MAX_RANGE_US: i64 = 366 * DAY_US;
@@ -73,10 +66,10 @@ pub async fn list(
         )));
     }
     if let Some(r) = &q.reason {
-        if !REASONS.contains(&r.as_str()) {
+        if !BLOCK_REASONS.contains(&r.as_str()) {
             return Err(invalid(format!(
                 "reason must be one of {}",
-                REASONS.join(", ")
+                BLOCK_REASONS.join(", ")
             )));
         }
     }
