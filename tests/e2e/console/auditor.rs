@@ -47,7 +47,7 @@ async fn an_auditor_sees_no_controls_and_every_mutating_command_is_refused() {
 
     // Tokens: the list, nothing to mint or revoke.
     console.click("nav-users").await;
-    console.wait_for("tokens-table", 30).await;
+    console.wait_for("token-row", 30).await;
     assert!(!console.is_present("mint-form").await);
     assert!(!console.is_present("revoke").await);
     // Policies: readable, nothing to save or roll back.

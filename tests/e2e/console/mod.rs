@@ -103,21 +103,55 @@ impl Console {
     }
 
     pub async fn wait_for(&self, testid: &str, secs: u64) -> fantoccini::elements::Element {
-        let css = format!("[data-testid='{testid}']");
+        self.wait_for_css(&format!("[data-testid='{testid}']"), secs)
+            .await
+    }
+
+    /// Waits for an element matching `css`: a condition only the awaited state
+    /// meets (an attribute naming it), never text the state before also had.
+    pub async fn wait_for_css(&self, css: &str, secs: u64) -> fantoccini::elements::Element {
         match self
             .client()
             .wait()
             .at_most(Duration::from_secs(secs))
-            .for_element(Locator::Css(&css))
+            .for_element(Locator::Css(css))
             .await
         {
             Ok(el) => el,
             Err(e) => {
-                self.screenshot(&format!("failed-waiting-for-{testid}"))
-                    .await;
+                let name: String = css.chars().filter(char::is_ascii_alphanumeric).collect();
+                self.screenshot(&format!("failed-waiting-for-{name}")).await;
                 let body = self.client().source().await.unwrap_or_default();
-                panic!("{testid} did not appear: {e}\n{body}");
+                panic!("{css} did not appear: {e}\n{body}");
             }
+        }
+    }
+
+    /// Waits until no element has this test id.
+    pub async fn wait_gone(&self, testid: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while self.is_present(testid).await {
+            if std::time::Instant::now() > deadline {
+                self.screenshot(&format!("failed-still-{testid}")).await;
+                panic!("{testid} is still there after {secs} s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element with this test id is enabled, and returns it.
+    pub async fn wait_enabled(&self, testid: &str, secs: u64) -> fantoccini::elements::Element {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let el = self.wait_for(testid, secs).await;
+            if el.is_enabled().await.unwrap_or(false) {
+                return el;
+            }
+            if std::time::Instant::now() > deadline {
+                self.screenshot(&format!("failed-disabled-{testid}")).await;
+                panic!("{testid} stayed disabled for {secs} s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -170,13 +204,14 @@ impl Console {
     }
 
     pub async fn type_into(&self, testid: &str, text: &str) {
-        let el = self.wait_for(testid, 10).await;
+        let el = self.wait_enabled(testid, 10).await;
         el.clear().await.unwrap();
         el.send_keys(text).await.unwrap();
     }
 
+    /// Clicks the element once it is enabled (a click on a disabled button is lost).
     pub async fn click(&self, testid: &str) {
-        self.wait_for(testid, 10).await.click().await.unwrap();
+        self.wait_enabled(testid, 10).await.click().await.unwrap();
     }
 
     pub async fn screenshot(&self, name: &str) {

@@ -114,12 +114,18 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
         .find(Locator::Css("[data-testid='policy-editor'] .cm-content"))
         .await
         .unwrap();
-    for _ in 0..3 {
+    // Undo until the text is the saved one again (how many steps the typing took
+    // depends on its pace).
+    for _ in 0..30 {
+        if !console.is_present("policy-dirty").await {
+            break;
+        }
         content
             .send_keys(&format!("{CONTROL}z{RELEASE}"))
             .await
             .unwrap();
     }
+    console.wait_gone("policy-dirty", 10).await;
     wait_text_contains(&console, "policy-status", "Valid").await;
     editor_append(&console, FORBID_MINTING).await;
     wait_text_contains(&console, "policy-status", "Valid").await;
@@ -128,6 +134,13 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
         .await;
     console.click("policy-save").await;
     wait_text_contains(&console, "policy-saved", "2").await;
+    // The editor starts again from version 2.
+    console
+        .wait_for_css(
+            "[data-testid='policy-active-version'][data-version='2']",
+            30,
+        )
+        .await;
     let v2 = admin.active_policies().await.unwrap();
     assert_eq!(v2.version, 2);
     assert_eq!(v2.reason, "no more tokens during the freeze");
@@ -164,6 +177,7 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
     // Loading the new version discards the draft, after a confirmation.
     console.click("policy-conflict-load").await;
     console.click("policy-conflict-load-confirm").await;
+    console.wait_gone("policy-conflict", 30).await;
     wait_text_contains(&console, "policy-active-version", "3").await;
 
     // History: three versions, and the diff of 1 → 2 shows the forbid added.

@@ -237,9 +237,12 @@ async fn tokens_page_and_blocked_dashboard() {
     console.screenshot("tokens-minted").await;
     // Revoke the minted one (rows share a creation time, so find it by name).
     let xpath = "//tr[td[normalize-space()='ci pipeline']]//button[@data-testid='revoke']";
+    // The list reloads after the secret shows: wait for the new row.
     console
         .client()
-        .find(Locator::XPath(xpath))
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::XPath(xpath))
         .await
         .unwrap()
         .click()
@@ -276,7 +279,7 @@ async fn tokens_page_and_blocked_dashboard() {
     console.click("connect-submit").await;
     console.wait_for("shell", 30).await;
     console.click("nav-users").await;
-    console.wait_for("tokens-table", 30).await;
+    console.wait_for("token-row", 30).await;
     assert!(!console.is_present("mint-form").await);
     assert!(!console.is_present("revoke").await);
     console.stop().await;
