@@ -766,9 +766,14 @@ macro_rules! impl_audit_store {
                 let bucket_us = bucket_us.max(1);
                 let (lo, hi) = $crate::blocked::whole_hours(from_us, to_us);
                 let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                let span: (Option<i64>, Option<i64>) =
+                    sqlx::query_as($crate::blocked::SPAN_SQL)
+                        .fetch_one(&self.pool)
+                        .await?;
+                let totals = $crate::blocked::from_totals(lo, hi, span);
                 // Five independent reads, each on its own pooled connection.
                 let counts = |dimension: &'static str, limit: i64| {
-                    let sql = $crate::blocked::counts_sql(dimension);
+                    let sql = $crate::blocked::counts_sql(dimension, totals);
                     let pool = self.pool.clone();
                     async move {
                         let rows: Vec<(String, i64)> = sqlx::query_as(&sql)

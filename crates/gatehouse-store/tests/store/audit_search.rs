@@ -495,7 +495,20 @@ async fn blocked_summaries_over_hours_match_counting_every_request() {
                 &format!("/v1/r{}", i % 5),
             )
         })
+        .chain(std::iter::once(
+            // A reason, source, identity and route seen only in the first hour:
+            // a range after it must not list them (the totals minus that hour).
+            blocked(
+                10 * H + 5,
+                "unknown_route",
+                "192.0.2.1",
+                Some("tok-early"),
+                "/v1/early",
+            ),
+        ))
         .collect();
+    let mut rows = rows;
+    rows.sort_by_key(|r| r.time_us);
     for store in stores(dir.path()).await {
         let b = store.backend();
         let audit = store.audit();
@@ -510,6 +523,9 @@ async fn blocked_summaries_over_hours_match_counting_every_request() {
             (10 * H + 1_234, end - 99, H),                      // ragged both ends
             (13 * H + 5, 13 * H + 40 * 60_000_000, 60_000_000), // inside one hour
             (15 * H, 16 * H, 30 * 60_000_000),                  // half-hour buckets
+            (0, 1_000 * H, 24 * H),                             // all of it: the totals
+            (11 * H, end, 24 * H),                              // the totals minus the first hour
+            (11 * H + 7, end - 5, 12 * H),                      // the same, ragged
         ];
         for (from, to, bucket) in cases {
             let got = audit.blocked_summary(from, to, bucket, 3).await.unwrap();
