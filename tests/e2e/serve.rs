@@ -169,4 +169,46 @@ async fn an_operator_inits_serves_and_uses_the_server() {
         .unwrap();
     assert_eq!(admin.list_api_tokens().await.unwrap().len(), 2);
     assert!(sigterm(&mut again).success());
+
+    // Offline, the trail exports; --blocked keeps the requests the server refused:
+    // the auditor's mint, the only authorization block.
+    let env = [("GATEHOUSE_DATA_DIR", data)];
+    let all = gatehouse(&["audit", "export"], &env);
+    assert!(all.status.success(), "{}", stderr(&all));
+    let csv = stdout(&all);
+    assert!(csv.starts_with("seq,"), "{csv}");
+    assert!(csv.lines().count() > 3, "{csv}");
+    let refused = gatehouse(
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--blocked",
+            "authorization",
+        ],
+        &env,
+    );
+    assert!(refused.status.success(), "{}", stderr(&refused));
+    let lines: Vec<serde_json::Value> = stdout(&refused)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["action"], "api_tokens.create");
+    assert_eq!(lines[0]["status"], 403);
+    let any = gatehouse(&["audit", "export", "--blocked", "any"], &env);
+    assert!(any.status.success(), "{}", stderr(&any));
+    assert!(
+        stdout(&any).lines().count() >= 2,
+        "a header and the refusal"
+    );
+    // A reason that does not exist is refused, naming the ones that do.
+    let bad = gatehouse(&["audit", "export", "--blocked", "boredom"], &env);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("--blocked must be any or one of authentication"),
+        "{}",
+        stderr(&bad)
+    );
 }

@@ -57,6 +57,7 @@ pub struct Filter {
     pub outcome: Option<String>,
     pub source: Option<String>,
     pub request_id: Option<String>,
+    pub blocked: Option<String>,
     pub q: Option<String>,
 }
 
@@ -82,6 +83,14 @@ pub async fn export(
             bail!("--outcome must be success, denied, rejected or failed");
         }
     }
+    if let Some(b) = &f.blocked {
+        if b != "any" && !gatehouse_types::BLOCK_REASONS.contains(&b.as_str()) {
+            bail!(
+                "--blocked must be any or one of {}",
+                gatehouse_types::BLOCK_REASONS.join(", ")
+            );
+        }
+    }
     let mut filter = AuditFilter {
         from_us: time("from", f.from)?,
         to_us: time("to", f.to)?,
@@ -93,7 +102,7 @@ pub async fn export(
         source_ip: f.source,
         request_id: f.request_id,
         text: f.q,
-        blocked: None,
+        blocked: f.blocked,
         page: Page::Oldest { after: None },
     };
     if let (Some(a), Some(b)) = (filter.from_us, filter.to_us) {

@@ -81,6 +81,10 @@ enum AuditCommand {
         source: Option<String>,
         #[arg(long)]
         request_id: Option<String>,
+        /// Only requests the server blocked: any, or one reason (authentication,
+        /// authorization, rate_limit, bad_input, unknown_route).
+        #[arg(long)]
+        blocked: Option<String>,
         /// Free text, case-insensitive.
         #[arg(long)]
         q: Option<String>,
@@ -138,6 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             outcome,
             source,
             request_id,
+            blocked,
             q,
         }) => {
             let filter = audit_cli::Filter {
@@ -150,6 +155,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 outcome,
                 source,
                 request_id,
+                blocked,
                 q,
             };
             audit_cli::export(config, &format, output, filter)
