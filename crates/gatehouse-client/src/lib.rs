@@ -226,14 +226,8 @@ impl Client {
             .send()
             .await
             .map_err(|e| self.transport(e))?;
+        let mut response = self.succeeded(response).await?;
         let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            let bytes = read_limited(response)
-                .await
-                .map_err(|e| self.transport(e))?;
-            return Err(api_error(status, &bytes));
-        }
-        let mut response = response;
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
             if body.len() + chunk.len() > MAX_EXPORT_BYTES {
@@ -399,13 +393,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| self.transport(e))?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            let bytes = read_limited(response)
-                .await
-                .map_err(|e| self.transport(e))?;
-            return Err(api_error(status, &bytes));
-        }
+        let response = self.succeeded(response).await?;
         Ok(Download {
             response,
             client: self.clone(),
@@ -435,6 +423,22 @@ impl Client {
             builder = builder.json(body);
         }
         self.send(builder).await
+    }
+
+    /// The response, if its status says success; the server's error in the one
+    /// shape otherwise (its body read, within the limit).
+    async fn succeeded(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<reqwest::Response, ClientError> {
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        let bytes = read_limited(response)
+            .await
+            .map_err(|e| self.transport(e))?;
+        Err(api_error(status, &bytes))
     }
 
     /// Sends and reads a JSON answer, or the error in the one shape.

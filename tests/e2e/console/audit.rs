@@ -11,53 +11,18 @@ use gatehouse_testkit::{Db, TestServer};
 use gatehouse_types::{CreateApiTokenRequest, Role};
 use serde_json::json;
 
-use super::{Console, ONE_AT_A_TIME};
+use super::{connect, Console, ONE_AT_A_TIME};
 
 /// The audit list holds a first page of its search, and there is more.
 const PARTIAL: &str = "[data-testid='audit-count'][data-state='partial']";
 
 /// Connects a fresh console (with `env`) to `server` with `token`.
-async fn connect(server: &TestServer, token: &str, dir: &Path, env: &[(&str, &str)]) -> Console {
-    let console = Console::start_with(dir, "connect", env).await;
-    console.wait_for("connect-screen", 30).await;
-    console.type_into("server-url", &server.base_url).await;
-    console.type_into("server-token", token).await;
-    console.click("connect-submit").await;
-    console.wait_for("shell", 30).await;
-    console
-}
-
 async fn rows(console: &Console) -> Vec<fantoccini::elements::Element> {
     console
         .client()
         .find_all(Locator::Css("[data-testid='audit-row']"))
         .await
         .unwrap()
-}
-
-/// Waits until `check` holds for the text of `testid`.
-async fn wait_until(
-    console: &Console,
-    testid: &str,
-    what: &str,
-    check: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = if console.is_present(testid).await {
-            console.text(testid).await
-        } else {
-            String::new()
-        };
-        if check(&text) {
-            return text;
-        }
-        if std::time::Instant::now() > deadline {
-            console.screenshot(&format!("failed-{testid}")).await;
-            panic!("{testid}: expected {what}, shows {text:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 async fn hash(console: &Console) -> String {
@@ -180,18 +145,18 @@ async fn audit_trail_filters_details_follow_and_export() {
     console.click("detail-filter-request").await;
     console.wait_for("chip-request_id", 10).await;
     assert!(hash(&console).await.contains("request_id="));
-    wait_until(&console, "audit-count", "1 record", |t| {
-        t.starts_with("1 records")
-    })
-    .await;
+    console
+        .wait_until("audit-count", "1 record", |t| t.starts_with("1 records"))
+        .await;
     // Back restores the unfiltered view; forward the filtered one.
     console.client().back().await.unwrap();
     console.wait_gone("chip-request_id", 10).await;
     // Counted, not the "500+ … more as you scroll" of a search not yet answered.
-    wait_until(&console, "audit-count", "all records", |t| {
-        !t.contains('+') && !t.starts_with("1 records")
-    })
-    .await;
+    console
+        .wait_until("audit-count", "all records", |t| {
+            !t.contains('+') && !t.starts_with("1 records")
+        })
+        .await;
     console.client().forward().await.unwrap();
     console.wait_for("chip-request_id", 10).await;
 
@@ -203,18 +168,16 @@ async fn audit_trail_filters_details_follow_and_export() {
     console.click("filter-apply").await;
     console.wait_for("chip-action", 10).await;
     // `gatehouse init`'s administrator token and the two minted above.
-    wait_until(&console, "audit-count", "3 records", |t| {
-        t.starts_with("3 records")
-    })
-    .await;
+    console
+        .wait_until("audit-count", "3 records", |t| t.starts_with("3 records"))
+        .await;
 
     // Export with those filters: the server's own CSV, byte for byte, formula
     // neutralised, and LibreOffice opens it.
     console.click("audit-export").await;
-    let result = wait_until(&console, "audit-export-result", "saved", |t| {
-        t.starts_with("Saved")
-    })
-    .await;
+    let result = console
+        .wait_until("audit-export-result", "saved", |t| t.starts_with("Saved"))
+        .await;
     let file = std::fs::read_dir(&export_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -250,10 +213,9 @@ async fn audit_trail_filters_details_follow_and_export() {
     let console = connect(&server, &server.admin_token, dir.path(), &env).await;
     console.wait_for("chip-action", 30).await;
     assert!(hash(&console).await.contains("action=api_tokens.create"));
-    wait_until(&console, "audit-count", "3 records", |t| {
-        t.starts_with("3 records")
-    })
-    .await;
+    console
+        .wait_until("audit-count", "3 records", |t| t.starts_with("3 records"))
+        .await;
 
     // An export to a place that cannot be written: a message, no file.
     std::fs::remove_dir_all(&export_dir).unwrap();
@@ -279,10 +241,9 @@ async fn audit_trail_filters_details_follow_and_export() {
     // Chain verification.
     console.click("filter-clear").await;
     console.click("verify-chain").await;
-    let status = wait_until(&console, "chain-status", "verified", |t| {
-        t.starts_with("Verified")
-    })
-    .await;
+    let status = console
+        .wait_until("chain-status", "verified", |t| t.starts_with("Verified"))
+        .await;
     assert!(status.contains("records"), "{status}");
 
     // Follow live: new records appear at the top as they are committed.
@@ -366,10 +327,9 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
     // The breakdowns export: the server's CSV for the same range (the test
     // server's clock stands still, so its default range is the dashboard's).
     console.click("blocked-export").await;
-    wait_until(&console, "blocked-export-result", "saved", |t| {
-        t.starts_with("Saved")
-    })
-    .await;
+    console
+        .wait_until("blocked-export-result", "saved", |t| t.starts_with("Saved"))
+        .await;
     let file = std::fs::read_dir(exports.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -406,10 +366,9 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
     console.wait_for("audit-page", 10).await;
     console.wait_for("chip-blocked", 10).await;
     // The three refused for authentication, not the two for authorization.
-    wait_until(&console, "audit-count", "3 records", |t| {
-        t.starts_with("3 records")
-    })
-    .await;
+    console
+        .wait_until("audit-count", "3 records", |t| t.starts_with("3 records"))
+        .await;
     assert!(hash(&console).await.contains("blocked=authentication"));
     for row in rows(&console).await {
         let text = row.prop("textContent").await.unwrap().unwrap_or_default();
@@ -425,10 +384,9 @@ async fn the_blocked_dashboard_opens_the_audit_trail_and_a_server_gone_mid_scrol
         console.client().execute(scroll, vec![]).await.unwrap();
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
-    let count = wait_until(&console, "audit-count", "every record", |t| {
-        !t.contains("+")
-    })
-    .await;
+    let count = console
+        .wait_until("audit-count", "every record", |t| !t.contains("+"))
+        .await;
     let n: usize = count
         .split_whitespace()
         .next()

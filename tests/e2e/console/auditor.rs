@@ -8,7 +8,7 @@ use gatehouse_testkit::{Db, TestServer};
 use gatehouse_types::Role;
 use serde_json::{json, Value};
 
-use super::{Console, ONE_AT_A_TIME};
+use super::{connect, Console, ONE_AT_A_TIME};
 
 /// Calls a console command from the window, as a script injected there would.
 async fn invoke(console: &Console, command: &str, args: Value) -> Value {
@@ -36,12 +36,7 @@ async fn an_auditor_sees_no_controls_and_every_mutating_command_is_refused() {
     let policies_before = admin.active_policies().await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let console = Console::start(dir.path(), "connect").await;
-    console.wait_for("connect-screen", 30).await;
-    console.type_into("server-url", &server.base_url).await;
-    console.type_into("server-token", &auditor).await;
-    console.click("connect-submit").await;
-    console.wait_for("shell", 30).await;
+    let console = connect(&server, &auditor, dir.path(), &[]).await;
     assert!(console.is_present("readonly-badge").await);
     assert_eq!(console.text("header-role").await.to_lowercase(), "auditor");
 

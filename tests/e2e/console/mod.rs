@@ -12,6 +12,23 @@ use fantoccini::{Client, ClientBuilder, Locator};
 /// One console at a time: they share the X display.
 pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A console started with `env`, connected to `server` with `token` from its
+/// connect screen.
+pub async fn connect(
+    server: &gatehouse_testkit::TestServer,
+    token: &str,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> Console {
+    let console = Console::start_with(dir, "connect", env).await;
+    console.wait_for("connect-screen", 30).await;
+    console.type_into("server-url", &server.base_url).await;
+    console.type_into("server-token", token).await;
+    console.click("connect-submit").await;
+    console.wait_for("shell", 30).await;
+    console
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -168,6 +185,32 @@ impl Console {
     }
 
     /// Waits until `testid`'s text is `expected` (an earlier banner may still show).
+    /// Waits (30 s at most) until `check` holds for the text of `testid`, and
+    /// returns that text; `what` names the expectation in the failure.
+    pub async fn wait_until(
+        &self,
+        testid: &str,
+        what: &str,
+        check: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = if self.is_present(testid).await {
+                self.text(testid).await
+            } else {
+                String::new()
+            };
+            if check(&text) {
+                return text;
+            }
+            if std::time::Instant::now() > deadline {
+                self.screenshot(&format!("failed-{testid}")).await;
+                panic!("{testid}: expected {what}, shows {text:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn wait_text(&self, testid: &str, expected: &str, secs: u64) {
         let deadline = std::time::Instant::now() + Duration::from_secs(secs);
         let mut last = String::new();

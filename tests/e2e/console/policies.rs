@@ -8,7 +8,7 @@ use fantoccini::Locator;
 use gatehouse_testkit::{Db, TestServer};
 use gatehouse_types::{CreateApiTokenRequest, CreatePolicyVersionRequest, ErrorCode, Role};
 
-use super::{Console, ONE_AT_A_TIME};
+use super::{connect, Console, ONE_AT_A_TIME};
 
 // WebDriver key codes.
 const CONTROL: &str = "\u{E009}";
@@ -34,22 +34,11 @@ async fn editor_append(console: &Console, text: &str) {
 }
 
 async fn wait_text_contains(console: &Console, testid: &str, needle: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = if console.is_present(testid).await {
-            console.text(testid).await
-        } else {
-            String::new()
-        };
-        if text.contains(needle) {
-            return text;
-        }
-        if std::time::Instant::now() > deadline {
-            console.screenshot(&format!("failed-{testid}")).await;
-            panic!("{testid} shows {text:?}, expected it to contain {needle:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    console
+        .wait_until(testid, &format!("to contain {needle:?}"), |t| {
+            t.contains(needle)
+        })
+        .await
 }
 
 async fn select(console: &Console, testid: &str, value: &str) {
@@ -76,12 +65,7 @@ async fn policies_edit_save_conflict_history_rollback_simulate_and_matrix() {
         "GATEHOUSE_CONSOLE_EXPORT_DIR",
         exports.path().to_str().unwrap(),
     )];
-    let console = Console::start_with(dir.path(), "connect", &env).await;
-    console.wait_for("connect-screen", 30).await;
-    console.type_into("server-url", &server.base_url).await;
-    console.type_into("server-token", &server.admin_token).await;
-    console.click("connect-submit").await;
-    console.wait_for("shell", 30).await;
+    let console = connect(&server, &server.admin_token, dir.path(), &env).await;
     console.click("nav-policies").await;
     console.wait_for("policy-editor", 30).await;
     wait_text_contains(&console, "policy-active-version", &v1.version.to_string()).await;

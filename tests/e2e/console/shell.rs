@@ -5,7 +5,7 @@ use fantoccini::Locator;
 use gatehouse_testkit::{Db, TestServer};
 use gatehouse_types::Role;
 
-use super::{free_port, Console, ONE_AT_A_TIME};
+use super::{connect, free_port, Console, ONE_AT_A_TIME};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_default_starts_connects_and_is_reused() {
@@ -59,12 +59,7 @@ async fn a_remote_auditor_sees_the_read_only_badge() {
     let server = TestServer::start(Db::Sqlite).await;
     let auditor = server.mint(Role::Auditor).await;
     let dir = tempfile::tempdir().unwrap();
-    let console = Console::start(dir.path(), "connect").await;
-    console.wait_for("connect-screen", 30).await;
-    console.type_into("server-url", &server.base_url).await;
-    console.type_into("server-token", &auditor).await;
-    console.click("connect-submit").await;
-    console.wait_for("shell", 30).await;
+    let console = connect(&server, &auditor, dir.path(), &[]).await;
     assert_eq!(console.text("header-role").await.to_lowercase(), "auditor");
     assert!(console
         .wait_for("readonly-badge", 5)
@@ -272,12 +267,7 @@ async fn tokens_page_and_blocked_dashboard() {
 
     // An auditor: no mint form, no revoke buttons.
     let dir = tempfile::tempdir().unwrap();
-    let console = Console::start(dir.path(), "connect").await;
-    console.wait_for("connect-screen", 30).await;
-    console.type_into("server-url", &server.base_url).await;
-    console.type_into("server-token", &auditor).await;
-    console.click("connect-submit").await;
-    console.wait_for("shell", 30).await;
+    let console = connect(&server, &auditor, dir.path(), &[]).await;
     console.click("nav-users").await;
     console.wait_for("token-row", 30).await;
     assert!(!console.is_present("mint-form").await);
