@@ -3,7 +3,7 @@
 //! a test checks that the two lists agree.
 
 macro_rules! actions {
-    ($($variant:ident => $name:literal, $kind:ident, $rtype:literal, $rid:literal;)*) => {
+    ($($variant:ident => $name:literal, $kind:ident, $rtype:literal, $rid:literal, $item:literal;)*) => {
         /// One operation of the API. Every private route names exactly one.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Action {
@@ -37,6 +37,17 @@ macro_rules! actions {
                 }
             }
 
+            /// The entity type of the item a route of this action names in its
+            /// path (`/v1/api-tokens/{id}`), if it names one.
+            pub fn item_type(self) -> Option<&'static str> {
+                match self {
+                    $(Self::$variant => {
+                        let item: &'static str = $item;
+                        if item.is_empty() { None } else { Some(item) }
+                    })*
+                }
+            }
+
             pub fn from_name(name: &str) -> Option<Action> {
                 match name {
                     $($name => Some(Self::$variant),)*
@@ -48,30 +59,30 @@ macro_rules! actions {
 }
 
 actions! {
-    ReadServer => "server.read", read, "Server", "gatehouse";
-    ListApiTokens => "api_tokens.list", read, "TokenRegistry", "api-tokens";
-    CreateApiToken => "api_tokens.create", write, "TokenRegistry", "api-tokens";
-    RevokeApiToken => "api_tokens.revoke", write, "ApiToken", "";
-    IngestAuditEvents => "audit.ingest", write, "AuditTrail", "audit";
-    SearchAudit => "audit.search", read, "AuditTrail", "audit";
-    ExportAudit => "audit.export", read, "AuditTrail", "audit";
-    VerifyAudit => "audit.verify", read, "AuditTrail", "audit";
-    StreamAudit => "audit.stream", read, "AuditTrail", "audit";
-    ListBlocked => "blocked.list", read, "BlockedLog", "blocked";
-    SummarizeBlocked => "blocked.summary", read, "BlockedLog", "blocked";
-    ReadPolicies => "policies.read", read, "PolicyStore", "policies";
-    ReadPolicySchema => "policies.schema", read, "PolicyStore", "policies";
-    ValidatePolicies => "policies.validate", read, "PolicyStore", "policies";
-    SimulatePolicies => "policies.simulate", read, "PolicyStore", "policies";
-    ReadPolicyMatrix => "policies.matrix", read, "PolicyStore", "policies";
-    ListPolicyVersions => "policies.versions.list", read, "PolicyStore", "policies";
-    ReadPolicyVersion => "policies.versions.read", read, "PolicyStore", "policies";
-    DiffPolicyVersions => "policies.diff", read, "PolicyStore", "policies";
-    CreatePolicyVersion => "policies.versions.create", write, "PolicyStore", "policies";
-    RollbackPolicies => "policies.rollback", write, "PolicyStore", "policies";
-    Authorize => "decisions.authorize", write, "DecisionPoint", "authorize";
-    ReadUser => "users.read", read, "User", "";
-    UpdateUser => "users.update", write, "User", "";
+    ReadServer => "server.read", read, "Server", "gatehouse", "";
+    ListApiTokens => "api_tokens.list", read, "TokenRegistry", "api-tokens", "";
+    CreateApiToken => "api_tokens.create", write, "TokenRegistry", "api-tokens", "";
+    RevokeApiToken => "api_tokens.revoke", write, "ApiToken", "", "ApiToken";
+    IngestAuditEvents => "audit.ingest", write, "AuditTrail", "audit", "";
+    SearchAudit => "audit.search", read, "AuditTrail", "audit", "";
+    ExportAudit => "audit.export", read, "AuditTrail", "audit", "";
+    VerifyAudit => "audit.verify", read, "AuditTrail", "audit", "";
+    StreamAudit => "audit.stream", read, "AuditTrail", "audit", "";
+    ListBlocked => "blocked.list", read, "BlockedLog", "blocked", "";
+    SummarizeBlocked => "blocked.summary", read, "BlockedLog", "blocked", "";
+    ReadPolicies => "policies.read", read, "PolicyStore", "policies", "";
+    ReadPolicySchema => "policies.schema", read, "PolicyStore", "policies", "";
+    ValidatePolicies => "policies.validate", read, "PolicyStore", "policies", "";
+    SimulatePolicies => "policies.simulate", read, "PolicyStore", "policies", "";
+    ReadPolicyMatrix => "policies.matrix", read, "PolicyStore", "policies", "";
+    ListPolicyVersions => "policies.versions.list", read, "PolicyStore", "policies", "";
+    ReadPolicyVersion => "policies.versions.read", read, "PolicyStore", "policies", "PolicyVersion";
+    DiffPolicyVersions => "policies.diff", read, "PolicyStore", "policies", "";
+    CreatePolicyVersion => "policies.versions.create", write, "PolicyStore", "policies", "";
+    RollbackPolicies => "policies.rollback", write, "PolicyStore", "policies", "";
+    Authorize => "decisions.authorize", write, "DecisionPoint", "authorize", "";
+    ReadUser => "users.read", read, "User", "", "User";
+    UpdateUser => "users.update", write, "User", "", "User";
 }
 
 impl std::fmt::Display for Action {

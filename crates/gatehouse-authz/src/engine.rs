@@ -128,12 +128,45 @@ pub struct Caller {
     pub role: String,
 }
 
-/// Where and when a call came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where and when a call came from, and what it asks for that the route's
+/// resource does not say.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallContext {
     pub source_ip: IpAddr,
     /// Unix seconds.
     pub time: i64,
+    /// The role a new API token asks for (`api_tokens.create` only; its context
+    /// type requires it, so a policy can refuse minting above the caller's rights).
+    pub requested_role: Option<String>,
+}
+
+impl CallContext {
+    pub fn new(source_ip: IpAddr, time: i64) -> Self {
+        Self {
+            source_ip,
+            time,
+            requested_role: None,
+        }
+    }
+}
+
+/// An attribute value of a resource entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrValue {
+    String(String),
+    Long(i64),
+}
+
+/// The item a route acts on (AZ-12): its canonical id and, when it exists, its
+/// attributes as the schema declares them and the entities it is in. A target
+/// that does not exist is passed without attributes, so a policy that reads
+/// one errors, and an error denies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub id: String,
+    pub attributes: Option<Vec<(&'static str, AttrValue)>>,
+    /// `(entity type, id)` of each parent (an API token is in its role).
+    pub parents: Vec<(&'static str, String)>,
 }
 
 /// An answer, with the policies that determined it (AZ-3, AZ-4).
@@ -146,6 +179,9 @@ pub struct Decision {
     /// Policies that could not be evaluated (a missing attribute, say); they are
     /// skipped, which can only deny.
     pub errors: Vec<String>,
+    /// A call to Gatehouse's own API that was denied because a policy errored
+    /// (AZ-12), whatever the others said.
+    pub is_denied_by_error: bool,
 }
 
 /// The active policies, ready to answer.
@@ -288,21 +324,31 @@ impl Engine {
     }
 
     /// A call to one of Gatehouse's routes: the caller is an API token in its
-    /// role, the resource the route's entity (`item` for routes that name one).
+    /// role, the resource the route's collection entity, or `target` for routes
+    /// that name an item. Unlike a decision asked through the API, a policy that
+    /// errors here denies the call (AZ-12): Cedar would skip it, and a skipped
+    /// `forbid` is an allow.
     pub fn decide_call(
         &self,
         catalog: &Catalog,
         caller: &Caller,
         action: Action,
-        item: Option<&str>,
-        ctx: CallContext,
+        target: Option<&Target>,
+        ctx: &CallContext,
     ) -> Decision {
-        match self.try_decide_call(catalog, caller, action, item, ctx) {
-            Ok(d) => d,
+        match self.try_decide_call(catalog, caller, action, target, ctx) {
+            Ok(mut d) => {
+                if !d.errors.is_empty() && d.is_allowed {
+                    d.is_allowed = false;
+                    d.is_denied_by_error = true;
+                }
+                d
+            }
             Err(e) => Decision {
                 is_allowed: false,
                 policies: Vec::new(),
                 errors: vec![e.to_string()],
+                is_denied_by_error: true,
             },
         }
     }
@@ -312,8 +358,8 @@ impl Engine {
         catalog: &Catalog,
         caller: &Caller,
         action: Action,
-        item: Option<&str>,
-        ctx: CallContext,
+        target: Option<&Target>,
+        ctx: &CallContext,
     ) -> Result<Decision, AuthzError> {
         let role = catalog.uid("Role", &caller.role)?;
         let principal_uid = catalog.uid("ApiToken", &caller.id)?;
@@ -330,8 +376,40 @@ impl Engine {
         let principal = Entity::new(principal_uid.clone(), attrs, HashSet::from([role.clone()]))
             .map_err(|e| AuthzError::Request(e.to_string()))?;
         let (kind, collection) = action.resource();
-        let resource = catalog.uid(kind, item.unwrap_or(collection))?;
-        let mut entities = vec![principal, Entity::new_no_attrs(role, HashSet::new())];
+        let mut entities = vec![
+            principal,
+            Entity::new_no_attrs(role.clone(), HashSet::new()),
+        ];
+        let resource = match target {
+            None => catalog.uid(kind, collection)?,
+            Some(target) => {
+                let item_type = action.item_type().ok_or_else(|| {
+                    AuthzError::Request(format!("{action} names no item in its path"))
+                })?;
+                let uid = catalog.uid(item_type, &target.id)?;
+                if let Some(attributes) = &target.attributes {
+                    let mut parents = HashSet::new();
+                    for (parent_kind, parent_id) in &target.parents {
+                        let parent = catalog.uid(parent_kind, parent_id)?;
+                        if parent != role && parent != principal_uid {
+                            entities.push(Entity::new_no_attrs(parent.clone(), HashSet::new()));
+                        }
+                        parents.insert(parent);
+                    }
+                    let attrs = attributes
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), restricted(v)))
+                        .collect::<HashMap<_, _>>();
+                    if uid != principal_uid {
+                        entities.push(
+                            Entity::new(uid.clone(), attrs, parents)
+                                .map_err(|e| AuthzError::Request(e.to_string()))?,
+                        );
+                    }
+                }
+                uid
+            }
+        };
         entities.extend(
             catalog
                 .action_entities(action.as_str())
@@ -341,7 +419,7 @@ impl Engine {
         );
         let entities = Entities::from_entities(entities, None)
             .map_err(|e| AuthzError::Request(e.to_string()))?;
-        let context = call_context(ctx)?;
+        let context = call_context(ctx, action)?;
         let request = Request::new(
             principal_uid,
             catalog.uid("Action", action.as_str())?,
@@ -363,6 +441,7 @@ impl Engine {
                 is_allowed: false,
                 policies: Vec::new(),
                 errors: vec![format!("\"{action}\" is not an action of the schema")],
+                is_denied_by_error: false,
             };
         };
         let Some(principal) = request.principal() else {
@@ -370,6 +449,7 @@ impl Engine {
                 is_allowed: false,
                 policies: Vec::new(),
                 errors: vec!["the request has no principal".into()],
+                is_denied_by_error: false,
             };
         };
         let kind = principal.type_name().to_string();
@@ -391,17 +471,35 @@ impl Engine {
             is_allowed,
             policies,
             errors,
+            is_denied_by_error: false,
         }
     }
 }
 
-pub(crate) fn call_context(ctx: CallContext) -> Result<Context, AuthzError> {
-    Context::from_pairs([
+fn restricted(v: &AttrValue) -> RestrictedExpression {
+    match v {
+        AttrValue::String(s) => RestrictedExpression::new_string(s.clone()),
+        AttrValue::Long(n) => RestrictedExpression::new_long(*n),
+    }
+}
+
+/// The context of a call: source and time for every action, and the requested
+/// role for minting, whose context type requires it (a call without one cannot
+/// be built, and is denied).
+pub(crate) fn call_context(ctx: &CallContext, action: Action) -> Result<Context, AuthzError> {
+    let mut pairs = vec![
         (
             "source_ip".to_owned(),
             RestrictedExpression::new_ip(ctx.source_ip.to_string()),
         ),
         ("time".to_owned(), RestrictedExpression::new_long(ctx.time)),
-    ])
-    .map_err(|e| AuthzError::Request(e.to_string()))
+    ];
+    if action == Action::CreateApiToken {
+        let role = ctx.requested_role.clone().unwrap_or_default();
+        pairs.push((
+            "requested_role".to_owned(),
+            RestrictedExpression::new_string(role),
+        ));
+    }
+    Context::from_pairs(pairs).map_err(|e| AuthzError::Request(e.to_string()))
 }

@@ -5,7 +5,8 @@
 //!
 //! No I/O: policies come in as text and decisions go out as values. It must never
 //! answer allow for anything it could not evaluate: a request it cannot build is
-//! a deny, and a policy that errors is skipped (which can only deny).
+//! a deny, and on Gatehouse's own routes a policy that errors denies the call
+//! (AZ-12; a decision asked through the API keeps Cedar's rule, skipping it).
 
 mod action;
 pub mod diff;
@@ -15,7 +16,10 @@ mod policies;
 mod request;
 
 pub use action::Action;
-pub use engine::{CallContext, Caller, Catalog, Decision, Engine, BUILTIN_POLICIES, BUILTIN_ROLES};
+pub use engine::{
+    AttrValue, CallContext, Caller, Catalog, Decision, Engine, Target, BUILTIN_POLICIES,
+    BUILTIN_ROLES,
+};
 pub use policies::{
     first_problem, line_column, parse_policies, ParsedPolicies, MAX_POLICIES, MAX_POLICY_TEXT,
 };
@@ -77,5 +81,7 @@ pub fn schema_response(catalog: &Catalog) -> PolicySchemaResponse {
     }
 }
 
+#[cfg(test)]
+mod target_tests;
 #[cfg(test)]
 mod tests;

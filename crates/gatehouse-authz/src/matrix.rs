@@ -1,5 +1,6 @@
 //! The permissions matrix (AZ-9): every role against every action, answered by
-//! the live policies for a token of that role from the loopback address.
+//! the live policies for a token of that role from the loopback address (a
+//! mint asks for a token of the caller's own role).
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -99,7 +100,12 @@ pub fn cell(catalog: &Catalog, engine: &Engine, role: &str, action: Action) -> M
         principal,
         action: action.as_str().into(),
         resource,
-        context: call_context_json(&IpAddr::V4(Ipv4Addr::LOCALHOST).to_string(), 0),
+        context: call_context_json(
+            action,
+            &IpAddr::V4(Ipv4Addr::LOCALHOST).to_string(),
+            0,
+            role,
+        ),
         entities: Vec::new(),
     };
     match prepare(catalog, &request) {

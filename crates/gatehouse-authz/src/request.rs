@@ -6,7 +6,7 @@ use cedar_policy::{Context, Entities, Entity, Request};
 use gatehouse_types::{DecisionRequest, DecisionResponse, EntityData};
 use serde_json::{json, Map, Value};
 
-use crate::{AuthzError, Catalog, Decision, Engine};
+use crate::{Action, AuthzError, Catalog, Decision, Engine};
 
 /// The most entities one request may bring.
 pub const MAX_ENTITIES: usize = 100;
@@ -140,11 +140,23 @@ impl From<Decision> for DecisionResponse {
     }
 }
 
-/// A context for Gatehouse's actions, as the decision API takes it.
-pub fn call_context_json(source_ip: &str, time: i64) -> Map<String, Value> {
+/// A context for one of Gatehouse's actions, as the decision API takes it; a mint
+/// asks for `requested_role`.
+pub fn call_context_json(
+    action: Action,
+    source_ip: &str,
+    time: i64,
+    requested_role: &str,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("source_ip".into(), Value::String(source_ip.into()));
     m.insert("time".into(), Value::from(time));
+    if action == Action::CreateApiToken {
+        m.insert(
+            "requested_role".into(),
+            Value::String(requested_role.into()),
+        );
+    }
     m
 }
 

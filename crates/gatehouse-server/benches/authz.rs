@@ -117,7 +117,7 @@ fn user(i: usize) -> DecisionRequest {
             attributes: Map::new(),
             parents: vec![],
         },
-        context: call_context_json("10.1.2.3", 1_790_000_000),
+        context: call_context_json(action, "10.1.2.3", 1_790_000_000, "user"),
         entities: vec![],
     }
 }
@@ -274,10 +274,7 @@ async fn main() {
         name: "ci".into(),
         role: "auditor".into(),
     };
-    let ctx = CallContext {
-        source_ip: "10.1.2.3".parse().unwrap(),
-        time: 1_790_000_000,
-    };
+    let ctx = CallContext::new("10.1.2.3".parse().unwrap(), 1_790_000_000);
     let route_actions = actions();
     let (l, allowed) = measure(n, |i| {
         engine
@@ -286,7 +283,7 @@ async fn main() {
                 &caller,
                 route_actions[i % route_actions.len()],
                 None,
-                ctx,
+                &ctx,
             )
             .is_allowed
     });

@@ -13,7 +13,7 @@ use crate::audit::AuditLog;
 use crate::authz::Policies;
 use crate::clock::Clock;
 use crate::error::ApiFailure;
-use crate::pipeline::{finalize, guard};
+use crate::pipeline::{finalize, guard, SourceLimiter};
 use crate::routes::{self, RouteTable};
 
 #[derive(Clone)]
@@ -26,6 +26,8 @@ pub struct AppState {
     pub started_at: DateTime<Utc>,
     pub max_body_bytes: usize,
     pub default_token_ttl_seconds: u64,
+    /// Requests without a valid credential, per source.
+    pub throttle: Arc<SourceLimiter>,
 }
 
 /// What the application is built from.
@@ -36,6 +38,7 @@ pub struct AppParts {
     pub audit: AuditLog,
     pub max_body_bytes: usize,
     pub default_token_ttl_seconds: u64,
+    pub throttle: SourceLimiter,
 }
 
 /// The router with every stage of the pipeline, and the route table it enforces.
@@ -51,6 +54,7 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         routes: table.clone(),
         max_body_bytes: parts.max_body_bytes,
         default_token_ttl_seconds: parts.default_token_ttl_seconds,
+        throttle: Arc::new(parts.throttle),
     };
     let router = router
         .route_layer(from_fn_with_state(state.clone(), guard))

@@ -10,7 +10,7 @@ use std::time::Duration;
 use gatehouse_audit::{Record, Sealer};
 pub use gatehouse_authz::Action;
 use gatehouse_authz::{
-    first_problem, parse_policies, CallContext, Caller, Catalog, Decision, Engine,
+    first_problem, parse_policies, CallContext, Caller, Catalog, Decision, Engine, Target,
 };
 use gatehouse_store::{PolicyVersionRow, PolicyWrite, Store};
 use sha2::{Digest, Sha256};
@@ -171,9 +171,10 @@ impl Policies {
         &self,
         principal: &Principal,
         action: Action,
-        item: Option<&str>,
+        target: Option<&Target>,
         source_ip: &str,
         now_s: i64,
+        requested_role: Option<String>,
     ) -> (Decision, u64) {
         let active = self.current();
         let caller = caller_of(principal);
@@ -182,10 +183,11 @@ impl Policies {
                 .parse()
                 .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             time: now_s,
+            requested_role,
         };
         let decision = active
             .engine
-            .decide_call(&self.catalog, &caller, action, item, ctx);
+            .decide_call(&self.catalog, &caller, action, target, &ctx);
         (decision, active.version())
     }
 

@@ -34,6 +34,30 @@ pub struct Config {
     pub max_connections: usize,
     pub tls: TlsConfig,
     pub audit: AuditConfig,
+    pub anonymous: AnonymousConfig,
+}
+
+/// Requests with no valid credential, per source (an IPv4 address or an IPv6
+/// /64): past the limit they are answered 429 and only the first refusal of a
+/// window is recorded (OP-4).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnonymousConfig {
+    /// Requests per source per window; 0 turns the limit off.
+    pub requests_per_window: u32,
+    pub window_seconds: u64,
+    /// Sources tracked at once; beyond it, new sources share one window.
+    pub max_sources: usize,
+}
+
+impl Default for AnonymousConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_window: 120,
+            window_seconds: 60,
+            max_sources: 65_536,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -81,6 +105,7 @@ impl Default for Config {
             max_connections: 1024,
             tls: TlsConfig::default(),
             audit: AuditConfig::default(),
+            anonymous: AnonymousConfig::default(),
         }
     }
 }
@@ -211,6 +236,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "max_connections",
                 reason: format!("must be at most {MAX_CONNECTIONS_LIMIT}"),
+            });
+        }
+        if !(1..=86_400).contains(&self.anonymous.window_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "anonymous.window_seconds",
+                reason: "must be between 1 and 86400".into(),
+            });
+        }
+        if !(1..=10_000_000).contains(&self.anonymous.max_sources) {
+            return Err(ConfigError::Invalid {
+                key: "anonymous.max_sources",
+                reason: "must be between 1 and 10000000".into(),
             });
         }
         if self.audit.checkpoint_every_records == 0 {

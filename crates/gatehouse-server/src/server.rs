@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::listener::{PeerAddr, TlsListener};
+use crate::pipeline::SourceLimiter;
 use crate::tls::{self, TlsMaterial};
 use crate::tokens;
 
@@ -214,6 +215,11 @@ pub async fn start(
         audit,
         max_body_bytes: config.max_body_bytes,
         default_token_ttl_seconds: config.api_token_default_ttl_seconds,
+        throttle: SourceLimiter::new(
+            config.anonymous.requests_per_window,
+            config.anonymous.window_seconds,
+            config.anonymous.max_sources,
+        ),
     });
     let bind_err = |e: std::io::Error| ServerError::Bind {
         addr: config.listen,

@@ -48,6 +48,8 @@ pub enum ErrorCode {
     Unavailable,
     /// Any other client error, named by its HTTP status only.
     RequestRejected,
+    /// Too many requests from this source or caller; `Retry-After` says when to retry.
+    RateLimited,
 
     // Console-side codes: never sent by the server, raised by the console's Rust
     // side and carried to the window in the same shape.
@@ -81,6 +83,7 @@ impl ErrorCode {
             Self::InvalidBody | Self::ValidationFailed | Self::InvalidPolicy => 422,
             Self::MalformedJson | Self::InvalidParameter | Self::BadRequest => 400,
             Self::RequestRejected => 400,
+            Self::RateLimited => 429,
             Self::Internal | Self::StorageFailed => 500,
             Self::Unavailable => 503,
             Self::ServerUnreachable | Self::BadServerResponse => 502,
@@ -112,6 +115,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::RequestRejected => "request_rejected",
+            Self::RateLimited => "rate_limited",
             Self::ServerUnreachable => "server_unreachable",
             Self::CertificateChanged => "certificate_changed",
             Self::InvalidServerUrl => "invalid_server_url",
@@ -151,6 +155,7 @@ impl ErrorCode {
             | Self::PayloadTooLarge
             | Self::BadRequest
             | Self::RequestRejected => Some("bad_input"),
+            Self::RateLimited => Some("rate_limit"),
             _ => None,
         }
     }
@@ -199,6 +204,7 @@ mod tests {
             ErrorCode::Internal,
             ErrorCode::Unavailable,
             ErrorCode::RequestRejected,
+            ErrorCode::RateLimited,
             ErrorCode::ServerUnreachable,
             ErrorCode::CertificateChanged,
             ErrorCode::InvalidServerUrl,

@@ -8,6 +8,9 @@ use http::request::Parts;
 use http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
+use gatehouse_types::ApiTokenId;
+
+use super::target::Item;
 use super::Principal;
 use crate::error::ApiFailure;
 
@@ -124,6 +127,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 };
                 ApiFailure::new(ErrorCode::InvalidParameter, message)
             })
+    }
+}
+
+/// The API token a route's path names, as the guard parsed and authorized it.
+pub struct PathToken(pub ApiTokenId);
+
+/// The policy version a route's path names, as the guard parsed and authorized it.
+pub struct PathVersion(pub u64);
+
+fn item_of(parts: &Parts) -> Result<Item, ApiFailure> {
+    // Absent only if a route were wired without the guard: fail closed.
+    parts
+        .extensions
+        .get::<Item>()
+        .copied()
+        .ok_or_else(ApiFailure::internal)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathToken {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match item_of(parts)? {
+            Item::ApiToken(id) => Ok(PathToken(ApiTokenId(id))),
+            Item::PolicyVersion(_) => Err(ApiFailure::internal()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathVersion {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match item_of(parts)? {
+            Item::PolicyVersion(n) => Ok(PathVersion(n)),
+            Item::ApiToken(_) => Err(ApiFailure::internal()),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 
 use super::record::{blocked_row, build_record, AuditSlot, RequestFacts};
+use super::throttle::Verdict;
 use super::RequestId;
 use crate::app::AppState;
 use crate::clock::to_micros;
@@ -33,7 +34,18 @@ const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (header::CACHE_CONTROL, "no-store"),
 ];
 
-pub async fn finalize(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// The outermost stage. The request is handled on a task of its own, so that a
+/// client that goes away (a reset HTTP/2 stream, a closed connection) cannot cut
+/// it short between the handler's work and its record: dropping this future no
+/// longer drops the request's handling, and its record is written all the same.
+pub async fn finalize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::spawn(handle(state, request, next)).await {
+        Ok(response) => response,
+        Err(_) => ApiFailure::internal().into_response(),
+    }
+}
+
+async fn handle(state: AppState, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     // UUIDv7: time-ordered, so the request-id index grows at its end instead of
     // taking random inserts (and ids sort by arrival).
@@ -60,14 +72,48 @@ pub async fn finalize(State(state): State<AppState>, mut request: Request, next:
     request.extensions_mut().insert(facts.clone());
     request.extensions_mut().insert(slot.clone());
 
-    let mut response = match declared_length(&request) {
-        Some(len) if len > state.max_body_bytes as u64 => too_large(state.max_body_bytes),
+    // Requests without a credential are counted before they are handled; ones
+    // whose credential fails, once it has.
+    let has_credential = request.headers().contains_key(header::AUTHORIZATION);
+    let now_s = state.clock.now().timestamp();
+    let mut throttled = if has_credential {
+        Verdict::Allow
+    } else {
+        state.throttle.hit(&facts.source_ip, now_s)
+    };
+    let mut response = match (throttled, declared_length(&request)) {
+        (Verdict::Refuse { retry_after_s, .. }, _) => too_many(retry_after_s),
+        (_, Some(len)) if len > state.max_body_bytes as u64 => too_large(state.max_body_bytes),
         _ => next.run(request).await,
     };
+    let is_anonymous = slot.note().principal.is_none();
+    if has_credential && is_anonymous {
+        throttled = state.throttle.hit(&facts.source_ip, now_s);
+        if let Verdict::Refuse { retry_after_s, .. } = throttled {
+            response = too_many(retry_after_s);
+        }
+    }
     let failure = error_of(&response);
-    if let Err(unavailable) =
-        record(&state, &facts, &slot, response.status(), failure.as_ref()).await
-    {
+    let outcome = match throttled {
+        // Past the limit only the first refusal of a window is recorded, with
+        // how many went unrecorded before it: a flood adds a bounded number of rows.
+        Verdict::Refuse { record: None, .. } => Ok(()),
+        Verdict::Refuse {
+            record: Some(unrecorded),
+            ..
+        } => {
+            slot.note()
+                .details
+                .get_or_insert_with(serde_json::Map::new)
+                .insert(
+                    "throttle".into(),
+                    serde_json::json!({ "refused_unrecorded_before": unrecorded }),
+                );
+            record(&state, &facts, &slot, response.status(), failure.as_ref()).await
+        }
+        Verdict::Allow => record(&state, &facts, &slot, response.status(), failure.as_ref()).await,
+    };
+    if let Err(unavailable) = outcome {
         // Fail closed: a request whose record cannot be written does not get its answer.
         response = unavailable.into_response();
         if let Some(failure) = error_of(&response) {
@@ -140,6 +186,18 @@ fn declared_length(request: &Request) -> Option<u64> {
         .ok()
 }
 
+fn too_many(retry_after_s: u64) -> Response {
+    let mut response = ApiFailure::new(
+        ErrorCode::RateLimited,
+        "too many requests without a valid credential from this source, retry later",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+    response
+}
+
 fn too_large(limit: usize) -> Response {
     ApiFailure::new(
         ErrorCode::PayloadTooLarge,
@@ -171,6 +229,7 @@ fn error_of(response: &Response) -> Option<ApiFailure> {
         }
         StatusCode::UNAUTHORIZED => (ErrorCode::Unauthenticated, "authentication required"),
         StatusCode::FORBIDDEN => (ErrorCode::Forbidden, "not permitted"),
+        StatusCode::TOO_MANY_REQUESTS => (ErrorCode::RateLimited, "too many requests"),
         s if s.is_server_error() => (ErrorCode::Internal, "internal error"),
         _ => (ErrorCode::RequestRejected, "request rejected"),
     };

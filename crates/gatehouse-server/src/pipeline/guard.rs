@@ -6,14 +6,14 @@ use http::{header, HeaderValue, Method};
 
 use serde_json::json;
 
-use super::{AuditSlot, RequestFacts};
+use super::{target, AuditSlot, RequestFacts};
 use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::routes::{Access, Lookup};
 use crate::tokens;
 
 /// Route lookup → authenticate → authorize, for every matched route.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(path) = request
         .extensions()
         .get::<MatchedPath>()
@@ -29,7 +29,9 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let slot = request.extensions().get::<AuditSlot>().cloned();
     let note_action = |name: &'static str| {
         if let Some(slot) = &slot {
-            slot.note().action = Some(name);
+            let mut note = slot.note();
+            note.action = Some(name);
+            note.route = Some(path.clone());
         }
     };
     let action = match state.routes.lookup(&method, &path) {
@@ -64,24 +66,52 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if let Some(slot) = &slot {
         slot.note().principal = Some(principal.clone());
     }
-    let item = path_item(&path, request.uri().path());
+    // What the handler will act on, parsed once, described from the store, and
+    // decided on as such (AZ-12).
+    let item = match target::raw_item(&path, request.uri().path()) {
+        Some(raw) => match target::parse(action.item_type().unwrap_or_default(), raw) {
+            Ok(item) => Some(item),
+            Err(failure) => return failure.into_response(),
+        },
+        None => None,
+    };
+    let described = match item {
+        Some(item) => match target::describe(&state, item).await {
+            Ok(t) => Some(t),
+            Err(failure) => return failure.into_response(),
+        },
+        None => None,
+    };
+    let (mut request, requested_role) =
+        match target::requested_role(action, request, state.max_body_bytes).await {
+            Ok(read) => read,
+            Err(failure) => return failure.into_response(),
+        };
     let source_ip = request
         .extensions()
         .get::<std::sync::Arc<RequestFacts>>()
         .map(|f| f.source_ip.clone())
         .unwrap_or_default();
     let now_s = state.clock.now().timestamp();
-    let (decision, version) =
-        state
-            .policies
-            .decide(&principal, action, item.as_deref(), &source_ip, now_s);
+    let (decision, version) = state.policies.decide(
+        &principal,
+        action,
+        described.as_ref(),
+        &source_ip,
+        now_s,
+        requested_role,
+    );
     if let Some(slot) = &slot {
-        slot.note().authorization = Some(json!({
+        let mut record = json!({
             "decision": if decision.is_allowed { "allow" } else { "deny" },
             "policies": decision.policies,
             "errors": decision.errors,
             "policy_version": version,
-        }));
+        });
+        if decision.is_denied_by_error {
+            record["denied_by"] = json!("evaluation_error");
+        }
+        slot.note().authorization = Some(record);
     }
     if !decision.is_allowed {
         tracing::info!(
@@ -89,34 +119,14 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             role = %principal.role,
             action = action.as_str(),
             policies = ?decision.policies,
+            is_denied_by_error = decision.is_denied_by_error,
             "denied"
         );
         return ApiFailure::forbidden().into_response();
     }
+    if let Some(item) = item {
+        request.extensions_mut().insert(item);
+    }
     request.extensions_mut().insert(principal);
     next.run(request).await
-}
-
-/// The item a route names (`{id}` in `/v1/api-tokens/{id}`), from the matched
-/// pattern and the request's path.
-fn path_item(pattern: &str, path: &str) -> Option<String> {
-    pattern
-        .split('/')
-        .zip(path.split('/'))
-        .find(|(p, _)| p.starts_with('{') && p.ends_with('}'))
-        .map(|(_, v)| v.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::path_item;
-
-    #[test]
-    fn the_item_comes_from_the_placeholder() {
-        assert_eq!(
-            path_item("/v1/api-tokens/{id}", "/v1/api-tokens/abc").as_deref(),
-            Some("abc")
-        );
-        assert_eq!(path_item("/v1/audit/events", "/v1/audit/events"), None);
-    }
 }

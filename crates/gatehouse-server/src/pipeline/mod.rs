@@ -1,11 +1,16 @@
 //! The request pipeline every route goes through, in this order:
 //!
-//! 1. [`finalize`] (outermost): assigns the request id, refuses bodies over the
-//!    limit by their declared length, adds the security headers, and renders every
-//!    error, wherever it arose, into the one error shape.
+//! 1. [`finalize`] (outermost): handles the request on a task of its own (a
+//!    client that resets its stream cannot cut the record off), assigns the request
+//!    id, refuses a source past its limit of requests without a valid credential
+//!    ([`throttle`]: 429, recorded once per window), refuses bodies over the limit
+//!    by their declared length, adds the security headers, and renders every error,
+//!    wherever it arose, into the one error shape.
 //! 2. [`guard`] (on every matched route): looks the route up in the route table,
-//!    authenticates the caller and asks the [`crate::authz::Authorizer`]; a route
-//!    missing from the table is refused (deny by default).
+//!    authenticates the caller, parses the item the path names into its canonical
+//!    form and describes it from the store ([`target`]), and asks the policies
+//!    about exactly that; a route missing from the table is refused (deny by
+//!    default), and so is a call a policy errored on.
 //! 3. The handler, which reads the caller through the [`Caller`] extractor.
 //! 4. Back in [`finalize`]: the request's audit record and, if the request was
 //!    refused, its blocked-request entry ([`record`]). A response whose record
@@ -17,11 +22,14 @@ mod extract;
 mod finalize;
 mod guard;
 mod record;
+mod target;
+mod throttle;
 
-pub use extract::{ApiJson, ApiPath, ApiQuery, Caller};
+pub use extract::{ApiJson, ApiPath, ApiQuery, Caller, PathToken, PathVersion};
 pub use finalize::finalize;
 pub use guard::guard;
 pub use record::{Audit, AuditNote, AuditSlot, RequestFacts};
+pub use throttle::SourceLimiter;
 
 use gatehouse_types::{ApiTokenId, Role};
 

@@ -21,6 +21,8 @@ use super::Principal;
 use crate::error::ApiFailure;
 
 const MAX_FIELD: usize = 256;
+/// The one route key of every request no route matched.
+pub const UNKNOWN_ROUTE: &str = "(unknown)";
 const MAX_QUERY_PAIRS: usize = 32;
 
 /// Facts about the request, fixed when it arrives.
@@ -85,6 +87,10 @@ pub struct AuditNote {
     pub principal: Option<Principal>,
     /// The route's action; `None` when no route matched.
     pub action: Option<&'static str>,
+    /// The matched route's template (`/v1/api-tokens/{id}`); `None` when no
+    /// route matched. Blocked requests are counted by it, so random paths cannot
+    /// make the blocked log's counts grow a key each.
+    pub route: Option<String>,
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
     pub before: Option<Value>,
@@ -259,7 +265,10 @@ pub fn blocked_row(
             .as_ref()
             .map(|p| format!("{} ({})", p.name, p.token_id)),
         method: facts.method.clone(),
-        route: facts.path.clone(),
+        route: note
+            .route
+            .clone()
+            .unwrap_or_else(|| UNKNOWN_ROUTE.to_owned()),
         status: i32::from(status),
         request_id: facts.request_id.clone(),
     }

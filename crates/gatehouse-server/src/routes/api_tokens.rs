@@ -2,13 +2,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_types::{
-    ApiTokenId, ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest,
-    CreatedApiTokenResponse, ErrorCode,
+    ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest, CreatedApiTokenResponse,
 };
 
 use crate::app::AppState;
 use crate::error::ApiFailure;
-use crate::pipeline::{ApiJson, ApiPath, Audit, Caller};
+use crate::pipeline::{ApiJson, Audit, Caller, PathToken};
 use crate::tokens;
 
 /// `POST /v1/api-tokens`: the secret is in this response and nowhere else, ever.
@@ -47,18 +46,16 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<ApiTokenListResp
 pub async fn revoke(
     State(state): State<AppState>,
     audit: Audit,
-    ApiPath(id): ApiPath<String>,
+    PathToken(id): PathToken,
 ) -> Result<Json<ApiTokenResponse>, ApiFailure> {
-    let id = uuid::Uuid::parse_str(&id)
-        .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "token id must be a UUID"))?;
-    audit.resource("api_token", id.to_string());
+    audit.resource("api_token", id.0.to_string());
     let record_of = |time_us: i64, before: serde_json::Value, after: serde_json::Value| {
         audit.record(time_us, StatusCode::OK.as_u16(), Some(before), Some(after))
     };
     let token = tokens::revoke(
         state.store.as_ref(),
         state.clock.as_ref(),
-        ApiTokenId(id),
+        id,
         (&record_of, state.audit.sealer()),
     )
     .await?;

@@ -22,7 +22,7 @@ use crate::app::AppState;
 use crate::authz::{sha256, version_value, ActivePolicies};
 use crate::clock::from_micros;
 use crate::error::ApiFailure;
-use crate::pipeline::{ApiJson, ApiPath, ApiQuery, Audit, Caller, Principal};
+use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathVersion, Principal};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
@@ -137,9 +137,9 @@ async fn find(state: &AppState, version: u64) -> Result<PolicyVersionRow, ApiFai
 /// `GET /v1/policies/versions/{n}`.
 pub async fn version(
     State(state): State<AppState>,
-    ApiPath(n): ApiPath<String>,
+    PathVersion(n): PathVersion,
 ) -> Result<Json<PolicyVersionResponse>, ApiFailure> {
-    let row = find(&state, parse_version("version", &n)?).await?;
+    let row = find(&state, n).await?;
     Ok(Json(to_wire(&row, &policies_of(&state, &row))))
 }
 
@@ -203,10 +203,10 @@ async fn check_lockout(state: &AppState, candidate: &Engine) -> Result<(), ApiFa
     let tokens = state.store.api_tokens().list().await?;
     let now_us = now.timestamp_micros();
     let catalog = state.policies.catalog();
-    let ctx = gatehouse_authz::CallContext {
-        source_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-        time: now.timestamp(),
-    };
+    let ctx = gatehouse_authz::CallContext::new(
+        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        now.timestamp(),
+    );
     let can_change = tokens
         .iter()
         .filter(|t| t.revoked_at_us.is_none() && t.expires_at_us > now_us)
@@ -217,7 +217,7 @@ async fn check_lockout(state: &AppState, candidate: &Engine) -> Result<(), ApiFa
                 role: t.role.clone(),
             };
             candidate
-                .decide_call(catalog, &caller, Action::CreatePolicyVersion, None, ctx)
+                .decide_call(catalog, &caller, Action::CreatePolicyVersion, None, &ctx)
                 .is_allowed
         });
     if can_change {

@@ -5,6 +5,8 @@ mod audit;
 mod auth;
 mod errors;
 mod policies;
+mod reset;
+mod throttle;
 mod tls;
 mod tokens;
 

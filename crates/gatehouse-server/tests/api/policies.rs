@@ -13,6 +13,7 @@ use crate::assert_error;
 use crate::audit::{mint, send, the_record_of};
 
 mod decisions;
+mod targets;
 
 fn change(text: &str, base_version: u64) -> CreatePolicyVersionRequest {
     CreatePolicyVersionRequest {
@@ -45,7 +46,8 @@ async fn the_builtin_roles_are_version_one(db: Db) {
             "builtin.administrator",
             "builtin.auditor",
             "builtin.user",
-            "builtin.service"
+            "builtin.service",
+            "builtin.mint_within_role"
         ]
     );
     let history = admin.list_policy_versions(None, None).await.unwrap();
@@ -183,7 +185,7 @@ async fn a_new_version_applies_to_the_next_request_and_is_audited(db: Db) {
         .await
         .unwrap();
     assert_eq!(v2.version, 2);
-    assert_eq!(v2.policies.len(), 5);
+    assert_eq!(v2.policies.len(), 6);
     assert!(v2.author.starts_with("initial administrator ("));
 
     let (status, denied) = send(server.raw().get(&export).bearer_auth(&auditor)).await;

@@ -49,7 +49,13 @@ fn ask(role: &str, action: &str) -> DecisionRequest {
         principal: token(role, "t1"),
         action: action.into(),
         resource,
-        context: gatehouse_authz::call_context_json("10.0.0.1", 1_790_000_000),
+        context: gatehouse_authz::call_context_json(
+            gatehouse_authz::Action::from_name(action)
+                .unwrap_or(gatehouse_authz::Action::ReadServer),
+            "10.0.0.1",
+            1_790_000_000,
+            role,
+        ),
         entities: vec![],
     }
 }

@@ -1,0 +1,196 @@
+//! What a call acts on, decided once, before authorization (AZ-12): the item a
+//! route's path names is parsed into its canonical form, described with its
+//! stored attributes for the policies, and handed to the handler parsed, so the
+//! guard authorizes exactly what the handler then acts on. A mint's requested
+//! role is read from its body for the same reason.
+
+use axum::body::Body;
+use axum::extract::Request;
+use gatehouse_authz::{Action, AttrValue, Target};
+use gatehouse_types::ErrorCode;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::error::ApiFailure;
+
+/// The item a route names, parsed; handlers read it with [`super::PathItem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    ApiToken(Uuid),
+    PolicyVersion(u64),
+}
+
+/// The item in `path`, at the placeholder of the matched `pattern`
+/// (`{id}` in `/v1/api-tokens/{id}`), as written.
+pub fn raw_item<'a>(pattern: &str, path: &'a str) -> Option<&'a str> {
+    pattern
+        .split('/')
+        .zip(path.split('/'))
+        .find(|(p, _)| p.starts_with('{') && p.ends_with('}'))
+        .map(|(_, v)| v)
+}
+
+/// Parses the item for the entity type `kind` acts on. Every spelling a parser
+/// accepts (`{…}`, `urn:uuid:`, upper case, bare hex; `007`) becomes the one
+/// canonical id, and that id is what policies see.
+pub fn parse(kind: &str, raw: &str) -> Result<Item, ApiFailure> {
+    let decoded = percent_decoded(raw)
+        .ok_or_else(|| ApiFailure::new(ErrorCode::InvalidParameter, "invalid path parameter"))?;
+    match kind {
+        "ApiToken" => Uuid::parse_str(&decoded)
+            .map(Item::ApiToken)
+            .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "token id must be a UUID")),
+        "PolicyVersion" => decoded
+            .parse::<u64>()
+            .ok()
+            .filter(|v| *v >= 1)
+            .map(Item::PolicyVersion)
+            .ok_or_else(|| {
+                ApiFailure::new(
+                    ErrorCode::InvalidParameter,
+                    "version must be a version number (1 or more)",
+                )
+            }),
+        // A route naming an item of a type no route has described yet: deny by
+        // default rather than authorize an id nobody parsed.
+        _ => Err(ApiFailure::forbidden()),
+    }
+}
+
+/// The path segment as the router decoded it (`%7B` is `{`).
+fn percent_decoded(raw: &str) -> Option<String> {
+    percent_decode(raw.as_bytes()).and_then(|b| String::from_utf8(b).ok())
+}
+
+fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' {
+            let hex = input.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(input[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The item as the policies see it: its canonical id and, if it exists, its
+/// attributes and parents as the schema declares them.
+pub async fn describe(state: &AppState, item: Item) -> Result<Target, ApiFailure> {
+    Ok(match item {
+        Item::ApiToken(id) => {
+            let row = state.store.api_tokens().find(id).await?;
+            Target {
+                id: id.to_string(),
+                parents: row
+                    .as_ref()
+                    .map(|r| vec![("Role", r.role.clone())])
+                    .unwrap_or_default(),
+                attributes: row.map(|r| {
+                    vec![
+                        ("name", AttrValue::String(r.name)),
+                        ("role", AttrValue::String(r.role)),
+                    ]
+                }),
+            }
+        }
+        Item::PolicyVersion(n) => {
+            let row = state.store.policies().find(n).await?;
+            Target {
+                id: n.to_string(),
+                parents: vec![("PolicyStore", "policies".to_owned())],
+                attributes: row.map(|r| {
+                    vec![
+                        ("version", AttrValue::Long(r.version)),
+                        ("author", AttrValue::String(r.author)),
+                    ]
+                }),
+            }
+        }
+    })
+}
+
+/// For a mint, the role the body asks for: the body is read here (within the
+/// body limit) and put back for the handler, which parses it fully. A body that
+/// names no role asks for none, which only an administrator may be granted
+/// (the handler then refuses the body).
+pub async fn requested_role(
+    action: Action,
+    request: Request,
+    limit: usize,
+) -> Result<(Request, Option<String>), ApiFailure> {
+    if action != Action::CreateApiToken {
+        return Ok((request, None));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(body_failure)?;
+    let role = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("role").and_then(|r| r.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    Ok((Request::from_parts(parts, Body::from(bytes)), Some(role)))
+}
+
+fn body_failure(e: axum::Error) -> ApiFailure {
+    let is_too_large =
+        std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+    if is_too_large {
+        ApiFailure::new(
+            ErrorCode::PayloadTooLarge,
+            "request body is larger than the limit",
+        )
+    } else {
+        ApiFailure::new(ErrorCode::BadRequest, "request body could not be read")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_item_comes_from_the_placeholder() {
+        assert_eq!(
+            raw_item("/v1/api-tokens/{id}", "/v1/api-tokens/abc"),
+            Some("abc")
+        );
+        assert_eq!(raw_item("/v1/audit/events", "/v1/audit/events"), None);
+    }
+
+    // proves: AZ-12
+    #[test]
+    fn every_spelling_of_an_id_is_one_item() {
+        let canonical = "0190a5f4-1c2d-7e3f-8a4b-5c6d7e8f9a0b";
+        let id = Uuid::parse_str(canonical).unwrap();
+        for spelling in [
+            canonical,
+            "0190A5F4-1C2D-7E3F-8A4B-5C6D7E8F9A0B",
+            "%7B0190a5f4-1c2d-7e3f-8a4b-5c6d7e8f9a0b%7D",
+            "urn:uuid:0190a5f4-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+            "0190a5f41c2d7e3f8a4b5c6d7e8f9a0b",
+            "%30190a5f4-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+        ] {
+            assert_eq!(parse("ApiToken", spelling).unwrap(), Item::ApiToken(id));
+        }
+        assert_eq!(
+            parse("PolicyVersion", "007").unwrap(),
+            Item::PolicyVersion(7)
+        );
+        assert_eq!(
+            parse("PolicyVersion", "+7").unwrap(),
+            Item::PolicyVersion(7)
+        );
+        assert!(parse("PolicyVersion", "0").is_err());
+        assert!(parse("ApiToken", "not-a-uuid").is_err());
+        assert!(parse("ApiToken", "%zz").is_err());
+        assert_eq!(parse("User", "x").unwrap_err().code, ErrorCode::Forbidden);
+    }
+}
