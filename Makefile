@@ -5,7 +5,7 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run serve test check deps postgres ui bindings bench bench-authz bench-audit bench-console package fmt
+.PHONY: run serve test check deps postgres ui bindings bench bench-authz bench-audit bench-console bench-hardening package fmt
 
 ## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
@@ -80,6 +80,11 @@ bench-authz:
 
 bench-audit:
 	$(CARGO) bench -p gatehouse-server --bench audit
+
+## The hardening's cost (issue 12): release builds of BASE and HEAD side by side
+## under wrk (POST /v1/authorize, a search page); BASE, BENCH_SECONDS, BENCH_RECORDS.
+bench-hardening:
+	bash scripts/bench-hardening.sh
 
 ## The console's speed with 10 M records in its embedded server (BENCH_DIR must
 ## hold bench-audit's database; a million blocked requests are added once), in the
