@@ -9,14 +9,13 @@ use http::{header, HeaderName, HeaderValue, StatusCode};
 
 use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
+use gatehouse_listener::PeerAddr;
 
 use super::record::{blocked_row, build_record, AuditSlot, RequestFacts};
 use super::RequestId;
 use crate::app::AppState;
 use crate::clock::to_micros;
 use crate::error::ApiFailure;
-use crate::listener::PeerAddr;
 
 const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (
@@ -46,8 +45,8 @@ pub async fn finalize(State(state): State<AppState>, mut request: Request, next:
     let path = request.uri().path().to_owned();
     let source_ip = request
         .extensions()
-        .get::<ConnectInfo<PeerAddr>>()
-        .map(|ConnectInfo(PeerAddr(addr))| addr.ip().to_string())
+        .get::<PeerAddr>()
+        .map(|PeerAddr(addr)| addr.ip().to_string())
         .unwrap_or_default();
     let facts = Arc::new(RequestFacts::new(
         request_id.clone(),

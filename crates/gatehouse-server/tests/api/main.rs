@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod errors;
 mod policies;
+mod slow;
 mod tls;
 mod tokens;
 
