@@ -29,20 +29,18 @@ use crate::{BoxError, ListenerLimits, PeerAddr, RequestBody};
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// What every connection of one listener shares.
-pub(crate) struct Shared<S> {
-    pub(crate) service: S,
+pub(crate) struct Shared {
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) limits: ListenerLimits,
     http1: auto::Builder<TokioExecutor>,
     http2: auto::Builder<TokioExecutor>,
 }
 
-impl<S> Shared<S> {
-    pub(crate) fn new(service: S, acceptor: TlsAcceptor, limits: ListenerLimits) -> Self {
+impl Shared {
+    pub(crate) fn new(acceptor: TlsAcceptor, limits: ListenerLimits) -> Self {
         let http1 = builder(&limits).http1_only();
         let http2 = builder(&limits).http2_only();
         Self {
-            service,
             acceptor,
             limits,
             http1,
@@ -77,9 +75,10 @@ pub(crate) struct Slots {
     pub(crate) _source: SourceSlot,
 }
 
-/// Serves one accepted connection to its end.
+/// Serves one accepted connection to its end with its own clone of the service.
 pub(crate) async fn run<S, B>(
-    shared: Arc<Shared<S>>,
+    shared: Arc<Shared>,
+    service: S,
     tcp: TcpStream,
     peer: SocketAddr,
     slots: Slots,
@@ -106,7 +105,7 @@ pub(crate) async fn run<S, B>(
     let is_http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     let activity = Activity::new();
     let service = PerRequest {
-        inner: shared.service.clone(),
+        inner: service,
         peer,
         rate: BodyRate {
             grace: limits.body_grace,

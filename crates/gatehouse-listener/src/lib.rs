@@ -118,11 +118,7 @@ impl Listener {
     /// and returns.
     pub async fn serve<S, B>(self, service: S, shutdown: impl Future<Output = ()>)
     where
-        S: tower::Service<Request<RequestBody>, Response = Response<B>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        S: tower::Service<Request<RequestBody>, Response = Response<B>> + Clone + Send + 'static,
         S::Future: Send + 'static,
         S::Error: Into<BoxError>,
         B: Body + Unpin + Send + 'static,
@@ -140,7 +136,7 @@ impl Listener {
         ));
         let sources = SourceCounter::new(limits.max_connections_per_source);
         let shutdown_grace = limits.shutdown_grace;
-        let shared = Arc::new(Shared::new(service, acceptor, limits));
+        let shared = Arc::new(Shared::new(acceptor, limits));
         let (stop, stopped) = watch::channel(());
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
@@ -178,6 +174,7 @@ impl Listener {
             };
             connections.spawn(conn::run(
                 shared.clone(),
+                service.clone(),
                 tcp_stream,
                 peer,
                 slots,
@@ -214,5 +211,28 @@ mod tests {
         let other = Outer(Box::new(ListenerError::SendStalled(Duration::from_secs(1))));
         assert!(!is_body_too_slow(&other));
         assert!(!is_body_too_slow(&std::io::Error::other("x")));
+    }
+
+    /// Type-checked only: a service need not be `Sync` (tower's `BoxCloneService`
+    /// is not), and serving it is a future that can be spawned.
+    #[allow(dead_code)]
+    fn serving_a_service_that_is_not_sync_can_be_spawned(listener: Listener) {
+        #[derive(Clone)]
+        struct NotSync(std::cell::Cell<u8>);
+        impl tower::Service<Request<RequestBody>> for NotSync {
+            type Response = Response<String>;
+            type Error = std::convert::Infallible;
+            type Future = std::future::Ready<Result<Response<String>, Self::Error>>;
+            fn poll_ready(
+                &mut self,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+            fn call(&mut self, _: Request<RequestBody>) -> Self::Future {
+                std::future::ready(Ok(Response::new(String::new())))
+            }
+        }
+        tokio::spawn(listener.serve(NotSync(std::cell::Cell::new(0)), std::future::pending()));
     }
 }
