@@ -97,8 +97,14 @@ pub(crate) async fn run<S, B>(
     let tls = tokio::select! {
         done = handshake => match done {
             Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-            Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                return;
+            }
         },
         _ = stop.changed() => return,
     };
