@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod listener;
+pub use listener::ListenerConfig;
+
 /// Environment variables with the `GATEHOUSE_` prefix that are not config keys.
 const NON_CONFIG_VARS: &[&str] = &["GATEHOUSE_CONFIG", "GATEHOUSE_LOG"];
 /// Prefixes (after `GATEHOUSE_`) of variables that belong to the tests and the console.
@@ -32,6 +35,8 @@ pub struct Config {
     pub tls_handshake_timeout_seconds: u64,
     /// Connections served at once; further connections wait in the kernel's backlog.
     pub max_connections: usize,
+    /// The listener's other deadlines, rates and caps (`config/listener.rs`).
+    pub listener: ListenerConfig,
     pub tls: TlsConfig,
     pub audit: AuditConfig,
     pub anonymous: AnonymousConfig,
@@ -103,6 +108,7 @@ impl Default for Config {
             api_token_default_ttl_seconds: 90 * 24 * 3600,
             tls_handshake_timeout_seconds: 10,
             max_connections: 1024,
+            listener: ListenerConfig::default(),
             tls: TlsConfig::default(),
             audit: AuditConfig::default(),
             anonymous: AnonymousConfig::default(),
@@ -250,6 +256,7 @@ impl Config {
                 reason: "must be between 1 and 10000000".into(),
             });
         }
+        self.listener.validate()?;
         if self.audit.checkpoint_every_records == 0 {
             return Err(ConfigError::Invalid {
                 key: "audit.checkpoint_every_records",

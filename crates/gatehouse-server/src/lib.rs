@@ -11,7 +11,6 @@ pub mod authz;
 pub mod clock;
 pub mod config;
 mod error;
-pub mod listener;
 pub mod pipeline;
 pub mod routes;
 mod server;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_audit::{Record, Sealer};
+use gatehouse_listener::Listener;
 use gatehouse_store::Store;
 use gatehouse_types::{CreateApiTokenRequest, Role};
 use tokio::sync::oneshot;
@@ -17,7 +18,6 @@ use crate::authz::Policies;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::listener::{PeerAddr, TlsListener};
 use crate::pipeline::SourceLimiter;
 use crate::tls::{self, TlsMaterial};
 use crate::tokens;
@@ -174,7 +174,8 @@ impl RunningServer {
         }
     }
 
-    /// Runs until the server stops by itself (it only does on an I/O error).
+    /// Runs until the server stops (it never stops by itself: accept errors are
+    /// retried).
     pub async fn wait(self) -> std::io::Result<()> {
         let _keep_open = self.shutdown;
         self.task.await.unwrap_or(Ok(()))
@@ -187,7 +188,8 @@ impl RunningServer {
     }
 }
 
-/// Binds the listener and serves the API on it.
+/// Binds the listener and serves the API on it, with the limits of
+/// `Config::listener_limits`.
 pub async fn start(
     prepared: Prepared,
     clock: Arc<dyn Clock>,
@@ -228,22 +230,17 @@ pub async fn start(
     let tcp = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(bind_err)?;
-    let listener = TlsListener::new(
-        tcp,
-        tls.server_config,
-        Duration::from_secs(config.tls_handshake_timeout_seconds),
-        config.max_connections,
-    )
-    .map_err(bind_err)?;
-    let local_addr = axum::serve::Listener::local_addr(&listener).map_err(bind_err)?;
+    let listener =
+        Listener::new(tcp, tls.server_config, config.listener_limits()).map_err(bind_err)?;
+    let local_addr = listener.local_addr();
     let (shutdown, rx) = oneshot::channel::<()>();
-    let service = router.into_make_service_with_connect_info::<PeerAddr>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
+        listener
+            .serve(router, async move {
                 let _ = rx.await;
             })
-            .await
+            .await;
+        Ok(())
     });
     Ok(RunningServer {
         local_addr,

@@ -35,6 +35,8 @@ pub enum ErrorCode {
     InvalidParameter,
     UnsupportedMediaType,
     PayloadTooLarge,
+    /// The request body arrived too slowly (under the listener's minimum rate).
+    RequestTimeout,
     /// A request field is well-formed but not acceptable (too long, out of range).
     ValidationFailed,
     Conflict,
@@ -78,6 +80,7 @@ impl ErrorCode {
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict | Self::PolicyLockout => 409,
+            Self::RequestTimeout => 408,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::InvalidBody | Self::ValidationFailed | Self::InvalidPolicy => 422,
@@ -107,6 +110,7 @@ impl ErrorCode {
             Self::InvalidParameter => "invalid_parameter",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::ValidationFailed => "validation_failed",
             Self::Conflict => "conflict",
             Self::InvalidPolicy => "invalid_policy",
@@ -153,6 +157,7 @@ impl ErrorCode {
             | Self::InvalidParameter
             | Self::UnsupportedMediaType
             | Self::PayloadTooLarge
+            | Self::RequestTimeout
             | Self::BadRequest
             | Self::RequestRejected => Some("bad_input"),
             Self::RateLimited => Some("rate_limit"),
@@ -196,6 +201,7 @@ mod tests {
             ErrorCode::InvalidParameter,
             ErrorCode::UnsupportedMediaType,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::RequestTimeout,
             ErrorCode::ValidationFailed,
             ErrorCode::Conflict,
             ErrorCode::InvalidPolicy,
@@ -231,6 +237,8 @@ mod tests {
         assert_eq!(ValidationFailed.block_reason(true), None);
         assert_eq!(MalformedJson.block_reason(true), Some("bad_input"));
         assert_eq!(InvalidBody.block_reason(true), Some("bad_input"));
+        assert_eq!(RequestTimeout.block_reason(true), Some("bad_input"));
+        assert_eq!(RequestTimeout.status(), 408);
         for code in [InvalidToken, Forbidden, NotFound, PayloadTooLarge] {
             let reason = code.block_reason(false).unwrap();
             assert!(BLOCK_REASONS.contains(&reason), "{reason}");

@@ -79,6 +79,9 @@ fn body_failure(e: BytesRejection) -> ApiFailure {
             ErrorCode::PayloadTooLarge,
             "request body is larger than the limit",
         )
+    } else if gatehouse_listener::is_body_too_slow(&e) {
+        // The listener cut a body that fell under its minimum rate (OP-4).
+        ApiFailure::new(ErrorCode::RequestTimeout, "request body arrived too slowly")
     } else {
         ApiFailure::new(ErrorCode::BadRequest, "request body could not be read")
     }

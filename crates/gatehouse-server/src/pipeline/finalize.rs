@@ -9,7 +9,7 @@ use http::{header, HeaderName, HeaderValue, StatusCode};
 
 use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
+use gatehouse_listener::PeerAddr;
 
 use super::record::{blocked_row, build_record, AuditSlot, RequestFacts};
 use super::throttle::Verdict;
@@ -17,7 +17,6 @@ use super::RequestId;
 use crate::app::AppState;
 use crate::clock::to_micros;
 use crate::error::ApiFailure;
-use crate::listener::PeerAddr;
 
 const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (
@@ -58,8 +57,8 @@ async fn handle(state: AppState, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let source_ip = request
         .extensions()
-        .get::<ConnectInfo<PeerAddr>>()
-        .map(|ConnectInfo(PeerAddr(addr))| addr.ip().to_string())
+        .get::<PeerAddr>()
+        .map(|PeerAddr(addr)| addr.ip().to_string())
         .unwrap_or_default();
     let facts = Arc::new(RequestFacts::new(
         request_id.clone(),

@@ -6,6 +6,7 @@ mod auth;
 mod errors;
 mod policies;
 mod reset;
+mod slow;
 mod throttle;
 mod tls;
 mod tokens;
