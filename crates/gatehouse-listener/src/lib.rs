@@ -36,6 +36,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use body::MinRateBody;
 pub use limits::ListenerLimits;
+pub use sources::source_of;
 
 use conn::{Shared, Slots};
 use sources::SourceCounter;

@@ -69,7 +69,7 @@ impl Drop for SourceSlot {
 /// The source a peer counts against: its IPv4 address (also when written as an
 /// IPv4-mapped IPv6 address), or the /64 of an IPv6 address, since one subscriber
 /// is usually handed a whole /64.
-fn source_of(peer: IpAddr) -> IpAddr {
+pub fn source_of(peer: IpAddr) -> IpAddr {
     match peer {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

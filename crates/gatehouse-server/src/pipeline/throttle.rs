@@ -51,21 +51,6 @@ pub struct SourceLimiter {
     table: Mutex<Table>,
 }
 
-/// The source a request is counted against: an IPv4 address, or an IPv6 /64.
-fn source_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut octets = v6.octets();
-                octets[8..].fill(0);
-                IpAddr::V6(octets.into())
-            }
-        },
-    }
-}
-
 impl SourceLimiter {
     /// `limit` anonymous requests per source per `window_s` seconds; `limit` 0
     /// turns the limiter off.
@@ -84,7 +69,7 @@ impl SourceLimiter {
             return Verdict::Allow;
         }
         // An address that does not parse (none: an in-process caller) is one source.
-        let key = source_key(
+        let key = gatehouse_listener::source_of(
             source
                 .parse()
                 .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
