@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod capacity;
+pub use capacity::{CapacityConfig, RouteConcurrency, StreamConfig};
+
 /// Environment variables with the `GATEHOUSE_` prefix that are not config keys.
 const NON_CONFIG_VARS: &[&str] = &["GATEHOUSE_CONFIG", "GATEHOUSE_LOG"];
 /// Prefixes (after `GATEHOUSE_`) of variables that belong to the tests and the console.
@@ -34,6 +37,7 @@ pub struct Config {
     pub max_connections: usize,
     pub tls: TlsConfig,
     pub audit: AuditConfig,
+    pub capacity: CapacityConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +51,7 @@ pub struct AuditConfig {
     pub checkpoint_every_records: u64,
     /// ...or this many seconds, whichever comes first.
     pub checkpoint_every_seconds: u64,
+    pub stream: StreamConfig,
 }
 
 impl Default for AuditConfig {
@@ -55,6 +60,7 @@ impl Default for AuditConfig {
             key_file: None,
             checkpoint_every_records: 10_000,
             checkpoint_every_seconds: 10,
+            stream: StreamConfig::default(),
         }
     }
 }
@@ -81,6 +87,7 @@ impl Default for Config {
             max_connections: 1024,
             tls: TlsConfig::default(),
             audit: AuditConfig::default(),
+            capacity: CapacityConfig::default(),
         }
     }
 }
@@ -225,6 +232,7 @@ impl Config {
                 reason: "must be between 1 and 3600".into(),
             });
         }
+        self.capacity.validate(&self.audit.stream)?;
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
             return Err(ConfigError::Invalid {
                 key: "tls",

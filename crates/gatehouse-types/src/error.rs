@@ -46,6 +46,9 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (the database) is not available right now.
     Unavailable,
+    /// Too many requests of this kind at once, or too soon: retry after the
+    /// `Retry-After` header's seconds.
+    RateLimited,
     /// Any other client error, named by its HTTP status only.
     RequestRejected,
 
@@ -83,6 +86,7 @@ impl ErrorCode {
             Self::RequestRejected => 400,
             Self::Internal | Self::StorageFailed => 500,
             Self::Unavailable => 503,
+            Self::RateLimited => 429,
             Self::ServerUnreachable | Self::BadServerResponse => 502,
             Self::CertificateChanged => 495,
             Self::InvalidServerUrl | Self::InvalidInput => 400,
@@ -111,6 +115,7 @@ impl ErrorCode {
             Self::BadRequest => "bad_request",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::RateLimited => "rate_limited",
             Self::RequestRejected => "request_rejected",
             Self::ServerUnreachable => "server_unreachable",
             Self::CertificateChanged => "certificate_changed",
@@ -142,6 +147,7 @@ impl ErrorCode {
         match self {
             Self::Unauthenticated | Self::InvalidToken => Some("authentication"),
             Self::Forbidden => Some("authorization"),
+            Self::RateLimited => Some("rate_limit"),
             Self::NotFound if !is_route_known => Some("unknown_route"),
             Self::MethodNotAllowed
             | Self::MalformedJson
@@ -198,6 +204,7 @@ mod tests {
             ErrorCode::BadRequest,
             ErrorCode::Internal,
             ErrorCode::Unavailable,
+            ErrorCode::RateLimited,
             ErrorCode::RequestRejected,
             ErrorCode::ServerUnreachable,
             ErrorCode::CertificateChanged,
@@ -219,6 +226,7 @@ mod tests {
         assert_eq!(InvalidToken.block_reason(true), Some("authentication"));
         assert_eq!(Unauthenticated.block_reason(true), Some("authentication"));
         assert_eq!(Forbidden.block_reason(true), Some("authorization"));
+        assert_eq!(RateLimited.block_reason(true), Some("rate_limit"));
         assert_eq!(NotFound.block_reason(false), Some("unknown_route"));
         assert_eq!(NotFound.block_reason(true), None);
         assert_eq!(Conflict.block_reason(true), None);
