@@ -7,7 +7,7 @@ use super::ConfigError;
 
 /// The live tail (`GET /v1/audit/stream`): how often it is authorized again, how
 /// many may be open, and how far back one may start.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StreamConfig {
     /// Seconds between two checks that a stream's token is still valid and still
@@ -36,7 +36,7 @@ impl Default for StreamConfig {
 
 /// Readers cannot starve the writer (OP-4): the writer's own connections, a time
 /// limit on reads, and how many requests each heavy route serves at once.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CapacityConfig {
     /// Database connections kept for appends (the audit writer, tokens, policy
@@ -64,7 +64,7 @@ impl Default for CapacityConfig {
 /// Requests served at once per heavy route. With the defaults the database
 /// reads of all of them together fit in the read pool with room to spare
 /// (PostgreSQL: 16 connections; a summary uses 5).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteConcurrency {
     pub audit_search: usize,
@@ -216,5 +216,13 @@ mod tests {
             let e = load_str(toml, &[]).unwrap_err().to_string();
             assert!(e.contains(key), "{toml}: {e}");
         }
+    }
+
+    #[test]
+    fn the_example_file_documents_these_sections_at_their_defaults() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config.example.toml");
+        let c = Config::load(Some(std::path::Path::new(example)), Vec::new()).unwrap();
+        assert_eq!(c.capacity, super::CapacityConfig::default());
+        assert_eq!(c.audit.stream, super::StreamConfig::default());
     }
 }

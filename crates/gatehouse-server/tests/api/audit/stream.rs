@@ -34,7 +34,7 @@ struct Event {
 /// What a stream yields next.
 #[derive(Debug)]
 enum Item {
-    Audit(Event),
+    Audit(Box<Event>),
     /// The last event, saying why the stream stops.
     End(ApiError),
     /// The body finished.
@@ -73,7 +73,7 @@ impl Events {
                     return Item::End(serde_json::from_str(&data).unwrap());
                 }
                 let record = serde_json::from_str(&data).unwrap();
-                return Item::Audit(Event { event, id, record });
+                return Item::Audit(Box::new(Event { event, id, record }));
             }
             let chunk = tokio::time::timeout(within, self.body.next())
                 .await
@@ -90,7 +90,7 @@ impl Events {
     /// The next record's event.
     async fn next(&mut self) -> Event {
         match self.item(Duration::from_secs(10)).await {
-            Item::Audit(e) => e,
+            Item::Audit(e) => *e,
             other => panic!("expected a record, got {other:?}"),
         }
     }
