@@ -68,8 +68,11 @@ impl SqliteStore {
         let mut reads = SqlitePoolOptions::new().max_connections(8);
         if let Some(limit) = options.read_timeout {
             // Every hand-out of a connection arms a fresh deadline: a pooled
-            // connection runs one query per acquisition here.
+            // connection runs one query per acquisition here. Reaching the
+            // connection's worker to arm it also proves it alive, so the pool's
+            // own ping (one more round trip to the worker) is left out.
             reads = reads
+                .test_before_acquire(false)
                 .after_connect(move |conn, _| Box::pin(arm_deadline(conn, limit)))
                 .before_acquire(move |conn, _| {
                     Box::pin(async move { arm_deadline(conn, limit).await.map(|()| true) })

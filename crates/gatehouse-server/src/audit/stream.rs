@@ -184,7 +184,9 @@ pub async fn open_stream(
         appended: state.audit.subscribe(),
         rechecks: state.policies.rechecks(),
         every,
-        next_check: Instant::now() + every,
+        // Checked once more before the first event: a revocation between the
+        // guard's decision and the subscription above bumped no epoch it saw.
+        next_check: Instant::now(),
         is_ended: false,
         _slot: slot,
     };
