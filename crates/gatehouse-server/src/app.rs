@@ -9,11 +9,13 @@ use chrono::{DateTime, Utc};
 use gatehouse_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::audit::stream::Streams;
 use crate::audit::AuditLog;
 use crate::authz::Policies;
 use crate::clock::Clock;
+use crate::config::{CapacityConfig, StreamConfig};
 use crate::error::ApiFailure;
-use crate::pipeline::{finalize, guard, SourceLimiter};
+use crate::pipeline::{finalize, guard, limit, RouteLimits, SourceLimiter};
 use crate::routes::{self, RouteTable};
 
 #[derive(Clone)]
@@ -28,6 +30,10 @@ pub struct AppState {
     pub default_token_ttl_seconds: u64,
     /// Requests without a valid credential, per source.
     pub throttle: Arc<SourceLimiter>,
+    /// The heavy routes' turns (OP-4).
+    pub limits: Arc<RouteLimits>,
+    /// The live tails open, under their caps.
+    pub streams: Arc<Streams>,
 }
 
 /// What the application is built from.
@@ -39,6 +45,8 @@ pub struct AppParts {
     pub max_body_bytes: usize,
     pub default_token_ttl_seconds: u64,
     pub throttle: SourceLimiter,
+    pub capacity: CapacityConfig,
+    pub stream: StreamConfig,
 }
 
 /// The router with every stage of the pipeline, and the route table it enforces.
@@ -55,8 +63,12 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         max_body_bytes: parts.max_body_bytes,
         default_token_ttl_seconds: parts.default_token_ttl_seconds,
         throttle: Arc::new(parts.throttle),
+        limits: Arc::new(RouteLimits::new(&parts.capacity)),
+        streams: Streams::new(parts.stream),
     };
+    // The later route layer runs first: the guard, then the heavy routes' limit.
     let router = router
+        .route_layer(from_fn_with_state(state.clone(), limit))
         .route_layer(from_fn_with_state(state.clone(), guard))
         .fallback(|| async {
             ApiFailure::new(gatehouse_types::ErrorCode::NotFound, "no such route")

@@ -14,6 +14,7 @@ use gatehouse_authz::{
 };
 use gatehouse_store::{PolicyVersionRow, PolicyWrite, Store};
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use crate::error::ServerError;
 use crate::pipeline::Principal;
@@ -37,6 +38,9 @@ impl ActivePolicies {
 pub struct Policies {
     catalog: Catalog,
     active: RwLock<Arc<ActivePolicies>>,
+    /// The authorization epoch: bumped when another version is installed or a
+    /// token is revoked here, so long-lived requests check themselves again.
+    rechecks: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Policies {
@@ -136,6 +140,7 @@ impl Policies {
         Ok(Self {
             catalog,
             active: RwLock::new(Arc::new(active)),
+            rechecks: watch::Sender::new(0),
         })
     }
 
@@ -158,7 +163,37 @@ impl Policies {
         };
         if active.row.version > slot.row.version {
             *slot = Arc::new(active);
+            drop(slot);
+            self.recheck_all();
         }
+    }
+
+    /// Wakes every long-lived request (the live tail) to check its authorization
+    /// again now: a token was revoked, or the policies changed.
+    pub fn recheck_all(&self) {
+        self.rechecks.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes with every [`Policies::recheck_all`].
+    pub fn rechecks(&self) -> watch::Receiver<u64> {
+        self.rechecks.subscribe()
+    }
+
+    /// Runs `f` (parsing, validating or compiling policy text) on the blocking
+    /// pool: a draft of a megabyte takes long enough to stall every request that
+    /// shares an async worker with it.
+    pub async fn off_workers<T, F>(self: &Arc<Self>, f: F) -> Result<T, crate::ApiFailure>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Catalog) -> T + Send + 'static,
+    {
+        let policies = self.clone();
+        tokio::task::spawn_blocking(move || f(&policies.catalog))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "a policy parsing task failed");
+                crate::ApiFailure::internal()
+            })
     }
 
     /// Parses a version read from the store.

@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 mod listener;
 pub use listener::ListenerConfig;
+mod capacity;
+pub use capacity::{CapacityConfig, RouteConcurrency, StreamConfig};
 
 /// Environment variables with the `GATEHOUSE_` prefix that are not config keys.
 const NON_CONFIG_VARS: &[&str] = &["GATEHOUSE_CONFIG", "GATEHOUSE_LOG"];
@@ -40,6 +42,7 @@ pub struct Config {
     pub tls: TlsConfig,
     pub audit: AuditConfig,
     pub anonymous: AnonymousConfig,
+    pub capacity: CapacityConfig,
 }
 
 /// Requests with no valid credential, per source (an IPv4 address or an IPv6
@@ -76,6 +79,7 @@ pub struct AuditConfig {
     pub checkpoint_every_records: u64,
     /// ...or this many seconds, whichever comes first.
     pub checkpoint_every_seconds: u64,
+    pub stream: StreamConfig,
 }
 
 impl Default for AuditConfig {
@@ -84,6 +88,7 @@ impl Default for AuditConfig {
             key_file: None,
             checkpoint_every_records: 10_000,
             checkpoint_every_seconds: 10,
+            stream: StreamConfig::default(),
         }
     }
 }
@@ -112,6 +117,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             audit: AuditConfig::default(),
             anonymous: AnonymousConfig::default(),
+            capacity: CapacityConfig::default(),
         }
     }
 }
@@ -269,6 +275,7 @@ impl Config {
                 reason: "must be between 1 and 3600".into(),
             });
         }
+        self.capacity.validate(&self.audit.stream)?;
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
             return Err(ConfigError::Invalid {
                 key: "tls",

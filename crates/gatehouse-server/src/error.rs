@@ -14,6 +14,8 @@ use http::{header, HeaderValue, StatusCode};
 pub struct ApiFailure {
     pub code: ErrorCode,
     pub message: Cow<'static, str>,
+    /// Sent as `Retry-After` (seconds) with a refusal that will pass later.
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl ApiFailure {
@@ -21,7 +23,14 @@ impl ApiFailure {
         Self {
             code,
             message: message.into(),
+            retry_after_seconds: None,
         }
+    }
+
+    /// Tells the client when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
     }
 
     pub fn unauthenticated() -> Self {
@@ -62,6 +71,11 @@ impl IntoResponse for ApiFailure {
                 HeaderValue::from_static(challenge),
             );
         }
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(self);
         response
     }
@@ -72,6 +86,13 @@ impl From<gatehouse_store::StoreError> for ApiFailure {
         match e {
             gatehouse_store::StoreError::Conflict => {
                 Self::new(ErrorCode::Conflict, "a conflicting record already exists")
+            }
+            gatehouse_store::StoreError::Timeout => {
+                tracing::warn!("a read ran past capacity.read_timeout_ms and was cancelled");
+                Self::new(
+                    ErrorCode::Unavailable,
+                    "the query took too long: narrow it, or retry later",
+                )
             }
             e if e.is_unavailable() => {
                 tracing::error!(error = %e, "database unavailable");

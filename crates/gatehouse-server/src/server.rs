@@ -47,7 +47,11 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> 
             path: config.data_dir.display().to_string(),
             reason: e.to_string(),
         })?;
-    Ok(gatehouse_store::open(&config.effective_database_url()).await?)
+    Ok(gatehouse_store::open_with(
+        &config.effective_database_url(),
+        &config.capacity.store_options(),
+    )
+    .await?)
 }
 
 /// As [`prepare`], with a store opened by the caller (tests isolate PostgreSQL schemas).
@@ -222,6 +226,8 @@ pub async fn start(
             config.anonymous.window_seconds,
             config.anonymous.max_sources,
         ),
+        capacity: config.capacity.clone(),
+        stream: config.audit.stream.clone(),
     });
     let bind_err = |e: std::io::Error| ServerError::Bind {
         addr: config.listen,

@@ -82,6 +82,26 @@ pub async fn find_active(
         .find_by_secret_hash(&hash_secret(secret))
         .await?
         .ok_or_else(ApiFailure::invalid_token)?;
+    principal_of(row, clock)
+}
+
+/// The principal of the token with this id if it is still unexpired and not
+/// revoked; `invalid_token` otherwise. Long-lived requests (the live tail)
+/// check their caller again with it.
+pub async fn find_active_by_id(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    id: ApiTokenId,
+) -> Result<Principal, ApiFailure> {
+    let row = store
+        .api_tokens()
+        .find(id.0)
+        .await?
+        .ok_or_else(ApiFailure::invalid_token)?;
+    principal_of(row, clock)
+}
+
+fn principal_of(row: ApiTokenRow, clock: &dyn Clock) -> Result<Principal, ApiFailure> {
     let now = to_micros(clock.now());
     if row.revoked_at_us.is_some() || row.expires_at_us <= now {
         return Err(ApiFailure::invalid_token());

@@ -14,16 +14,43 @@ pub enum StoreError {
     #[error("cannot prepare the database file: {0}")]
     Io(#[from] std::io::Error),
     #[error("database read failed: {0}")]
-    Read(#[from] rusqlite::Error),
+    Read(#[source] rusqlite::Error),
+    /// A read ran past the store's read timeout and was cancelled.
+    #[error("a database read took longer than its time limit")]
+    Timeout,
     #[error("a database read task stopped unexpectedly")]
     ReadTask,
 }
+
+/// PostgreSQL's `query_canceled` (what `statement_timeout` raises) and SQLite's
+/// `SQLITE_INTERRUPT` (what the read deadline's progress handler raises).
+const CANCELLED_CODES: [&str; 2] = ["57014", "9"];
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| CANCELLED_CODES.contains(&c.as_ref())) =>
+            {
+                StoreError::Timeout
+            }
             _ => StoreError::Database(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                StoreError::Timeout
+            }
+            _ => StoreError::Read(e),
         }
     }
 }

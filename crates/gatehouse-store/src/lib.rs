@@ -15,6 +15,7 @@ mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use api_token::{ApiTokenRow, ApiTokenStore, RevokeAudit, Revoked};
 pub use audit::{
@@ -25,6 +26,29 @@ pub use error::StoreError;
 pub use policy::{PolicyAudit, PolicyStore, PolicyVersionRow, PolicyWrite};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+/// How a store shares its database between readers and the writer (OP-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Connections of the writer pool. Every append (each transaction holding the
+    /// audit chain lock: the writer task's batches, tokens, policy versions,
+    /// checkpoints) and the migrations use it, and nothing else does, so reads
+    /// holding every connection of the read pool never make an append wait.
+    pub writer_connections: u32,
+    /// A read statement running longer than this is cancelled and fails with
+    /// [`StoreError::Timeout`]; `None` lets reads run as long as they take.
+    /// Appends have no limit: they hold the chain lock only briefly.
+    pub read_timeout: Option<Duration>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            writer_connections: 2,
+            read_timeout: None,
+        }
+    }
+}
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +75,17 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the database a URL names (`sqlite://PATH` or `postgres://…`) and brings its
 /// schema up to date.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, &StoreOptions::default()).await
+}
+
+/// As [`open`], with the pools and the read timeout set by `options`.
+pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(
-            SqliteStore::open(std::path::Path::new(path)).await?,
+            SqliteStore::open_with(std::path::Path::new(path), options).await?,
         ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Arc::new(PgStore::connect_with_options(url, options).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

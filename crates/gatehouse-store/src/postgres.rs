@@ -6,23 +6,44 @@ use sqlx::PgPool;
 
 use crate::api_token::impl_api_token_store;
 use crate::audit::impl_audit_store;
-use crate::{ApiTokenStore, AuditStore, Backend, Store, StoreError};
+use crate::{ApiTokenStore, AuditStore, Backend, Store, StoreError, StoreOptions};
 
 /// The scale-out store: PostgreSQL, shared by many stateless replicas.
 pub struct PgStore {
+    /// Reads, each statement under `statement_timeout` when a read timeout is set.
     pool: PgPool,
+    /// Appends and migrations only (see [`StoreOptions::writer_connections`]).
+    writer: PgPool,
 }
 
 impl PgStore {
     /// Connects to `url` and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(PgConnectOptions::from_str(url)?).await
+        Self::connect_with_options(url, &StoreOptions::default()).await
+    }
+
+    /// As [`PgStore::connect`], with the writer pool's size and the read timeout
+    /// from `options`.
+    pub async fn connect_with_options(
+        url: &str,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        Self::connect_pools(PgConnectOptions::from_str(url)?, options).await
     }
 
     /// Connects to `url` with every table inside `schema` (created if missing): one
     /// PostgreSQL database then holds many isolated Gatehouse instances, which is
     /// how tests run in parallel against the one test database.
     pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        Self::connect_in_schema_with(url, schema, &StoreOptions::default()).await
+    }
+
+    /// As [`PgStore::connect_in_schema`], with `options`.
+    pub async fn connect_in_schema_with(
+        url: &str,
+        schema: &str,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
         let valid = !schema.is_empty()
             && schema.len() <= 63
             && schema
@@ -33,27 +54,44 @@ impl PgStore {
                 "schema name must be 1-63 characters of a-z, 0-9 and _".into(),
             )));
         }
-        let options = PgConnectOptions::from_str(url)?;
+        let connect = PgConnectOptions::from_str(url)?;
         let setup = PgPoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(connect.clone())
             .await?;
         // The name was checked above to be a plain identifier, so this is not injectable.
         sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
             .execute(&setup)
             .await?;
         setup.close().await;
-        Self::connect_with(options.options([("search_path", schema)])).await
+        Self::connect_pools(connect.options([("search_path", schema)]), options).await
     }
 
-    async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+    async fn connect_pools(
+        connect: PgConnectOptions,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let writer = PgPoolOptions::new()
+            .max_connections(options.writer_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect.clone())
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&writer).await?;
+        // The server cancels a read past its time and frees the connection; the
+        // client sees `query_canceled` (StoreError::Timeout).
+        let reads = match options.read_timeout {
+            Some(limit) => {
+                let ms = limit.as_millis().clamp(1, i32::MAX as u128).to_string();
+                connect.options([("statement_timeout", ms)])
+            }
+            None => connect,
+        };
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(reads)
             .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     /// A transaction holding the chain lock: a transaction-scoped advisory lock
@@ -62,7 +100,7 @@ impl PgStore {
     pub(crate) async fn begin_chain(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(CHAIN_LOCK)
             .execute(&mut *tx)
@@ -102,6 +140,7 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// PostgreSQL's autovacuum keeps the statistics.

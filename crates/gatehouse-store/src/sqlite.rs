@@ -1,35 +1,51 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::SqlitePool;
 
 use crate::api_token::impl_api_token_store;
 use crate::audit::impl_audit_store;
-use crate::{ApiTokenStore, AuditStore, Backend, Store, StoreError};
+use crate::{ApiTokenStore, AuditStore, Backend, Store, StoreError, StoreOptions};
 
-/// The default store: one SQLite file in WAL mode. Writes go through sqlx; the
-/// audit trail's bulk reads (search, export, verification) through rusqlite on
-/// read-only connections, which reads rows several times faster than sqlx's
-/// worker-thread protocol and lets verification borrow every field in place.
+/// The default store: one SQLite file in WAL mode. Appends go through sqlx on a
+/// pool of their own; the audit trail's bulk reads (search, export, verification)
+/// through rusqlite on read-only connections, which reads rows several times
+/// faster than sqlx's worker-thread protocol and lets verification borrow every
+/// field in place; the other reads through sqlx's read pool.
 pub struct SqliteStore {
+    /// Reads (tokens, policies, the blocked log), each under the read deadline.
     pool: SqlitePool,
+    /// Appends and migrations only (see [`StoreOptions::writer_connections`]).
+    writer: SqlitePool,
     path: PathBuf,
     readers: Arc<Mutex<Vec<rusqlite::Connection>>>,
+    read_timeout: Option<Duration>,
 }
 
 /// Read-only connections kept for reuse.
 const MAX_IDLE_READERS: usize = 4;
+/// Virtual machine instructions between two looks at a read's deadline: a few
+/// microseconds of work, so a deadline is noticed promptly, for a clock read.
+const PROGRESS_OPS: i32 = 1000;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and runs the migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, &StoreOptions::default()).await
+    }
+
+    /// As [`SqliteStore::open`], with the writer pool's size and the read timeout
+    /// from `options`.
+    pub async fn open_with(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        let options = SqliteConnectOptions::from_str("sqlite://")?
+        let connect = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -41,18 +57,34 @@ impl SqliteStore {
             // disk reads.
             .pragma("cache_size", "-16384")
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(options.writer_connections.max(1))
+            .connect_with(connect.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         // Planner statistics, bounded in cost: without them SQLite may walk the
         // index of a common value (an action) instead of a rare one (an actor).
-        optimize(&pool).await?;
+        optimize(&writer).await?;
+        let mut reads = SqlitePoolOptions::new().max_connections(8);
+        if let Some(limit) = options.read_timeout {
+            // Every hand-out of a connection arms a fresh deadline: a pooled
+            // connection runs one query per acquisition here. Reaching the
+            // connection's worker to arm it also proves it alive, so the pool's
+            // own ping (one more round trip to the worker) is left out.
+            reads = reads
+                .test_before_acquire(false)
+                .after_connect(move |conn, _| Box::pin(arm_deadline(conn, limit)))
+                .before_acquire(move |conn, _| {
+                    Box::pin(async move { arm_deadline(conn, limit).await.map(|()| true) })
+                });
+        }
+        let pool = reads.connect_with(connect).await?;
         Ok(Self {
             pool,
+            writer,
             path: path.to_owned(),
             readers: Arc::default(),
+            read_timeout: options.read_timeout,
         })
     }
 
@@ -61,8 +93,17 @@ impl SqliteStore {
     pub(crate) async fn begin_chain(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// Interrupts whatever the connection runs once `limit` has passed from now.
+async fn arm_deadline(conn: &mut SqliteConnection, limit: Duration) -> Result<(), sqlx::Error> {
+    let deadline = Instant::now() + limit;
+    conn.lock_handle()
+        .await?
+        .set_progress_handler(PROGRESS_OPS, move || Instant::now() < deadline);
+    Ok(())
 }
 
 impl_api_token_store!(SqliteStore);
@@ -93,10 +134,12 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
+    /// On the writer: `PRAGMA optimize` may run ANALYZE, which writes.
     async fn optimize(&self) -> Result<(), StoreError> {
-        optimize(&self.pool).await
+        optimize(&self.writer).await
     }
 }
 
@@ -190,8 +233,9 @@ fn to_sql(p: &crate::audit::Param) -> &dyn rusqlite::ToSql {
 
 /// The audit trail's reads, through rusqlite.
 impl SqliteStore {
-    /// Runs `f` on a read-only connection on the blocking pool.
-    async fn with_reader<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` on a read-only connection on the blocking pool, interrupted with
+    /// [`StoreError::Timeout`] once `limit` has passed.
+    async fn with_reader<T, F>(&self, limit: Option<Duration>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
@@ -207,7 +251,16 @@ impl SqliteStore {
                 Some(c) => c,
                 None => open_reader(&path)?,
             };
-            let result = f(&conn);
+            let result = match limit {
+                Some(limit) => {
+                    let deadline = Instant::now() + limit;
+                    conn.progress_handler(PROGRESS_OPS, Some(move || Instant::now() >= deadline));
+                    let result = f(&conn);
+                    conn.progress_handler(0, None::<fn() -> bool>);
+                    result
+                }
+                None => f(&conn),
+            };
             if result.is_ok() {
                 if let Ok(mut r) = readers.lock() {
                     if r.len() < MAX_IDLE_READERS {
@@ -226,7 +279,7 @@ impl SqliteStore {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<crate::StoredRecord>, StoreError> {
-        self.with_reader(move |conn| {
+        self.with_reader(self.read_timeout, move |conn| {
             let sql = format!(
                 "SELECT {} FROM audit_records WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 crate::audit::RECORD_COLUMNS
@@ -247,7 +300,7 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<crate::StoredRecord>, StoreError> {
         let f = f.clone();
-        self.with_reader(move |conn| {
+        self.with_reader(self.read_timeout, move |conn| {
             let probe = |sql: &str, t: i64| -> rusqlite::Result<Option<i64>> {
                 let mut stmt = conn.prepare_cached(sql)?;
                 let mut rows = stmt.query([t])?;
@@ -281,12 +334,14 @@ impl SqliteStore {
     }
 
     /// Reads on this thread and hashes on another: stepping through rows and
-    /// hashing them cost about the same, so the two cores share the work.
+    /// hashing them cost about the same, so the two cores share the work. One
+    /// statement walks the whole trail, so the read timeout does not apply (the
+    /// server runs one verification at a time instead).
     async fn verify_chain_impl(
         &self,
         verifier: gatehouse_audit::Verifier,
     ) -> Result<gatehouse_audit::Verifier, StoreError> {
-        self.with_reader(move |conn| {
+        self.with_reader(None, move |conn| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<VerifyChunk>(4);
             let hasher = std::thread::spawn(move || {
                 let mut verifier = verifier;

@@ -14,7 +14,7 @@ use gatehouse_client::Client;
 use gatehouse_server::clock::ManualClock;
 use gatehouse_server::config::Config;
 use gatehouse_server::RunningServer;
-use gatehouse_store::{PgStore, SqliteStore, Store};
+use gatehouse_store::{PgStore, SqliteStore, Store, StoreOptions};
 use gatehouse_types::{CreateApiTokenRequest, Role};
 
 pub use gatehouse_server;
@@ -43,11 +43,28 @@ impl Db {
 
     /// Opens a fresh, empty store: a new SQLite file in `dir`, or a new schema.
     pub async fn open_store(&self, dir: &std::path::Path) -> Arc<dyn Store> {
+        self.open_store_with(dir, &StoreOptions::default()).await
+    }
+
+    /// As [`Db::open_store`], with the pools and read timeout of `options`.
+    pub async fn open_store_with(
+        &self,
+        dir: &std::path::Path,
+        options: &StoreOptions,
+    ) -> Arc<dyn Store> {
         match self {
-            Db::Sqlite => Arc::new(SqliteStore::open(&dir.join("gatehouse.db")).await.unwrap()),
+            Db::Sqlite => Arc::new(
+                SqliteStore::open_with(&dir.join("gatehouse.db"), options)
+                    .await
+                    .unwrap(),
+            ),
             Db::Postgres(url) => {
                 let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                Arc::new(PgStore::connect_in_schema(url, &schema).await.unwrap())
+                Arc::new(
+                    PgStore::connect_in_schema_with(url, &schema, options)
+                        .await
+                        .unwrap(),
+                )
             }
         }
     }
@@ -103,7 +120,9 @@ impl TestServer {
             Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         ));
         std::fs::create_dir_all(&config.data_dir).unwrap();
-        let store = db.open_store(&config.data_dir).await;
+        let store = db
+            .open_store_with(&config.data_dir, &config.capacity.store_options())
+            .await;
         let prepared = gatehouse_server::prepare_with_store(config.clone(), store.clone()).unwrap();
         let report = gatehouse_server::init(&prepared, clock.as_ref(), false)
             .await

@@ -48,10 +48,11 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (the database) is not available right now.
     Unavailable,
+    /// Too many requests of this kind at once, or too soon: retry after the
+    /// `Retry-After` header's seconds.
+    RateLimited,
     /// Any other client error, named by its HTTP status only.
     RequestRejected,
-    /// Too many requests from this source or caller; `Retry-After` says when to retry.
-    RateLimited,
 
     // Console-side codes: never sent by the server, raised by the console's Rust
     // side and carried to the window in the same shape.
@@ -118,8 +119,8 @@ impl ErrorCode {
             Self::BadRequest => "bad_request",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
-            Self::RequestRejected => "request_rejected",
             Self::RateLimited => "rate_limited",
+            Self::RequestRejected => "request_rejected",
             Self::ServerUnreachable => "server_unreachable",
             Self::CertificateChanged => "certificate_changed",
             Self::InvalidServerUrl => "invalid_server_url",
@@ -150,6 +151,7 @@ impl ErrorCode {
         match self {
             Self::Unauthenticated | Self::InvalidToken => Some("authentication"),
             Self::Forbidden => Some("authorization"),
+            Self::RateLimited => Some("rate_limit"),
             Self::NotFound if !is_route_known => Some("unknown_route"),
             Self::MethodNotAllowed
             | Self::MalformedJson
@@ -160,7 +162,6 @@ impl ErrorCode {
             | Self::RequestTimeout
             | Self::BadRequest
             | Self::RequestRejected => Some("bad_input"),
-            Self::RateLimited => Some("rate_limit"),
             _ => None,
         }
     }
@@ -209,8 +210,8 @@ mod tests {
             ErrorCode::BadRequest,
             ErrorCode::Internal,
             ErrorCode::Unavailable,
-            ErrorCode::RequestRejected,
             ErrorCode::RateLimited,
+            ErrorCode::RequestRejected,
             ErrorCode::ServerUnreachable,
             ErrorCode::CertificateChanged,
             ErrorCode::InvalidServerUrl,
@@ -231,6 +232,7 @@ mod tests {
         assert_eq!(InvalidToken.block_reason(true), Some("authentication"));
         assert_eq!(Unauthenticated.block_reason(true), Some("authentication"));
         assert_eq!(Forbidden.block_reason(true), Some("authorization"));
+        assert_eq!(RateLimited.block_reason(true), Some("rate_limit"));
         assert_eq!(NotFound.block_reason(false), Some("unknown_route"));
         assert_eq!(NotFound.block_reason(true), None);
         assert_eq!(Conflict.block_reason(true), None);

@@ -8,6 +8,7 @@
 
 mod convert;
 mod keys;
+pub mod stream;
 mod trail;
 mod witness;
 

@@ -11,16 +11,20 @@
 //!    form and describes it from the store ([`target`]), and asks the policies
 //!    about exactly that; a route missing from the table is refused (deny by
 //!    default), and so is a call a policy errored on.
-//! 3. The handler, which reads the caller through the [`Caller`] extractor.
-//! 4. Back in [`finalize`]: the request's audit record and, if the request was
+//! 3. [`limit`] (inside the guard): a heavy route (search, export, verification,
+//!    the blocked log, the permissions matrix) serves a bounded number of
+//!    requests at once; beyond that, a short wait, then 503 with `Retry-After`.
+//! 4. The handler, which reads the caller through the [`Caller`] extractor.
+//! 5. Back in [`finalize`]: the request's audit record and, if the request was
 //!    refused, its blocked-request entry ([`record`]). A response whose record
 //!    cannot be written becomes `unavailable`: nothing is answered unrecorded.
 //!
-//! Both stages are layers on the whole router, so no route can skip them.
+//! The stages are layers on the whole router, so no route can skip them.
 
 mod extract;
 mod finalize;
 mod guard;
+mod limit;
 mod record;
 mod target;
 mod throttle;
@@ -28,6 +32,7 @@ mod throttle;
 pub use extract::{ApiJson, ApiPath, ApiQuery, Caller, PathToken, PathVersion};
 pub use finalize::finalize;
 pub use guard::guard;
+pub use limit::{limit, RouteLimits};
 pub use record::{Audit, AuditNote, AuditSlot, RequestFacts};
 pub use throttle::SourceLimiter;
 

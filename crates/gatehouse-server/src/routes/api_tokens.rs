@@ -61,5 +61,7 @@ pub async fn revoke(
     .await?;
     audit.mark_recorded();
     state.audit.notify_appended();
+    // Live tails held by this token end now, not at their next periodic check.
+    state.policies.recheck_all();
     Ok(Json(token))
 }

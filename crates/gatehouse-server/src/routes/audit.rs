@@ -2,13 +2,12 @@
 //! verification (AU-2) and the live tail. Every one of them is itself recorded by
 //! the pipeline, with its filters (AU-9).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -25,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
+use crate::audit::stream::{open_stream, resume_point};
 use crate::audit::{to_wire, verify_trail, write_export_header, write_export_rows, ExportFormat};
 use crate::clock::to_micros;
 use crate::error::ApiFailure;
@@ -32,7 +32,6 @@ use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, Principal};
 
 const DEFAULT_PAGE: u32 = 100;
 const EXPORT_PAGE: u32 = 2_000;
-const STREAM_PAGE: u32 = 500;
 const MAX_ID: usize = 128;
 const MAX_JSON_BYTES: usize = 16 * 1024;
 
@@ -267,65 +266,21 @@ pub struct StreamQuery {
 }
 
 /// `GET /v1/audit/stream`: server-sent events, one per record as it commits, each
-/// with its sequence number as the event id. Resumes after `?after=N` or the
-/// `Last-Event-ID` header; without either, starts at the newest record.
+/// with its sequence number as the event id, for as long as the caller stays
+/// authorized (`audit::stream`). Resumes after `?after=N` or the `Last-Event-ID`
+/// header; without either, starts at the newest record.
 pub async fn stream(
     State(state): State<AppState>,
+    Caller(caller): Caller,
+    audit: Audit,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiFailure> {
-    let last_event_id = match headers.get("last-event-id") {
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or_else(|| {
-                    invalid("the last-event-id header must be a record's sequence number")
-                })?,
-        ),
-        None => None,
-    };
-    let start = match query.after.or(last_event_id) {
-        Some(n) => n,
-        None => state.store.audit().last_seq().await?,
-    };
-    let notified = state.audit.subscribe();
-    let store = state.store.clone();
-    let events = stream::unfold(
-        (start, notified, std::collections::VecDeque::new()),
-        move |(mut pos, mut notified, mut queue)| {
-            let store = store.clone();
-            async move {
-                loop {
-                    if let Some(event) = queue.pop_front() {
-                        return Some((Ok(event), (pos, notified, queue)));
-                    }
-                    match store.audit().read_after(pos, STREAM_PAGE).await {
-                        Ok(rows) if !rows.is_empty() => {
-                            for row in rows {
-                                pos = row.seq;
-                                let id = row.seq.to_string();
-                                let data = serde_json::to_string(&to_wire(row)).unwrap_or_default();
-                                queue.push_back(Event::default().id(id).event("audit").data(data));
-                            }
-                        }
-                        Ok(_) => {
-                            // Wake on a commit, or look again after a while in case
-                            // another replica appended.
-                            let _ =
-                                tokio::time::timeout(Duration::from_secs(2), notified.changed())
-                                    .await;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "audit stream read failed");
-                            return None;
-                        }
-                    }
-                }
-            }
-        },
-    );
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+) -> Result<Response, ApiFailure> {
+    let from = resume_point(query.after, &headers)?;
+    let events = open_stream(&state, caller, &audit.facts, from).await?;
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
 }
 
 /// `POST /v1/audit/events`: each event is checked on its own; the good ones are

@@ -70,23 +70,46 @@ pub async fn schema(State(state): State<AppState>) -> Json<PolicySchemaResponse>
 pub async fn validate(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<ValidatePoliciesRequest>,
-) -> Json<ValidatePoliciesResponse> {
-    Json(
-        match parse_policies(state.policies.catalog(), &request.text) {
-            Ok(parsed) => ValidatePoliciesResponse {
-                is_valid: true,
-                problems: Vec::new(),
-                warnings: parsed.warnings,
-                policies: parsed.policies,
-            },
-            Err(problems) => ValidatePoliciesResponse {
-                is_valid: false,
-                problems,
-                warnings: Vec::new(),
-                policies: Vec::new(),
-            },
+) -> Result<Json<ValidatePoliciesResponse>, ApiFailure> {
+    let parsed = state
+        .policies
+        .off_workers(move |catalog| parse_policies(catalog, &request.text))
+        .await?;
+    Ok(Json(match parsed {
+        Ok(parsed) => ValidatePoliciesResponse {
+            is_valid: true,
+            problems: Vec::new(),
+            warnings: parsed.warnings,
+            policies: parsed.policies,
         },
-    )
+        Err(problems) => ValidatePoliciesResponse {
+            is_valid: false,
+            problems,
+            warnings: Vec::new(),
+            policies: Vec::new(),
+        },
+    }))
+}
+
+/// Parses, validates and compiles policy text off the async workers; a text
+/// that does not validate is `invalid_policy`: `refusal`, then the first problem.
+async fn compile(
+    state: &AppState,
+    text: String,
+    refusal: &'static str,
+) -> Result<Engine, ApiFailure> {
+    state
+        .policies
+        .off_workers(move |catalog| {
+            let parsed = parse_policies(catalog, &text).map_err(|problems| {
+                ApiFailure::new(
+                    ErrorCode::InvalidPolicy,
+                    format!("{refusal}: {}", first_problem(&problems)),
+                )
+            })?;
+            Engine::new(catalog, parsed).map_err(|_| ApiFailure::internal())
+        })
+        .await?
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -241,14 +264,7 @@ async fn write_version(
     rolled_back_from: Option<u64>,
 ) -> Result<PolicyVersionResponse, ApiFailure> {
     check_reason(&reason)?;
-    let parsed = parse_policies(state.policies.catalog(), &text).map_err(|problems| {
-        ApiFailure::new(
-            ErrorCode::InvalidPolicy,
-            format!("the policies do not validate: {}", first_problem(&problems)),
-        )
-    })?;
-    let engine =
-        Engine::new(state.policies.catalog(), parsed).map_err(|_| ApiFailure::internal())?;
+    let engine = compile(state, text.clone(), "the policies do not validate").await?;
     check_lockout(state, &engine).await?;
     let now = state.clock.now().timestamp_micros();
     let row = PolicyVersionRow {
@@ -350,13 +366,7 @@ pub async fn simulate(
     let prepared = prepare(catalog, &request.request).map_err(|e| request_error(e.to_string()))?;
     let (version, result) = match &request.draft {
         Some(text) => {
-            let parsed = parse_policies(catalog, text).map_err(|problems| {
-                ApiFailure::new(
-                    ErrorCode::InvalidPolicy,
-                    format!("the draft does not validate: {}", first_problem(&problems)),
-                )
-            })?;
-            let engine = Engine::new(catalog, parsed).map_err(|_| ApiFailure::internal())?;
+            let engine = compile(&state, text.clone(), "the draft does not validate").await?;
             (None, engine.decide(&prepared))
         }
         None => {

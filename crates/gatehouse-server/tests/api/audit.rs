@@ -3,6 +3,7 @@
 //! and commit with their record, and what an attacker would try is caught.
 
 mod blocked;
+mod capacity;
 mod concurrency;
 mod export;
 mod ingest;

@@ -52,6 +52,8 @@ async fn a_request_dropped_mid_way_is_still_recorded(db: Db) {
         max_body_bytes: config.max_body_bytes,
         default_token_ttl_seconds: config.api_token_default_ttl_seconds,
         throttle: SourceLimiter::new(0, 60, 16),
+        capacity: config.capacity.clone(),
+        stream: config.audit.stream.clone(),
     });
 
     // A body that has sent one byte and then waits.
