@@ -42,8 +42,6 @@ pub async fn finalize(State(state): State<AppState>, mut request: Request, next:
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
-    // The path only: query strings may carry secrets.
-    let path = request.uri().path().to_owned();
     let source_ip = request
         .extensions()
         .get::<ConnectInfo<PeerAddr>>()
@@ -86,7 +84,8 @@ pub async fn finalize(State(state): State<AppState>, mut request: Request, next:
     tracing::info!(
         request_id = %request_id,
         %method,
-        path = %path,
+        // The path only (query strings may carry secrets), credentials redacted.
+        path = %facts.path,
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"
