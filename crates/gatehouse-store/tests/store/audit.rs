@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use gatehouse_audit::{CheckpointPolicy, CheckpointSigner, Record, Sealer, Tamper};
-use gatehouse_store::{Appended, PgStore, SqliteStore, Store};
+use gatehouse_store::{Appended, BlockedFilter, BlockedRow, PgStore, SqliteStore, Store};
 
 use crate::{assert_verifies, pg_schema, pg_url, record, sealer, stores, verify};
 
@@ -311,14 +311,50 @@ async fn checkpoints_follow_the_policy_and_seal_signs_the_head() {
     }
 }
 
-/// Statements that would rewrite the trail; each must be refused by the database.
-const TAMPERING: [&str; 4] = [
+/// Statements that would rewrite the trail or the blocked-request log; each must
+/// be refused by the database.
+const TAMPERING: [&str; 6] = [
     "UPDATE audit_records SET action = 'x'",
     "DELETE FROM audit_records WHERE seq = 1",
     "UPDATE audit_checkpoints SET time_us = 0",
     "DELETE FROM audit_checkpoints",
+    "UPDATE blocked_requests SET source_ip = '10.0.0.1'",
+    "DELETE FROM blocked_requests",
 ];
 
+/// One refused request from 9.9.9.9.
+fn blocked_row() -> BlockedRow {
+    BlockedRow {
+        id: 0,
+        time_us: 1,
+        reason: "authentication".into(),
+        source_ip: "9.9.9.9".into(),
+        identity: None,
+        method: "GET".into(),
+        route: "/v1/server".into(),
+        status: 401,
+        request_id: "r-blocked".into(),
+    }
+}
+
+/// The blocked-request log is still as appended, and its counts still kept.
+async fn assert_blocked_intact(store: &dyn Store) {
+    let rows = store
+        .audit()
+        .search_blocked(&BlockedFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].source_ip, "9.9.9.9");
+    let summary = store
+        .audit()
+        .blocked_summary(0, 7_200_000_000, 3_600_000_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(summary.top_sources, [("9.9.9.9".to_owned(), 1)]);
+}
+
+// proves: AU-2 (the audit trail, its checkpoints and the blocked-request log)
 #[tokio::test]
 async fn the_database_refuses_updates_and_deletes() {
     let sealer = sealer(1);
@@ -327,7 +363,11 @@ async fn the_database_refuses_updates_and_deletes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.db");
     let store = SqliteStore::open(&path).await.unwrap();
-    store.audit().append(&records, &[], &sealer).await.unwrap();
+    store
+        .audit()
+        .append(&records, &[blocked_row()], &sealer)
+        .await
+        .unwrap();
     let raw =
         sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path))
             .await
@@ -338,22 +378,32 @@ async fn the_database_refuses_updates_and_deletes() {
     }
     raw.close().await;
     assert_eq!(assert_verifies(&store, &sealer).await.records, 2);
+    assert_blocked_intact(&store).await;
 
     let Some(url) = pg_url() else { return };
     let schema = pg_schema();
     let store = PgStore::connect_in_schema(&url, &schema).await.unwrap();
-    store.audit().append(&records, &[], &sealer).await.unwrap();
+    store
+        .audit()
+        .append(&records, &[blocked_row()], &sealer)
+        .await
+        .unwrap();
     let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
     let raw = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())]))
         .await
         .unwrap();
-    let truncations = ["TRUNCATE audit_records", "TRUNCATE audit_checkpoints"];
+    let truncations = [
+        "TRUNCATE audit_records",
+        "TRUNCATE audit_checkpoints",
+        "TRUNCATE blocked_requests",
+    ];
     for sql in TAMPERING.into_iter().chain(truncations) {
         let e = sqlx::query(sql).execute(&raw).await.expect_err(sql);
         assert!(e.to_string().contains("append-only"), "{sql}: {e}");
     }
     raw.close().await;
     assert_eq!(assert_verifies(&store, &sealer).await.records, 2);
+    assert_blocked_intact(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
