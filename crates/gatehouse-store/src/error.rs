@@ -17,6 +17,18 @@ pub enum StoreError {
     Read(#[from] rusqlite::Error),
     #[error("a database read task stopped unexpectedly")]
     ReadTask,
+    #[error("no database at {0}: run `gatehouse init` (or `gatehouse serve`) once to create it")]
+    NotFound(String),
+    #[error(
+        "the database schema is at version {found}, this build needs version {expected}: \
+         run `gatehouse serve` or `gatehouse init` once to migrate it"
+    )]
+    SchemaBehind { found: i64, expected: i64 },
+    #[error(
+        "the database schema is at version {found}, newer than this build knows \
+         (version {expected}): use the Gatehouse release that migrated it"
+    )]
+    SchemaAhead { found: i64, expected: i64 },
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -29,26 +29,40 @@ impl SqliteStore {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit survives power loss, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            // 16 MiB of page cache per connection (the default is 2 MiB): the audit
-            // trail's indexes take random inserts, which a small cache turns into
-            // disk reads.
-            .pragma("cache_size", "-16384")
-            .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(connect_options(path)?.create_if_missing(true))
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        crate::schema::SQLITE.run(&pool).await?;
         // Planner statistics, bounded in cost: without them SQLite may walk the
         // index of a common value (an action) instead of a rare one (an actor).
         optimize(&pool).await?;
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+            readers: Arc::default(),
+        })
+    }
+
+    /// Opens an existing database file as it is, for the offline commands: nothing
+    /// is created or migrated, and a schema that is not exactly this build's is
+    /// refused. The trail is read through read-only connections as always; the
+    /// write pool only appends.
+    pub async fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound(path.display().to_string()));
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(connect_options(path)?)
+            .await?;
+        let applied = sqlx::query_scalar(crate::schema::APPLIED_SQL)
+            .fetch_all(&pool)
+            .await;
+        if let Err(e) = crate::schema::check(&crate::schema::SQLITE, applied) {
+            pool.close().await;
+            return Err(e);
+        }
         Ok(Self {
             pool,
             path: path.to_owned(),
@@ -98,6 +112,21 @@ impl Store for SqliteStore {
     async fn optimize(&self) -> Result<(), StoreError> {
         optimize(&self.pool).await
     }
+}
+
+/// The connection settings every connection of the write pool gets.
+fn connect_options(path: &Path) -> Result<SqliteConnectOptions, StoreError> {
+    Ok(SqliteConnectOptions::from_str("sqlite://")?
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit survives power loss, not only a process crash.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        // 16 MiB of page cache per connection (the default is 2 MiB): the audit
+        // trail's indexes take random inserts, which a small cache turns into
+        // disk reads.
+        .pragma("cache_size", "-16384")
+        .busy_timeout(Duration::from_secs(10)))
 }
 
 /// Refreshes the planner's statistics where they are stale, bounded in cost.

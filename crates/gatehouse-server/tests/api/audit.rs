@@ -6,6 +6,7 @@ mod blocked;
 mod concurrency;
 mod export;
 mod ingest;
+mod offline;
 mod search;
 mod secrets;
 mod stream;

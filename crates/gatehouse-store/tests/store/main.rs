@@ -3,6 +3,7 @@
 
 mod audit;
 mod audit_search;
+mod existing;
 mod policies;
 
 use std::sync::Arc;
