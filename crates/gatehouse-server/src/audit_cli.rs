@@ -1,28 +1,23 @@
 //! `gatehouse audit verify|export`: straight on the database, no server needed.
+//! Arguments are checked here; opening the trail, recording the run (AU-9) and
+//! reading it is `gatehouse_server::audit::offline`.
 
-use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
 use gatehouse_audit::Outcome;
-use gatehouse_server::audit::{
-    load_verifying_key, read_witness, verify_trail, write_export_header, write_export_rows,
-    ExportFormat,
-};
+use gatehouse_server::audit::offline::{self, ExportRequest};
+use gatehouse_server::audit::ExportFormat;
+use gatehouse_server::clock::SystemClock;
 use gatehouse_server::config::Config;
 use gatehouse_store::{AuditFilter, Page};
-
-const PAGE: u32 = 5_000;
+use serde_json::{Map, Value};
 
 pub async fn verify(config: Config) -> anyhow::Result<ExitCode> {
-    let key = load_verifying_key(&config)?;
-    let witness = read_witness(&config.effective_audit_witness_file())?;
-    let store = gatehouse_server::open_store(&config).await?;
-    let report = verify_trail(store.as_ref(), &[key], witness).await?;
-    store.close().await;
+    let report = offline::verify(&config, &SystemClock).await?;
     println!("records:              {}", report.records);
     println!("last sequence number: {}", report.last_seq);
     println!(
@@ -61,6 +56,28 @@ pub struct Filter {
     pub q: Option<String>,
 }
 
+impl Filter {
+    /// The flags that were given, named as on the command line, for the record.
+    fn as_query(&self) -> Map<String, Value> {
+        [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("resource_type", &self.resource_type),
+            ("resource_id", &self.resource_id),
+            ("outcome", &self.outcome),
+            ("source", &self.source),
+            ("request_id", &self.request_id),
+            ("blocked", &self.blocked),
+            ("q", &self.q),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), Value::String(v))))
+        .collect()
+    }
+}
+
 fn time(name: &str, v: Option<String>) -> anyhow::Result<Option<i64>> {
     v.map(|v| {
         DateTime::parse_from_rfc3339(&v)
@@ -91,7 +108,8 @@ pub async fn export(
             );
         }
     }
-    let mut filter = AuditFilter {
+    let query = f.as_query();
+    let filter = AuditFilter {
         from_us: time("from", f.from)?,
         to_us: time("to", f.to)?,
         actor: f.actor,
@@ -110,42 +128,41 @@ pub async fn export(
             bail!("--from must be earlier than --to");
         }
     }
-    let mut out: Box<dyn Write> = match &output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    let store = gatehouse_server::open_store(&config).await?;
-    write_export_header(format, &mut out)?;
-    let mut written = 0u64;
-    let fetch = |filter: AuditFilter| {
-        let store = store.clone();
-        tokio::spawn(async move { store.audit().search(&filter, PAGE).await })
-    };
-    // The next page is read (on the blocking pool) while this one is written.
-    let mut next = fetch(filter.clone());
-    loop {
-        let rows = next.await??;
-        let Some(last) = rows.last().map(|r| r.seq) else {
-            break;
-        };
-        let n = rows.len();
-        filter.page = Page::Oldest { after: Some(last) };
-        next = fetch(filter.clone());
-        written += n as u64;
-        write_export_rows(format, rows, &mut out)?;
-        if n < PAGE as usize {
-            break;
-        }
+    // Checked again when it is created (never overwritten); checked here so that a
+    // run that cannot write its file is refused before it is recorded.
+    if let Some(path) = output.as_ref().filter(|p| p.exists()) {
+        bail!(
+            "cannot create {}: it exists (an export never overwrites a file)",
+            path.display()
+        );
     }
-    out.flush()?;
-    store.close().await;
+    let request = ExportRequest {
+        format,
+        filter,
+        query,
+        destination: if output.is_some() { "file" } else { "stdout" },
+    };
+    // Opened only once the export is recorded: a run that cannot be recorded
+    // creates no file.
+    let open = || -> std::io::Result<Box<dyn std::io::Write>> {
+        Ok(match &output {
+            Some(path) => Box::new(std::io::BufWriter::new(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|e| {
+                        std::io::Error::new(
+                            e.kind(),
+                            format!("cannot create {}: {e}", path.display()),
+                        )
+                    })?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        })
+    };
+    let written = offline::export(&config, &SystemClock, request, open).await?;
     if output.is_some() {
         eprintln!("exported {written} records");
     }

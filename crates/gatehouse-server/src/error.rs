@@ -130,4 +130,12 @@ pub enum ServerError {
     Init(String),
     #[error("audit checkpoint key {path}: {reason}")]
     AuditKey { path: String, reason: String },
+    /// An offline command could not append its own record, so it shows nothing.
+    #[error(
+        "cannot record this command in the audit trail (reading the trail is itself \
+         audited), so it shows nothing: {0}"
+    )]
+    NotRecorded(#[source] gatehouse_store::StoreError),
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
 }

@@ -20,6 +20,18 @@ pub enum StoreError {
     Timeout,
     #[error("a database read task stopped unexpectedly")]
     ReadTask,
+    #[error("no database at {0}: run `gatehouse init` (or `gatehouse serve`) once to create it")]
+    NotFound(String),
+    #[error(
+        "the database schema is at version {found}, this build needs version {expected}: \
+         run `gatehouse serve` or `gatehouse init` once to migrate it"
+    )]
+    SchemaBehind { found: i64, expected: i64 },
+    #[error(
+        "the database schema is at version {found}, newer than this build knows \
+         (version {expected}): use the Gatehouse release that migrated it"
+    )]
+    SchemaAhead { found: i64, expected: i64 },
 }
 
 /// PostgreSQL's `query_canceled` (what `statement_timeout` raises) and SQLite's

@@ -12,6 +12,7 @@ mod blocked;
 mod error;
 mod policy;
 mod postgres;
+mod schema;
 mod sqlite;
 
 use std::sync::Arc;
@@ -70,6 +71,22 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
     /// Refreshes the query planner's statistics where stale (cheap when fresh).
     async fn optimize(&self) -> Result<(), StoreError>;
+}
+
+/// Opens an existing database as it is (see [`SqliteStore::open_existing`] and
+/// [`PgStore::connect_existing`]): never created, never migrated, refused unless
+/// its schema is this build's. For the offline commands, which must not change a
+/// database a server may be running on beyond appending their own record.
+pub async fn open_existing(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(
+            SqliteStore::open_existing(std::path::Path::new(path)).await?,
+        ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect_existing(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
 }
 
 /// Opens the database a URL names (`sqlite://PATH` or `postgres://…`) and brings its

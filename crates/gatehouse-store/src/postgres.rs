@@ -31,6 +31,37 @@ impl PgStore {
         Self::connect_pools(PgConnectOptions::from_str(url)?, options).await
     }
 
+    /// Connects to an existing database as it is, for the offline commands:
+    /// nothing is migrated, a schema that is not exactly this build's is refused,
+    /// and every transaction is read-only but the chain lock's, which appends.
+    pub async fn connect_existing(url: &str) -> Result<Self, StoreError> {
+        Self::connect_existing_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// [`PgStore::connect_existing`] on the tables of `schema`.
+    pub async fn connect_existing_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
+        Self::connect_existing_with(options).await
+    }
+
+    async fn connect_existing_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.options([("default_transaction_read_only", "on")]))
+            .await?;
+        let applied = sqlx::query_scalar(crate::schema::APPLIED_SQL)
+            .fetch_all(&pool)
+            .await;
+        if let Err(e) = crate::schema::check(&crate::schema::POSTGRES, applied) {
+            pool.close().await;
+            return Err(e);
+        }
+        // One pool: its transactions are read-only but the chain lock's.
+        let writer = pool.clone();
+        Ok(Self { pool, writer })
+    }
+
     /// Connects to `url` with every table inside `schema` (created if missing): one
     /// PostgreSQL database then holds many isolated Gatehouse instances, which is
     /// how tests run in parallel against the one test database.
@@ -76,7 +107,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(connect.clone())
             .await?;
-        sqlx::migrate!("./migrations/postgres").run(&writer).await?;
+        crate::schema::POSTGRES.run(&writer).await?;
         // The server cancels a read past its time and frees the connection; the
         // client sees `query_canceled` (StoreError::Timeout).
         let reads = match options.read_timeout {
@@ -100,7 +131,9 @@ impl PgStore {
     pub(crate) async fn begin_chain(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        // READ WRITE: the one kind of transaction that writes, on a pool whose
+        // transactions are read-only by default (`connect_existing`).
+        let mut tx = self.writer.begin_with("BEGIN READ WRITE").await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(CHAIN_LOCK)
             .execute(&mut *tx)

@@ -45,23 +45,12 @@ impl SqliteStore {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        let connect = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit survives power loss, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            // 16 MiB of page cache per connection (the default is 2 MiB): the audit
-            // trail's indexes take random inserts, which a small cache turns into
-            // disk reads.
-            .pragma("cache_size", "-16384")
-            .busy_timeout(Duration::from_secs(10));
+        let connect = connect_options(path)?.create_if_missing(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(options.writer_connections.max(1))
             .connect_with(connect.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        crate::schema::SQLITE.run(&writer).await?;
         // Planner statistics, bounded in cost: without them SQLite may walk the
         // index of a common value (an action) instead of a rare one (an actor).
         optimize(&writer).await?;
@@ -85,6 +74,34 @@ impl SqliteStore {
             path: path.to_owned(),
             readers: Arc::default(),
             read_timeout: options.read_timeout,
+        })
+    }
+
+    /// Opens an existing database file as it is, for the offline commands: nothing
+    /// is created or migrated, and a schema that is not exactly this build's is
+    /// refused. The trail is read through read-only connections as always; the
+    /// write pool only appends.
+    pub async fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound(path.display().to_string()));
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(connect_options(path)?)
+            .await?;
+        let applied = sqlx::query_scalar(crate::schema::APPLIED_SQL)
+            .fetch_all(&pool)
+            .await;
+        if let Err(e) = crate::schema::check(&crate::schema::SQLITE, applied) {
+            pool.close().await;
+            return Err(e);
+        }
+        Ok(Self {
+            writer: pool.clone(),
+            pool,
+            path: path.to_owned(),
+            readers: Arc::default(),
+            read_timeout: None,
         })
     }
 
@@ -143,6 +160,21 @@ impl Store for SqliteStore {
     }
 }
 
+/// The connection settings every connection of the write pool gets.
+fn connect_options(path: &Path) -> Result<SqliteConnectOptions, StoreError> {
+    Ok(SqliteConnectOptions::from_str("sqlite://")?
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit survives power loss, not only a process crash.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        // 16 MiB of page cache per connection (the default is 2 MiB): the audit
+        // trail's indexes take random inserts, which a small cache turns into
+        // disk reads.
+        .pragma("cache_size", "-16384")
+        .busy_timeout(Duration::from_secs(10)))
+}
+
 /// Refreshes the planner's statistics where they are stale, bounded in cost.
 async fn optimize(pool: &SqlitePool) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
@@ -162,66 +194,6 @@ fn open_reader(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
     Ok(conn)
-}
-
-fn text(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
-    row.get(i)
-}
-
-fn stored_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<crate::StoredRecord> {
-    let hash: Vec<u8> = row.get(1)?;
-    Ok(crate::StoredRecord {
-        seq: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
-        // A wrong-length hash cannot match: the verifier reports it as modified.
-        hash: <gatehouse_audit::Hash>::try_from(hash.as_slice()).unwrap_or([0; 32]),
-        record: gatehouse_audit::Record {
-            time_us: row.get(2)?,
-            event_id: row.get(3)?,
-            actor_kind: text(row, 4)?,
-            actor_id: text(row, 5)?,
-            actor_name: text(row, 6)?,
-            on_behalf_of: row.get(7)?,
-            action: text(row, 8)?,
-            resource_type: text(row, 9)?,
-            resource_id: text(row, 10)?,
-            outcome: text(row, 11)?,
-            status: row.get(12)?,
-            source_ip: text(row, 13)?,
-            user_agent: text(row, 14)?,
-            request_id: text(row, 15)?,
-            before: row.get(16)?,
-            after: row.get(17)?,
-            details: row.get(18)?,
-        },
-    })
-}
-
-/// The canonical bytes of a row, borrowed in place; `None` when a column does not
-/// hold the type the server writes (which only tampering does).
-fn canonical_of_row(row: &rusqlite::Row<'_>, out: &mut Vec<u8>) -> Option<()> {
-    let s = |i: usize| row.get_ref(i).ok()?.as_str().ok();
-    let o = |i: usize| row.get_ref(i).ok()?.as_str_or_null().ok();
-    let record = gatehouse_audit::RecordRef {
-        time_us: row.get_ref(2).ok()?.as_i64().ok()?,
-        event_id: o(3)?,
-        actor_kind: s(4)?,
-        actor_id: s(5)?,
-        actor_name: s(6)?,
-        on_behalf_of: o(7)?,
-        action: s(8)?,
-        resource_type: s(9)?,
-        resource_id: s(10)?,
-        outcome: s(11)?,
-        status: i32::try_from(row.get_ref(12).ok()?.as_i64().ok()?).ok()?,
-        source_ip: s(13)?,
-        user_agent: s(14)?,
-        request_id: s(15)?,
-        before: o(16)?,
-        after: o(17)?,
-        details: o(18)?,
-    };
-    record.canonical_into(out);
-    Some(())
 }
 
 fn to_sql(p: &crate::audit::Param) -> &dyn rusqlite::ToSql {
@@ -287,7 +259,7 @@ impl SqliteStore {
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(
                 rusqlite::params![crate::audit::to_i64(after_seq), i64::from(limit)],
-                stored_from_row,
+                crate::audit::stored_from_row,
             )?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -326,7 +298,7 @@ impl SqliteStore {
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(
                 rusqlite::params_from_iter(params.iter().map(to_sql)),
-                stored_from_row,
+                crate::audit::stored_from_row,
             )?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -370,14 +342,15 @@ impl SqliteStore {
             let mut chunk = VerifyChunk::default();
             let mut canonical = Vec::with_capacity(1024);
             while let Some(row) = rows.next()? {
-                let seq = u64::try_from(row.get_ref(0)?.as_i64().unwrap_or(0)).unwrap_or(0);
+                let seq = row.get_ref(crate::audit::Col::Seq.index())?.as_i64();
+                let seq = u64::try_from(seq.unwrap_or(0)).unwrap_or(0);
                 let hash = row
-                    .get_ref(1)?
+                    .get_ref(crate::audit::Col::Hash.index())?
                     .as_blob()
                     .ok()
                     .and_then(|b| <gatehouse_audit::Hash>::try_from(b).ok())
                     .unwrap_or([0; 32]);
-                if canonical_of_row(row, &mut canonical).is_none() {
+                if crate::audit::canonical_of_row(row, &mut canonical).is_none() {
                     // A column of the wrong type: no hash can match.
                     canonical.clear();
                 }

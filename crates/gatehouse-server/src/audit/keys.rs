@@ -14,8 +14,25 @@ use crate::error::ServerError;
 /// Loads the configured key, creating it on first start.
 pub fn load_or_create_sealer(config: &Config) -> Result<Sealer, ServerError> {
     let path = config.effective_audit_key_file();
-    let signer = load_or_create(&path)?;
-    Ok(Sealer {
+    Ok(sealer(config, load_or_create(&path)?))
+}
+
+/// Loads the configured key for an offline command, which appends its own record
+/// (and may sign a checkpoint); never creates one.
+pub fn load_sealer(config: &Config) -> Result<Sealer, ServerError> {
+    let path = config.effective_audit_key_file();
+    if !path.exists() {
+        return Err(key_error(
+            &path,
+            "does not exist (the trail is signed with the key the server created: \
+             run `gatehouse serve` or `gatehouse init` once, or point [audit] key_file at it)",
+        ));
+    }
+    Ok(sealer(config, load_or_create(&path)?))
+}
+
+fn sealer(config: &Config, signer: CheckpointSigner) -> Sealer {
+    Sealer {
         signer,
         policy: CheckpointPolicy {
             every_records: config.audit.checkpoint_every_records,
@@ -23,20 +40,7 @@ pub fn load_or_create_sealer(config: &Config) -> Result<Sealer, ServerError> {
                 .unwrap_or(3600)
                 .saturating_mul(1_000_000),
         },
-    })
-}
-
-/// The public half of the configured key, for offline verification; never
-/// creates one (a missing key is an error, not a fresh key that trusts nothing).
-pub fn load_verifying_key(config: &Config) -> Result<gatehouse_audit::VerifyingKey, ServerError> {
-    let path = config.effective_audit_key_file();
-    if !path.exists() {
-        return Err(key_error(
-            &path,
-            "does not exist (verification needs the key the server signed with)",
-        ));
     }
-    Ok(load_or_create(&path)?.verifying_key())
 }
 
 fn key_error(path: &Path, reason: impl std::fmt::Display) -> ServerError {

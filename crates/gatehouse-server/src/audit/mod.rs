@@ -1,5 +1,6 @@
 //! The audit trail's server side: the writer that group-commits records, the
-//! checkpoint key, conversion to the wire, verification and export.
+//! checkpoint key, conversion to the wire, verification and export, online and
+//! offline (`offline`: the `gatehouse audit` commands).
 //!
 //! Every record goes through one writer task per process: callers queue their
 //! records and wait; the writer takes everything queued (up to a batch), appends
@@ -8,6 +9,7 @@
 
 mod convert;
 mod keys;
+pub mod offline;
 pub mod stream;
 mod trail;
 mod witness;
@@ -21,7 +23,7 @@ use gatehouse_store::{Appended, BlockedRow, Store};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use convert::{to_wire, ExportFormat};
-pub use keys::{load_or_create_sealer, load_verifying_key};
+pub use keys::{load_or_create_sealer, load_sealer};
 pub use trail::{verify_trail, write_export_header, write_export_rows};
 pub use witness::{read_witness, write_witness};
 

@@ -44,27 +44,72 @@ pub async fn verify_trail(
     })
 }
 
-const CSV_HEADER: [&str; 19] = [
-    "seq",
-    "time",
-    "actor_kind",
-    "actor_id",
-    "actor_name",
-    "on_behalf_of",
-    "action",
-    "resource_type",
-    "resource_id",
-    "outcome",
-    "status",
-    "source_ip",
-    "user_agent",
-    "request_id",
-    "event_id",
-    "before",
-    "after",
-    "details",
-    "hash",
-];
+/// The text of a record's cells that are not stored as text.
+#[derive(Default)]
+struct Formatted {
+    seq: String,
+    time: String,
+    status: String,
+    hash: String,
+}
+
+impl Formatted {
+    fn of(&mut self, s: &StoredRecord) {
+        use std::fmt::Write as _;
+        self.seq.clear();
+        let _ = write!(self.seq, "{}", s.seq);
+        self.time.clear();
+        write_time(&mut self.time, s.record.time_us);
+        self.status.clear();
+        if s.record.status != 0 {
+            let _ = write!(self.status, "{}", s.record.status);
+        }
+        self.hash.clear();
+        let mut hex = [0u8; 64];
+        if hex::encode_to_slice(s.hash, &mut hex).is_ok() {
+            self.hash
+                .push_str(std::str::from_utf8(&hex).unwrap_or_default());
+        }
+    }
+}
+
+/// The CSV export's columns, each header beside its cell: the header row and
+/// every record's row come from this one list, so they cannot disagree.
+fn csv_cells<'a>(s: &'a StoredRecord, f: &'a Formatted) -> [(&'static str, &'a str); 19] {
+    let r = &s.record;
+    let opt = |v: &'a Option<String>| v.as_deref().unwrap_or_default();
+    [
+        ("seq", &f.seq),
+        ("time", &f.time),
+        ("actor_kind", &r.actor_kind),
+        ("actor_id", &r.actor_id),
+        ("actor_name", &r.actor_name),
+        ("on_behalf_of", opt(&r.on_behalf_of)),
+        ("action", &r.action),
+        ("resource_type", &r.resource_type),
+        ("resource_id", &r.resource_id),
+        ("outcome", &r.outcome),
+        ("status", &f.status),
+        ("source_ip", &r.source_ip),
+        ("user_agent", &r.user_agent),
+        ("request_id", &r.request_id),
+        ("event_id", opt(&r.event_id)),
+        ("before", opt(&r.before)),
+        ("after", opt(&r.after)),
+        ("details", opt(&r.details)),
+        ("hash", &f.hash),
+    ]
+}
+
+/// The CSV header: the names of [`csv_cells`].
+fn csv_header() -> [&'static str; 19] {
+    let empty = StoredRecord {
+        seq: 0,
+        hash: [0; 32],
+        record: gatehouse_audit::Record::default(),
+    };
+    csv_cells(&empty, &Formatted::default()).map(|(name, _)| name)
+}
 
 /// RFC 3339 with microseconds in UTC, without chrono's per-call format parsing.
 fn write_time(out: &mut String, time_us: i64) {
@@ -86,7 +131,7 @@ fn write_time(out: &mut String, time_us: i64) {
 
 pub fn write_export_header(format: ExportFormat, out: &mut impl Write) -> std::io::Result<()> {
     match format {
-        ExportFormat::Csv => write_row(out, &CSV_HEADER),
+        ExportFormat::Csv => write_row(out, &csv_header()),
         ExportFormat::JsonLines => Ok(()),
     }
 }
@@ -98,49 +143,10 @@ pub fn write_export_rows(
 ) -> std::io::Result<()> {
     match format {
         ExportFormat::Csv => {
-            let mut seq = String::new();
-            let mut time = String::new();
-            let mut status = String::new();
-            let mut hash = [0u8; 64];
+            let mut formatted = Formatted::default();
             for s in &records {
-                use std::fmt::Write as _;
-                let r = &s.record;
-                seq.clear();
-                let _ = write!(seq, "{}", s.seq);
-                time.clear();
-                write_time(&mut time, r.time_us);
-                status.clear();
-                if r.status != 0 {
-                    let _ = write!(status, "{}", r.status);
-                }
-                let hash_hex = hex::encode_to_slice(s.hash, &mut hash)
-                    .ok()
-                    .and_then(|()| std::str::from_utf8(&hash).ok())
-                    .unwrap_or_default();
-                write_row(
-                    out,
-                    &[
-                        seq.as_str(),
-                        time.as_str(),
-                        &r.actor_kind,
-                        &r.actor_id,
-                        &r.actor_name,
-                        r.on_behalf_of.as_deref().unwrap_or_default(),
-                        &r.action,
-                        &r.resource_type,
-                        &r.resource_id,
-                        &r.outcome,
-                        status.as_str(),
-                        &r.source_ip,
-                        &r.user_agent,
-                        &r.request_id,
-                        r.event_id.as_deref().unwrap_or_default(),
-                        r.before.as_deref().unwrap_or_default(),
-                        r.after.as_deref().unwrap_or_default(),
-                        r.details.as_deref().unwrap_or_default(),
-                        hash_hex,
-                    ],
-                )?;
+                formatted.of(s);
+                write_row(out, &csv_cells(s, &formatted).map(|(_, cell)| cell))?;
             }
         }
         ExportFormat::JsonLines => {
@@ -151,4 +157,56 @@ pub fn write_export_rows(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each cell sits under the header that names it: a record whose every
+    /// field names itself, written and read back by header.
+    #[test]
+    fn every_cell_is_under_its_own_header() {
+        let stored = StoredRecord {
+            seq: 7,
+            hash: [0xab; 32],
+            record: gatehouse_audit::Record {
+                time_us: 0,
+                event_id: Some("event_id".into()),
+                actor_kind: "actor_kind".into(),
+                actor_id: "actor_id".into(),
+                actor_name: "actor_name".into(),
+                on_behalf_of: Some("on_behalf_of".into()),
+                action: "action".into(),
+                resource_type: "resource_type".into(),
+                resource_id: "resource_id".into(),
+                outcome: "outcome".into(),
+                status: 201,
+                source_ip: "source_ip".into(),
+                user_agent: "user_agent".into(),
+                request_id: "request_id".into(),
+                before: Some("before".into()),
+                after: Some("after".into()),
+                details: Some("details".into()),
+            },
+        };
+        let mut out = Vec::new();
+        write_export_header(ExportFormat::Csv, &mut out).unwrap();
+        write_export_rows(ExportFormat::Csv, vec![stored], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(header.len(), row.len());
+        for (name, cell) in header.iter().zip(&row) {
+            let expected = match *name {
+                "seq" => "7",
+                "time" => "1970-01-01T00:00:00.000000Z",
+                "status" => "201",
+                "hash" => &"ab".repeat(32),
+                other => other,
+            };
+            assert_eq!(*cell, expected, "{name}");
+        }
+    }
 }

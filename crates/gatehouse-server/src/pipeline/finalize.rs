@@ -53,8 +53,6 @@ async fn handle(state: AppState, mut request: Request, next: Next) -> Response {
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
-    // The path only: query strings may carry secrets.
-    let path = request.uri().path().to_owned();
     let source_ip = request
         .extensions()
         .get::<PeerAddr>()
@@ -131,7 +129,8 @@ async fn handle(state: AppState, mut request: Request, next: Next) -> Response {
     tracing::info!(
         request_id = %request_id,
         %method,
-        path = %path,
+        // The path only (query strings may carry secrets), credentials redacted.
+        path = %facts.path,
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"

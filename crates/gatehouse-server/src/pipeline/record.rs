@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::FromRequestParts;
-use gatehouse_audit::redact::redact_json;
+use gatehouse_audit::redact::{redact_json, redact_text};
 use gatehouse_audit::{Outcome, Record};
 use gatehouse_store::BlockedRow;
 use gatehouse_types::{ErrorCode, Role};
@@ -30,9 +30,10 @@ const MAX_QUERY_PAIRS: usize = 32;
 pub struct RequestFacts {
     pub request_id: String,
     pub source_ip: String,
+    /// Credentials in it redacted, then cut to a bounded length.
     pub user_agent: String,
     pub method: String,
-    /// The path only, cut to a bounded length.
+    /// The path only, credentials in it redacted, then cut to a bounded length.
     pub path: String,
     /// Query parameters, secrets redacted.
     pub query: Option<Value>,
@@ -53,9 +54,9 @@ impl RequestFacts {
         Self {
             request_id,
             source_ip,
-            user_agent: cut(&user_agent),
+            user_agent: cut(&redact_text(&user_agent)),
             method: method.as_str().to_owned(),
-            path: cut(uri.path()),
+            path: cut(&redact_text(uri.path())),
             query: uri.query().map(redacted_query),
         }
     }
@@ -69,12 +70,13 @@ fn cut(s: &str) -> String {
 }
 
 /// The query string as a JSON object of its parameters, secrets redacted
-/// (`?access_token=…` never reaches the trail).
+/// (`?access_token=…` never reaches the trail). Credentials are redacted before
+/// anything is cut, so no cut leaves a prefix that no longer looks like one.
 fn redacted_query(query: &str) -> Value {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let mut map = Map::new();
     for (k, v) in pairs.into_iter().take(MAX_QUERY_PAIRS) {
-        map.insert(cut(&k), Value::String(cut(&v)));
+        map.insert(cut(&redact_text(&k)), Value::String(cut(&redact_text(&v))));
     }
     let mut value = Value::Object(map);
     redact_json(&mut value);
@@ -202,7 +204,7 @@ pub fn build_record(
                 "api_token"
             },
             p.token_id.to_string(),
-            p.name.clone(),
+            redact_text(&p.name).into_owned(),
         ),
         None => ("anonymous", String::new(), String::new()),
     };
@@ -263,7 +265,7 @@ pub fn blocked_row(
         identity: note
             .principal
             .as_ref()
-            .map(|p| format!("{} ({})", p.name, p.token_id)),
+            .map(|p| format!("{} ({})", redact_text(&p.name), p.token_id)),
         method: facts.method.clone(),
         route: note
             .route
@@ -291,5 +293,41 @@ mod tests {
             Some(MAX_QUERY_PAIRS)
         );
         assert!(cut(&"é".repeat(1000)).chars().count() <= MAX_FIELD + 1);
+    }
+
+    // proves: AU-4
+    #[test]
+    fn credentials_in_the_request_are_redacted_before_cutting() {
+        let token = format!("gh_{}", "k".repeat(43));
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXBhcnQ";
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+            "Q".repeat(400)
+        );
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_str(&format!("agent/1 ({jwt})")).unwrap(),
+        );
+        let uri: http::Uri = format!(
+            "/v1/things/{token}?note=Bearer%20{token}&k={}&{jwt}=x",
+            pem.replace(' ', "%20").replace('\n', "%0A")
+        )
+        .parse()
+        .unwrap();
+        let facts = RequestFacts::new(
+            "r".into(),
+            "127.0.0.1".into(),
+            &headers,
+            &http::Method::GET,
+            &uri,
+        );
+        assert_eq!(facts.user_agent, "agent/1 ([redacted])");
+        assert_eq!(facts.path, "/v1/things/[redacted]");
+        let query = facts.query.unwrap();
+        assert_eq!(query["note"], "Bearer [redacted]");
+        // Longer than a field may be: redacted whole, not cut into an unknown prefix.
+        assert_eq!(query["k"], "[redacted]");
+        assert_eq!(query["[redacted]"], "x");
     }
 }

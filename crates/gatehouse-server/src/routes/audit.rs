@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream};
-use gatehouse_audit::redact::redact_json;
+use gatehouse_audit::redact::{redact_json, redact_text};
 use gatehouse_audit::{Outcome, Record};
 use gatehouse_store::{AuditFilter, Page, Store};
 use gatehouse_types::{
@@ -406,6 +406,13 @@ fn to_record(
         reject(ErrorCode::InvalidBody, message)
     })?;
     check_len("event_id", &event.event_id, 1, MAX_ID)?;
+    // Redacting an id would make different events duplicates of each other.
+    if matches!(redact_text(&event.event_id), std::borrow::Cow::Owned(_)) {
+        return Err(reject(
+            ErrorCode::ValidationFailed,
+            "`event_id` must not hold a credential".into(),
+        ));
+    }
     check_len("action", &event.action, 1, MAX_ID)?;
     if !event
         .action
@@ -458,10 +465,10 @@ fn to_record(
         .into(),
         actor_id: caller.token_id.to_string(),
         actor_name: caller.name.clone(),
-        on_behalf_of: event.on_behalf_of,
-        action: event.action,
-        resource_type: event.resource.kind,
-        resource_id: event.resource.id,
+        on_behalf_of: event.on_behalf_of.map(|w| redact_text(&w).into_owned()),
+        action: redact_text(&event.action).into_owned(),
+        resource_type: redact_text(&event.resource.kind).into_owned(),
+        resource_id: redact_text(&event.resource.id).into_owned(),
         outcome: outcome.as_str().into(),
         status: 0,
         source_ip,

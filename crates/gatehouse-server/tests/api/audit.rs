@@ -7,6 +7,7 @@ mod capacity;
 mod concurrency;
 mod export;
 mod ingest;
+mod offline;
 mod search;
 mod secrets;
 mod stream;

@@ -4,8 +4,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use gatehouse_audit::{CheckpointPolicy, CheckpointSigner, Record, Sealer, Tamper};
-use gatehouse_store::{Appended, PgStore, SqliteStore, Store};
+use gatehouse_audit::{CheckpointPolicy, CheckpointSigner, Record, Sealer, Tamper, Verifier};
+use gatehouse_store::{
+    Appended, AuditFilter, BlockedFilter, BlockedRow, Page, PgStore, SqliteStore, Store,
+    StoredRecord,
+};
 
 use crate::{assert_verifies, pg_schema, pg_url, record, sealer, stores, verify};
 
@@ -97,6 +100,80 @@ async fn append_assigns_consecutive_seqs_and_the_chain_verifies() {
         let stranger = CheckpointSigner::from_secret(&[1; 32]).verifying_key();
         let forged = verify(audit, &[stranger]).await.finding.unwrap();
         assert_eq!(forged.kind, Tamper::ForgedCheckpoint);
+    }
+}
+
+/// A record whose every column holds a value of its own, so a column written,
+/// read or hashed in another's place shows.
+fn distinct(i: i64) -> Record {
+    Record {
+        time_us: 1_000 + i,
+        event_id: Some(format!("event_id-{i}")),
+        actor_kind: format!("actor_kind-{i}"),
+        actor_id: format!("actor_id-{i}"),
+        actor_name: format!("actor_name-{i}"),
+        on_behalf_of: Some(format!("on_behalf_of-{i}")),
+        action: format!("action-{i}"),
+        resource_type: format!("resource_type-{i}"),
+        resource_id: format!("resource_id-{i}"),
+        outcome: format!("outcome-{i}"),
+        status: 200 + i32::try_from(i).unwrap(),
+        source_ip: format!("source_ip-{i}"),
+        user_agent: format!("user_agent-{i}"),
+        request_id: format!("request_id-{i}"),
+        before: Some(format!(r#"{{"before":{i}}}"#)),
+        after: Some(format!(r#"{{"after":{i}}}"#)),
+        details: Some(format!(r#"{{"details":{i}}}"#)),
+    }
+}
+
+/// The record's columns have one order (item 13): every write and every read
+/// path (pages, search, the verifier's own reader) keeps each column's value.
+#[tokio::test]
+async fn every_column_keeps_its_value_on_every_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealer = sealer(2);
+    for store in stores(dir.path()).await {
+        let b = store.backend();
+        let audit = store.audit();
+        let sent: Vec<Record> = (1..=3).map(distinct).collect();
+        audit.append(&sent, &[], &sealer).await.unwrap();
+        let records = |found: Vec<StoredRecord>| -> Vec<Record> {
+            found.into_iter().map(|s| s.record).collect()
+        };
+        assert_eq!(
+            records(audit.read_after(0, 10).await.unwrap()),
+            sent,
+            "{b:?}"
+        );
+        let oldest = AuditFilter {
+            page: Page::Oldest { after: None },
+            ..AuditFilter::default()
+        };
+        assert_eq!(
+            records(audit.search(&oldest, 10).await.unwrap()),
+            sent,
+            "{b:?}"
+        );
+        for (i, r) in sent.iter().enumerate() {
+            let by_actor = AuditFilter {
+                actor: Some(r.actor_id.clone()),
+                text: Some(r.user_agent.clone()),
+                ..oldest.clone()
+            };
+            let found = audit.search(&by_actor, 10).await.unwrap();
+            assert_eq!(records(found), std::slice::from_ref(r), "{b:?} {i}");
+        }
+        // The backend's own verification reader hashes what was hashed on append.
+        let keys = [sealer.signer.verifying_key()];
+        let verifier = Verifier::new(audit.checkpoints().await.unwrap(), &keys);
+        let report = audit.verify_chain(verifier).await.unwrap().finish();
+        assert_eq!(report.finding, None, "{b:?}");
+        assert_eq!(
+            (report.records, report.checkpoints_matched),
+            (3, 1),
+            "{b:?}"
+        );
     }
 }
 
@@ -311,14 +388,50 @@ async fn checkpoints_follow_the_policy_and_seal_signs_the_head() {
     }
 }
 
-/// Statements that would rewrite the trail; each must be refused by the database.
-const TAMPERING: [&str; 4] = [
+/// Statements that would rewrite the trail or the blocked-request log; each must
+/// be refused by the database.
+const TAMPERING: [&str; 6] = [
     "UPDATE audit_records SET action = 'x'",
     "DELETE FROM audit_records WHERE seq = 1",
     "UPDATE audit_checkpoints SET time_us = 0",
     "DELETE FROM audit_checkpoints",
+    "UPDATE blocked_requests SET source_ip = '10.0.0.1'",
+    "DELETE FROM blocked_requests",
 ];
 
+/// One refused request from 9.9.9.9.
+fn blocked_row() -> BlockedRow {
+    BlockedRow {
+        id: 0,
+        time_us: 1,
+        reason: "authentication".into(),
+        source_ip: "9.9.9.9".into(),
+        identity: None,
+        method: "GET".into(),
+        route: "/v1/server".into(),
+        status: 401,
+        request_id: "r-blocked".into(),
+    }
+}
+
+/// The blocked-request log is still as appended, and its counts still kept.
+async fn assert_blocked_intact(store: &dyn Store) {
+    let rows = store
+        .audit()
+        .search_blocked(&BlockedFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].source_ip, "9.9.9.9");
+    let summary = store
+        .audit()
+        .blocked_summary(0, 7_200_000_000, 3_600_000_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(summary.top_sources, [("9.9.9.9".to_owned(), 1)]);
+}
+
+// proves: AU-2 (the audit trail, its checkpoints and the blocked-request log)
 #[tokio::test]
 async fn the_database_refuses_updates_and_deletes() {
     let sealer = sealer(1);
@@ -327,7 +440,11 @@ async fn the_database_refuses_updates_and_deletes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.db");
     let store = SqliteStore::open(&path).await.unwrap();
-    store.audit().append(&records, &[], &sealer).await.unwrap();
+    store
+        .audit()
+        .append(&records, &[blocked_row()], &sealer)
+        .await
+        .unwrap();
     let raw =
         sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path))
             .await
@@ -338,22 +455,32 @@ async fn the_database_refuses_updates_and_deletes() {
     }
     raw.close().await;
     assert_eq!(assert_verifies(&store, &sealer).await.records, 2);
+    assert_blocked_intact(&store).await;
 
     let Some(url) = pg_url() else { return };
     let schema = pg_schema();
     let store = PgStore::connect_in_schema(&url, &schema).await.unwrap();
-    store.audit().append(&records, &[], &sealer).await.unwrap();
+    store
+        .audit()
+        .append(&records, &[blocked_row()], &sealer)
+        .await
+        .unwrap();
     let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
     let raw = sqlx::PgPool::connect_with(options.options([("search_path", schema.as_str())]))
         .await
         .unwrap();
-    let truncations = ["TRUNCATE audit_records", "TRUNCATE audit_checkpoints"];
+    let truncations = [
+        "TRUNCATE audit_records",
+        "TRUNCATE audit_checkpoints",
+        "TRUNCATE blocked_requests",
+    ];
     for sql in TAMPERING.into_iter().chain(truncations) {
         let e = sqlx::query(sql).execute(&raw).await.expect_err(sql);
         assert!(e.to_string().contains("append-only"), "{sql}: {e}");
     }
     raw.close().await;
     assert_eq!(assert_verifies(&store, &sealer).await.records, 2);
+    assert_blocked_intact(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]

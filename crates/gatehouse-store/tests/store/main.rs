@@ -4,6 +4,7 @@
 mod audit;
 mod audit_search;
 mod capacity;
+mod existing;
 mod policies;
 
 use std::sync::Arc;

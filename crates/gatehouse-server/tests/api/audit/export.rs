@@ -148,11 +148,26 @@ async fn csv_is_rfc4180_and_formulas_stay_text(db: Db) {
     }
 
     // A user agent is the caller's to choose, formulas included.
-    for agent in ["=1+2", "@SUM(A1)", "-2+3", "+cmd"] {
+    // proves: AU-6 (full-width starters, and a starter after spaces)
+    let agents_sent = [
+        "=1+2",
+        "@SUM(A1)",
+        "-2+3",
+        "+cmd",
+        "＝1+2",
+        "＠SUM(A1)",
+        "－2+3",
+        "＋cmd",
+        " =1+2",
+    ];
+    for agent in agents_sent {
         let response = server
             .raw()
             .get(server.url("/healthz"))
-            .header("user-agent", agent)
+            .header(
+                "user-agent",
+                reqwest::header::HeaderValue::from_bytes(agent.as_bytes()).unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -171,7 +186,8 @@ async fn csv_is_rfc4180_and_formulas_stay_text(db: Db) {
         .iter()
         .map(|r| r[HEADER.iter().position(|h| *h == "user_agent").unwrap()].clone())
         .collect();
-    assert_eq!(agents, ["'=1+2", "'@SUM(A1)", "'-2+3", "'+cmd"]);
+    let expected: Vec<String> = agents_sent.iter().map(|a| format!("'{a}")).collect();
+    assert_eq!(agents, expected);
 
     // The whole trail: no cell anywhere can start a formula.
     let all = server
@@ -185,7 +201,9 @@ async fn csv_is_rfc4180_and_formulas_stay_text(db: Db) {
         assert_eq!(row.len(), HEADER.len());
         for cell in row {
             assert!(
-                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                !cell
+                    .trim_start()
+                    .starts_with(['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠']),
                 "{cell:?}"
             );
         }

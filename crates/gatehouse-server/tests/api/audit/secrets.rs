@@ -144,6 +144,77 @@ async fn secrets_never_reach_the_log(db: Db) {
     );
     assert_eq!(stored[0].after.as_ref().unwrap()["Api-Key"], "[redacted]");
 
+    // Credentials recognised by their shape, under keys that name no secret, in
+    // an ingested event and in a request's query, user agent and path.
+    // proves: AU-4
+    let shaped = |secrets: &mut Vec<String>, tag: &str| {
+        let gh = keep(secrets, &format!("{tag}GH"));
+        let jwt = keep(secrets, &format!("{tag}JWT"));
+        let pem = keep(secrets, &format!("{tag}PEM"));
+        let bearer = keep(secrets, &format!("{tag}BEARER"));
+        (
+            format!("gh_{gh}{}", "A".repeat(43 - gh.len())),
+            format!("eyJ{jwt}.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"),
+            format!("-----BEGIN EC PRIVATE KEY-----\n{pem}\n-----END EC PRIVATE KEY-----"),
+            format!("Bearer {bearer}"),
+        )
+    };
+    let (gh, jwt, pem, bearer) = shaped(&mut secrets, "EV");
+    let mut by_shape = event("s3", "user.sync");
+    by_shape["details"] = json!({
+        "note": format!("called upstream with {bearer} and got {jwt} back"),
+        "items": [gh, {"deep": [pem]}],
+        "visible": visible,
+    });
+    by_shape["before"] = json!({"value": jwt});
+    by_shape["after"] = json!({"value": pem, "other": [bearer]});
+    // An id that is a credential is refused: redacted, it would be a duplicate.
+    let credential_id = event(&shaped(&mut secrets, "ID").0, "user.sync");
+    let answer = ingest(&server, &service, vec![by_shape, credential_id]).await;
+    assert_eq!(answer.results[0].status, IngestStatus::Accepted);
+    assert_eq!(answer.results[1].status, IngestStatus::Rejected);
+    let stored = find(
+        &server,
+        AuditFilters {
+            actor: Some(service_id.to_string()),
+            action: Some("user.sync".into()),
+            ..AuditFilters::default()
+        },
+    )
+    .await;
+    let details = &stored[0].details.as_ref().unwrap()["reported"];
+    assert_eq!(
+        details["note"],
+        "called upstream with Bearer [redacted] and got [redacted] back"
+    );
+    assert_eq!(
+        details["items"],
+        json!(["[redacted]", {"deep": ["[redacted]"]}])
+    );
+    assert_eq!(details["visible"], visible.as_str());
+
+    let (gh, jwt, pem, bearer) = shaped(&mut secrets, "RQ");
+    let query = serde_urlencoded::to_string([
+        ("q", pem.as_str()),
+        ("actor", bearer.as_str()),
+        ("note", &format!("see {jwt}")),
+    ])
+    .unwrap();
+    let response = raw
+        .get(server.url(&format!("/v1/audit/events?{query}")))
+        .bearer_auth(admin)
+        .header("user-agent", format!("tool/1 ({gh}; {jwt})"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let (gh, jwt, _, _) = shaped(&mut secrets, "PATH");
+    let path = format!("/v1/nothing/{gh}/{jwt}");
+    assert_eq!(
+        send(raw.get(server.url(&path)).bearer_auth(admin)).await.0,
+        404
+    );
+
     // Everything the API can show of the trail and the blocked log...
     let mut seen = String::new();
     for r in whole_trail(&server.client()).await {
