@@ -121,7 +121,7 @@ impl Catalog {
 
 /// Who is calling one of Gatehouse's own routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub struct TokenCaller {
     /// The API token's id.
     pub id: String,
     pub name: String,
@@ -331,7 +331,7 @@ impl Engine {
     pub fn decide_call(
         &self,
         catalog: &Catalog,
-        caller: &Caller,
+        caller: &TokenCaller,
         action: Action,
         target: Option<&Target>,
         ctx: &CallContext,
@@ -356,7 +356,7 @@ impl Engine {
     fn try_decide_call(
         &self,
         catalog: &Catalog,
-        caller: &Caller,
+        caller: &TokenCaller,
         action: Action,
         target: Option<&Target>,
         ctx: &CallContext,

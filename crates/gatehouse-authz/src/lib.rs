@@ -17,13 +17,13 @@ mod request;
 
 pub use action::Action;
 pub use engine::{
-    AttrValue, CallContext, Caller, Catalog, Decision, Engine, Target, BUILTIN_POLICIES,
+    AttrValue, CallContext, Catalog, Decision, Engine, Target, TokenCaller, BUILTIN_POLICIES,
     BUILTIN_ROLES,
 };
 pub use policies::{
     first_problem, line_column, parse_policies, ParsedPolicies, MAX_POLICIES, MAX_POLICY_TEXT,
 };
-pub use request::{call_context_json, prepare, Prepared, MAX_ENTITIES};
+pub use request::{call_context_json, check_request, CheckedRequest, MAX_ENTITIES};
 
 use gatehouse_types::{PolicySchemaResponse, SchemaAction};
 

@@ -8,7 +8,7 @@ use cedar_policy::PrincipalConstraint;
 use gatehouse_types::{DecisionRequest, EntityData, EntityRef, MatrixCell};
 use serde_json::{Map, Value};
 
-use crate::request::{call_context_json, prepare};
+use crate::request::{call_context_json, check_request};
 use crate::{Action, Catalog, Engine, BUILTIN_ROLES};
 
 /// The built-in roles, then any other role a policy names (`principal in
@@ -108,7 +108,7 @@ pub fn cell(catalog: &Catalog, engine: &Engine, role: &str, action: Action) -> M
         ),
         entities: Vec::new(),
     };
-    match prepare(catalog, &request) {
+    match check_request(catalog, &request) {
         Ok(p) => {
             let d = engine.decide(&p);
             MatrixCell {

@@ -12,7 +12,7 @@ use crate::{Action, AuthzError, Catalog, Decision, Engine};
 pub const MAX_ENTITIES: usize = 100;
 
 /// A request ready to run.
-pub struct Prepared {
+pub struct CheckedRequest {
     action: String,
     request: Request,
     entities: Entities,
@@ -62,7 +62,7 @@ fn describe(e: &dyn std::error::Error) -> String {
 /// Checks the request against the schema: the action exists and applies to the
 /// principal's and resource's types, every entity has exactly the attributes
 /// its type declares with the right types, and the context is the action's.
-pub fn prepare(catalog: &Catalog, r: &DecisionRequest) -> Result<Prepared, AuthzError> {
+pub fn check_request(catalog: &Catalog, r: &DecisionRequest) -> Result<CheckedRequest, AuthzError> {
     let bad = |what: &str, e: &dyn std::error::Error| {
         AuthzError::Request(format!("{what}: {}", describe(e)))
     };
@@ -108,14 +108,14 @@ pub fn prepare(catalog: &Catalog, r: &DecisionRequest) -> Result<Prepared, Authz
             .map_err(|e| bad("context", &e))?;
     let request = Request::new(principal, action, resource, context, Some(catalog.schema()))
         .map_err(|e| bad("request", &e))?;
-    Ok(Prepared {
+    Ok(CheckedRequest {
         action: r.action.clone(),
         request,
         entities,
     })
 }
 
-impl Prepared {
+impl CheckedRequest {
     /// The Cedar request and entities, for comparing with Cedar called directly.
     pub fn cedar(&self) -> (&Request, &Entities) {
         (&self.request, &self.entities)
@@ -124,7 +124,7 @@ impl Prepared {
 
 impl Engine {
     /// Answers a prepared request.
-    pub fn decide(&self, prepared: &Prepared) -> Decision {
+    pub fn decide(&self, prepared: &CheckedRequest) -> Decision {
         self.run(&prepared.action, &prepared.request, &prepared.entities)
     }
 }
@@ -161,7 +161,7 @@ pub fn call_context_json(
 }
 
 #[cfg(test)]
-impl Prepared {
+impl CheckedRequest {
     /// Cedar over a whole set, for comparing with the engine's slices.
     pub(crate) fn run_whole(&self, set: &cedar_policy::PolicySet) -> (bool, Vec<String>) {
         let r = cedar_policy::Authorizer::new().is_authorized(&self.request, set, &self.entities);

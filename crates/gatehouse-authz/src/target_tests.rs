@@ -15,8 +15,8 @@ fn engine(catalog: &Catalog, text: &str) -> Engine {
     Engine::new(catalog, parse_policies(catalog, text).unwrap()).unwrap()
 }
 
-fn caller(role: &str) -> Caller {
-    Caller {
+fn caller(role: &str) -> TokenCaller {
+    TokenCaller {
         id: "0190a5f4-0000-7000-8000-000000000001".into(),
         name: "t".into(),
         role: role.into(),

@@ -16,8 +16,8 @@ fn engine(catalog: &Catalog, text: &str) -> Engine {
     Engine::new(catalog, parse_policies(catalog, text).unwrap()).unwrap()
 }
 
-fn caller(role: &str) -> Caller {
-    Caller {
+fn caller(role: &str) -> TokenCaller {
+    TokenCaller {
         id: "0190a5f4-0000-7000-8000-000000000001".into(),
         name: "t".into(),
         role: role.into(),
@@ -287,9 +287,9 @@ fn decision_requests_are_checked_against_the_schema() {
         "audit.search",
         collection("AuditTrail", "audit"),
     );
-    assert!(e.decide(&prepare(&c, &ok).unwrap()).is_allowed);
+    assert!(e.decide(&check_request(&c, &ok).unwrap()).is_allowed);
 
-    let err = |r: DecisionRequest| match prepare(&c, &r) {
+    let err = |r: DecisionRequest| match check_request(&c, &r) {
         Ok(_) => panic!("accepted {r:?}"),
         Err(e) => e.to_string(),
     };
@@ -353,13 +353,16 @@ fn users_read_only_their_own_profile() {
         }
     };
     let own = request(user("ann"), "users.read", user("ann"));
-    let d = e.decide(&prepare(&c, &own).unwrap());
+    let d = e.decide(&check_request(&c, &own).unwrap());
     assert!(d.is_allowed, "{d:?}");
     let mut other = request(user("ann"), "users.read", user("bob"));
     other.resource.parents.clear();
-    assert!(!e.decide(&prepare(&c, &other).unwrap()).is_allowed);
+    assert!(!e.decide(&check_request(&c, &other).unwrap()).is_allowed);
     let update_other = request(user("ann"), "users.update", user("bob"));
-    assert!(!e.decide(&prepare(&c, &update_other).unwrap()).is_allowed);
+    assert!(
+        !e.decide(&check_request(&c, &update_other).unwrap())
+            .is_allowed
+    );
 }
 
 #[test]
@@ -445,7 +448,7 @@ fn slicing_answers_as_the_whole_set_does() {
             } else {
                 r
             };
-            let prepared = prepare(&c, &r).unwrap();
+            let prepared = check_request(&c, &r).unwrap();
             let ours = e.decide(&prepared);
             let raw = prepared.run_whole(&whole);
             assert_eq!(ours.is_allowed, raw.0, "{role} {action}");
@@ -494,7 +497,7 @@ proptest! {
         p.attributes.insert("role".into(), role);
         let mut r = request(p, "audit.search", collection("AuditTrail", "audit"));
         r.context.insert("source_ip".into(), Value::String(ip));
-        if let Ok(prepared) = prepare(&c_, &r) {
+        if let Ok(prepared) = check_request(&c_, &r) {
             let _ = e.decide(&prepared);
         }
     }

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
 use gatehouse_authz::{
-    call_context_json, parse_policies, prepare, Action, CallContext, Caller, Catalog, Engine,
-    BUILTIN_POLICIES,
+    call_context_json, check_request, parse_policies, Action, CallContext, Catalog, Engine,
+    TokenCaller, BUILTIN_POLICIES,
 };
 use gatehouse_testkit::{Db, TestServer};
 use gatehouse_types::{CreatePolicyVersionRequest, DecisionRequest, EntityData, EntityRef, Role};
@@ -251,7 +251,10 @@ async fn main() {
 
     // A pool of distinct requests, prepared once (as the decision API does per call).
     let pool: Vec<_> = (0..1024).map(user).collect();
-    let prepared: Vec<_> = pool.iter().map(|r| prepare(&catalog, r).unwrap()).collect();
+    let prepared: Vec<_> = pool
+        .iter()
+        .map(|r| check_request(&catalog, r).unwrap())
+        .collect();
     let (l, allowed) = measure(n, |i| {
         engine.decide(&prepared[i % prepared.len()]).is_allowed
     });
@@ -259,7 +262,7 @@ async fn main() {
     let ours = l;
 
     let (l, allowed) = measure(n / 4, |i| {
-        let p = prepare(&catalog, &pool[i % pool.len()]).unwrap();
+        let p = check_request(&catalog, &pool[i % pool.len()]).unwrap();
         engine.decide(&p).is_allowed
     });
     print(
@@ -269,7 +272,7 @@ async fn main() {
         n / 4,
     );
 
-    let caller = Caller {
+    let caller = TokenCaller {
         id: "0190a5f4-0000-7000-8000-000000000001".into(),
         name: "ci".into(),
         role: "auditor".into(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use gatehouse_audit::{Record, Sealer};
 pub use gatehouse_authz::Action;
 use gatehouse_authz::{
-    first_problem, parse_policies, CallContext, Caller, Catalog, Decision, Engine, Target,
+    first_problem, parse_policies, CallContext, Catalog, Decision, Engine, Target, TokenCaller,
 };
 use gatehouse_store::{PolicyVersionRow, PolicyWrite, Store};
 use sha2::{Digest, Sha256};
@@ -197,7 +197,7 @@ impl Policies {
     }
 
     /// Parses a version read from the store.
-    pub fn prepare(&self, row: PolicyVersionRow) -> Result<ActivePolicies, ServerError> {
+    pub fn parse_version(&self, row: PolicyVersionRow) -> Result<ActivePolicies, ServerError> {
         parse_stored(&self.catalog, row)
     }
 
@@ -240,7 +240,7 @@ impl Policies {
                 let current = policies.current().version();
                 match store.policies().latest_version().await {
                     Ok(v) if v > current => match store.policies().find(v).await {
-                        Ok(Some(row)) => match policies.prepare(row) {
+                        Ok(Some(row)) => match policies.parse_version(row) {
                             Ok(active) => policies.install(active),
                             Err(e) => {
                                 tracing::error!(error = %e, version = v, "cannot load a newer policy version; keeping the active one")
@@ -257,8 +257,8 @@ impl Policies {
     }
 }
 
-fn caller_of(principal: &Principal) -> Caller {
-    Caller {
+fn caller_of(principal: &Principal) -> TokenCaller {
+    TokenCaller {
         id: principal.token_id.to_string(),
         name: principal.name.clone(),
         role: principal.role.as_str().to_owned(),

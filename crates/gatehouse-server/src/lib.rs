@@ -8,8 +8,10 @@
 pub mod app;
 pub mod audit;
 pub mod authz;
+mod blocked;
 pub mod clock;
 pub mod config;
+mod decisions;
 mod error;
 pub mod pipeline;
 pub mod routes;

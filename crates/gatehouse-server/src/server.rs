@@ -18,7 +18,7 @@ use crate::authz::Policies;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::pipeline::SourceLimiter;
+use crate::pipeline::{RecordChange, SourceLimiter};
 use crate::tls::{self, TlsMaterial};
 use crate::tokens;
 
@@ -102,20 +102,10 @@ pub async fn init(
         role: Role::Administrator,
         expires_in_seconds: None,
     };
-    let request_id = format!("init-{}", uuid::Uuid::new_v4());
-    let record_of = |time_us: i64, after: serde_json::Value| Record {
-        time_us,
-        actor_kind: "operator".into(),
-        actor_id: "gatehouse init".into(),
-        actor_name: "local operator".into(),
-        action: "api_tokens.create".into(),
-        resource_type: "api_token".into(),
-        resource_id: after["id"].as_str().unwrap_or_default().to_owned(),
-        outcome: "success".into(),
-        source_ip: "local".into(),
-        request_id: request_id.clone(),
-        after: Some(after.to_string()),
-        ..Record::default()
+    let change = OperatorChange {
+        action: "api_tokens.create",
+        request_id: format!("init-{}", uuid::Uuid::new_v4()),
+        sealer: prepared.sealer.as_ref(),
     };
     let created = tokens::create(
         store,
@@ -123,7 +113,7 @@ pub async fn init(
         request,
         prepared.config.api_token_default_ttl_seconds,
         None,
-        (&record_of, prepared.sealer.as_ref()),
+        &change,
     )
     .await
     .map_err(|e| ServerError::Init(e.message.into_owned()))?;
@@ -131,6 +121,43 @@ pub async fn init(
         admin_token: created.secret,
         fingerprint: prepared.tls.fingerprint.clone(),
     })
+}
+
+/// A change made by the local operator (`gatehouse init`), not by a request.
+struct OperatorChange<'a> {
+    action: &'static str,
+    request_id: String,
+    sealer: &'a Sealer,
+}
+
+impl RecordChange for OperatorChange<'_> {
+    fn record(
+        &self,
+        time_us: i64,
+        (kind, id): (&str, &str),
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Record {
+        Record {
+            time_us,
+            actor_kind: "operator".into(),
+            actor_id: "gatehouse init".into(),
+            actor_name: "local operator".into(),
+            action: self.action.into(),
+            resource_type: kind.into(),
+            resource_id: id.into(),
+            outcome: "success".into(),
+            source_ip: "local".into(),
+            request_id: self.request_id.clone(),
+            before: before.map(|v| v.to_string()),
+            after: after.map(|v| v.to_string()),
+            ..Record::default()
+        }
+    }
+
+    fn sealer(&self) -> &Sealer {
+        self.sealer
+    }
 }
 
 /// Whether any administrator token is active (neither revoked nor expired).

@@ -5,7 +5,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Duration;
-use gatehouse_audit::{Record, Sealer};
 use gatehouse_store::{ApiTokenRow, Revoked, Store};
 use gatehouse_types::{
     ApiTokenId, ApiTokenResponse, CreateApiTokenRequest, CreatedApiTokenResponse, ErrorCode, Role,
@@ -18,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::clock::{from_micros, to_micros, Clock};
 use crate::error::ApiFailure;
-use crate::pipeline::Principal;
+use crate::pipeline::{Principal, RecordChange};
 
 const PREFIX: &str = "gh_";
 const SECRET_BYTES: usize = 32;
@@ -117,13 +116,6 @@ fn principal_of(row: ApiTokenRow, clock: &dyn Clock) -> Result<Principal, ApiFai
     })
 }
 
-/// Builds the audit record of a change from the time and the after value.
-pub type RecordOf<'a> = &'a (dyn Fn(i64, serde_json::Value) -> Record + Send + Sync);
-
-/// Builds the audit record of a revocation from the time, before and after values.
-pub type RevokeRecordOf<'a> =
-    &'a (dyn Fn(i64, serde_json::Value, serde_json::Value) -> Record + Send + Sync);
-
 fn to_json(token: &ApiTokenResponse) -> serde_json::Value {
     serde_json::to_value(token).unwrap_or(serde_json::Value::Null)
 }
@@ -136,7 +128,7 @@ pub async fn create(
     request: CreateApiTokenRequest,
     default_ttl_seconds: u64,
     created_by: Option<ApiTokenId>,
-    (record_of, sealer): (RecordOf<'_>, &Sealer),
+    change: &dyn RecordChange,
 ) -> Result<CreatedApiTokenResponse, ApiFailure> {
     let name = request.name.trim();
     let name_len = name.chars().count();
@@ -170,8 +162,17 @@ pub async fn create(
         created_by: created_by.map(|id| id.0),
     };
     let token = to_response(row.clone())?;
-    let record = record_of(to_micros(now), to_json(&token));
-    store.api_tokens().create(&row, &record, sealer).await?;
+    let id = token.id.to_string();
+    let record = change.record(
+        to_micros(now),
+        ("api_token", &id),
+        None,
+        Some(to_json(&token)),
+    );
+    store
+        .api_tokens()
+        .create(&row, &record, change.sealer())
+        .await?;
     Ok(CreatedApiTokenResponse { token, secret })
 }
 
@@ -192,20 +193,32 @@ pub async fn revoke(
     store: &dyn Store,
     clock: &dyn Clock,
     id: ApiTokenId,
-    (record_of, sealer): (RevokeRecordOf<'_>, &Sealer),
+    change: &dyn RecordChange,
 ) -> Result<ApiTokenResponse, ApiFailure> {
     let now = to_micros(clock.now());
+    let resource_id = id.0.to_string();
     let audit = move |before: &ApiTokenRow, after: &ApiTokenRow| {
         let json = |row: &ApiTokenRow| {
             to_response(row.clone())
                 .map(|t| to_json(&t))
                 .unwrap_or_default()
         };
-        record_of(now, json(before), json(after))
+        change.record(
+            now,
+            ("api_token", &resource_id),
+            Some(json(before)),
+            Some(json(after)),
+        )
     };
     match store
         .api_tokens()
-        .revoke(id.0, now, Role::Administrator.as_str(), &audit, sealer)
+        .revoke(
+            id.0,
+            now,
+            Role::Administrator.as_str(),
+            &audit,
+            change.sealer(),
+        )
         .await?
     {
         Revoked::Unknown => Err(ApiFailure::not_found("api token")),

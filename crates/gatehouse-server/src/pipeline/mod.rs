@@ -21,6 +21,7 @@
 //!
 //! The stages are layers on the whole router, so no route can skip them.
 
+mod change;
 mod extract;
 mod finalize;
 mod guard;
@@ -29,6 +30,7 @@ mod record;
 mod target;
 mod throttle;
 
+pub use change::{ChangeRecord, RecordChange};
 pub use extract::{ApiJson, ApiPath, ApiQuery, Caller, PathToken, PathVersion};
 pub use finalize::finalize;
 pub use guard::guard;

@@ -154,9 +154,9 @@ impl Audit {
             .insert(key.to_owned(), value);
     }
 
-    /// The record of this request, as it stands, for a handler that commits it in
-    /// the same transaction as its change; the stage will not write another.
-    pub fn record(
+    /// The record of this request, as it stands, for a change committed in the
+    /// same transaction (only through [`Audit::commit_change`]).
+    pub(super) fn record(
         &self,
         time_us: i64,
         status: u16,
@@ -174,8 +174,8 @@ impl Audit {
         record
     }
 
-    /// Marks the record committed by the handler.
-    pub fn mark_recorded(&self) {
+    /// Marks the record committed with its change (only [`Audit::commit_change`]).
+    pub(super) fn mark_recorded(&self) {
         self.slot.note().is_recorded = true;
     }
 }

@@ -17,21 +17,19 @@ pub async fn create(
     audit: Audit,
     ApiJson(request): ApiJson<CreateApiTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiTokenResponse>), ApiFailure> {
-    let record_of = |time_us: i64, after: serde_json::Value| {
-        audit.resource("api_token", after["id"].as_str().unwrap_or_default());
-        audit.record(time_us, StatusCode::CREATED.as_u16(), None, Some(after))
-    };
-    let created = tokens::create(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        request,
-        state.default_token_ttl_seconds,
-        Some(caller.token_id),
-        (&record_of, state.audit.sealer()),
-    )
-    .await?;
-    audit.mark_recorded();
-    state.audit.notify_appended();
+    let created = audit
+        .commit_change(&state.audit, StatusCode::CREATED, |change| async move {
+            tokens::create(
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                request,
+                state.default_token_ttl_seconds,
+                Some(caller.token_id),
+                &change,
+            )
+            .await
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -49,18 +47,11 @@ pub async fn revoke(
     PathToken(id): PathToken,
 ) -> Result<Json<ApiTokenResponse>, ApiFailure> {
     audit.resource("api_token", id.0.to_string());
-    let record_of = |time_us: i64, before: serde_json::Value, after: serde_json::Value| {
-        audit.record(time_us, StatusCode::OK.as_u16(), Some(before), Some(after))
-    };
-    let token = tokens::revoke(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        id,
-        (&record_of, state.audit.sealer()),
-    )
-    .await?;
-    audit.mark_recorded();
-    state.audit.notify_appended();
+    let token = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| async move {
+            tokens::revoke(state.store.as_ref(), state.clock.as_ref(), id, &change).await
+        })
+        .await?;
     // Live tails held by this token end now, not at their next periodic check.
     state.policies.recheck_all();
     Ok(Json(token))

@@ -5,237 +5,45 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gatehouse_store::{BlockedFilter, BlockedRow};
-use gatehouse_types::{
-    BlockedBucket, BlockedPage, BlockedRequest, BlockedSummaryResponse, CountBy, ErrorCode,
-    BLOCK_REASONS, MAX_AUDIT_PAGE,
-};
-use serde::Deserialize;
+use gatehouse_types::BlockedPage;
 
-use super::audit::{parse_cursor, parse_time};
 use crate::app::AppState;
-use crate::clock::{from_micros, to_micros};
+use crate::blocked::{self, BlockedQuery, SummaryQuery};
+use crate::clock::to_micros;
 use crate::error::ApiFailure;
 use crate::pipeline::ApiQuery;
-
-const HOUR_US: i64 = 3_600_000_000;
-const DAY_US: i64 = 24 * HOUR_US;
-const MAX_RANGE_US: i64 = 366 * DAY_US;
-const MAX_BUCKETS: i64 = 10_000;
-
-fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiFailure {
-    ApiFailure::new(ErrorCode::InvalidParameter, message)
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BlockedQuery {
-    from: Option<String>,
-    to: Option<String>,
-    reason: Option<String>,
-    source: Option<String>,
-    identity: Option<String>,
-    route: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-}
-
-fn to_wire(row: BlockedRow) -> BlockedRequest {
-    BlockedRequest {
-        id: row.id,
-        time: from_micros(row.time_us),
-        reason: row.reason,
-        source_ip: row.source_ip,
-        identity: row.identity,
-        method: row.method,
-        route: row.route,
-        status: u16::try_from(row.status).unwrap_or(0),
-        request_id: row.request_id,
-    }
-}
 
 /// `GET /v1/blocked`: newest first, keyset pages.
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<BlockedQuery>,
 ) -> Result<Json<BlockedPage>, ApiFailure> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
-        return Err(invalid(format!(
-            "limit must be between 1 and {MAX_AUDIT_PAGE}"
-        )));
-    }
-    if let Some(r) = &q.reason {
-        if !BLOCK_REASONS.contains(&r.as_str()) {
-            return Err(invalid(format!(
-                "reason must be one of {}",
-                BLOCK_REASONS.join(", ")
-            )));
-        }
-    }
-    let before_id = parse_cursor(q.cursor.as_deref())?
-        .map(|c| i64::try_from(c).map_err(|_| invalid("cursor is not one this server issued")))
-        .transpose()?;
-    let filter = BlockedFilter {
-        from_us: q
-            .from
-            .as_deref()
-            .map(|v| parse_time("from", v))
-            .transpose()?,
-        to_us: q.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
-        reason: q.reason,
-        source_ip: q.source,
-        identity: q.identity,
-        route: q.route,
-        before_id,
-    };
-    if let (Some(f), Some(t)) = (filter.from_us, filter.to_us) {
-        if f >= t {
-            return Err(invalid("from must be earlier than to"));
-        }
-    }
-    let rows = state.store.audit().search_blocked(&filter, limit).await?;
-    let next_cursor = match rows.last() {
-        Some(last) if rows.len() == limit as usize => Some(last.id.to_string()),
-        _ => None,
-    };
-    Ok(Json(BlockedPage {
-        items: rows.into_iter().map(to_wire).collect(),
-        next_cursor,
-    }))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SummaryQuery {
-    from: Option<String>,
-    to: Option<String>,
-    /// Seconds per bucket; by default about 48 buckets over the range.
-    bucket_seconds: Option<u64>,
-    top: Option<u32>,
-    /// `json` (the default) or `csv`.
-    format: Option<String>,
+    Ok(Json(blocked::list(state.store.as_ref(), q).await?))
 }
 
 /// `GET /v1/blocked/summary[?format=csv]`: the last 24 hours unless `from`/`to`
-/// say otherwise. The CSV has one row per count: `breakdown` (`over_time`,
-/// `reason`, `source`, `identity` or `route`), `key`, `bucket_start` (over time
-/// only) and `count`.
+/// say otherwise.
 pub async fn summary(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SummaryQuery>,
 ) -> Result<Response, ApiFailure> {
-    let is_csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(invalid("format must be json or csv")),
-    };
+    let is_csv = q.is_csv()?;
     let now = to_micros(state.clock.now());
-    let to =
-        q.to.as_deref()
-            .map(|v| parse_time("to", v))
-            .transpose()?
-            .unwrap_or(now + 1);
-    let from = q
-        .from
-        .as_deref()
-        .map(|v| parse_time("from", v))
-        .transpose()?
-        .unwrap_or(to - DAY_US);
-    if from >= to || to - from > MAX_RANGE_US {
-        return Err(invalid(
-            "from must be earlier than to, at most 366 days apart",
-        ));
-    }
-    let bucket_us = match q.bucket_seconds {
-        Some(s) => i64::try_from(s)
-            .ok()
-            .and_then(|s| s.checked_mul(1_000_000))
-            .filter(|b| *b > 0)
-            .ok_or_else(|| invalid("bucket_seconds must be a positive number of seconds"))?,
-        // About 48 buckets: whole hours from two days up (so that the store reads
-        // its hourly counts), whole minutes below.
-        None if to - from >= 2 * DAY_US => (((to - from) / 48) / HOUR_US).max(1) * HOUR_US,
-        None => (((to - from) / 48) / 60_000_000).max(1) * 60_000_000,
-    };
-    if (to - from) / bucket_us > MAX_BUCKETS {
-        return Err(invalid(format!(
-            "at most {MAX_BUCKETS} buckets: use a larger bucket_seconds"
-        )));
-    }
-    let top = q.top.unwrap_or(10);
-    if !(1..=100).contains(&top) {
-        return Err(invalid("top must be between 1 and 100"));
-    }
-    let s = state
-        .store
-        .audit()
-        .blocked_summary(from, to, bucket_us, top)
-        .await?;
-    let counts = |v: Vec<(String, u64)>| {
-        v.into_iter()
-            .map(|(key, count)| CountBy { key, count })
-            .collect()
-    };
-    let response = BlockedSummaryResponse {
-        from: from_micros(from),
-        to: from_micros(to),
-        bucket_seconds: u64::try_from(bucket_us / 1_000_000).unwrap_or(0),
-        total: s.total,
-        buckets: s
-            .buckets
-            .into_iter()
-            .map(|(start, reason, count)| BlockedBucket {
-                start: from_micros(start),
-                reason,
-                count,
-            })
-            .collect(),
-        by_reason: counts(s.by_reason),
-        top_sources: counts(s.top_sources),
-        top_identities: counts(s.top_identities),
-        top_routes: counts(s.top_routes),
-    };
+    let response = blocked::summarize(state.store.as_ref(), now, q).await?;
     if !is_csv {
         return Ok(Json(response).into_response());
     }
-    let csv = summary_csv(&response).map_err(|_| ApiFailure::internal())?;
+    let csv = blocked::summary_csv(&response).map_err(|_| ApiFailure::internal())?;
+    let file_name = format!(
+        "attachment; filename=\"blocked-{}.csv\"",
+        response.from.format("%Y%m%dT%H%M%SZ")
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"blocked-{}.csv\"",
-                    response.from.format("%Y%m%dT%H%M%SZ")
-                ),
-            ),
+            (header::CONTENT_DISPOSITION, file_name),
         ],
         csv,
     )
         .into_response())
-}
-
-fn summary_csv(s: &BlockedSummaryResponse) -> std::io::Result<Vec<u8>> {
-    use gatehouse_audit::csv::write_row;
-    let mut out = Vec::new();
-    write_row(&mut out, &["breakdown", "key", "bucket_start", "count"])?;
-    for b in &s.buckets {
-        let start = b.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        write_row(
-            &mut out,
-            &["over_time", &b.reason, &start, &b.count.to_string()],
-        )?;
-    }
-    for (name, rows) in [
-        ("reason", &s.by_reason),
-        ("source", &s.top_sources),
-        ("identity", &s.top_identities),
-        ("route", &s.top_routes),
-    ] {
-        for c in rows {
-            write_row(&mut out, &[name, &c.key, "", &c.count.to_string()])?;
-        }
-    }
-    Ok(out)
 }

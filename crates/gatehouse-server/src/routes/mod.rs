@@ -9,6 +9,8 @@ mod health;
 mod policies;
 mod server_info;
 
+pub(crate) use audit::{parse_cursor, parse_time};
+
 use axum::handler::Handler;
 use axum::routing::{on, MethodFilter};
 use axum::Router;

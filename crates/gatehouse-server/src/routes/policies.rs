@@ -6,14 +6,13 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gatehouse_authz::{diff, first_problem, matrix, parse_policies, prepare, Action, Engine};
+use gatehouse_authz::{check_request, diff, first_problem, parse_policies, Action, Engine};
 use gatehouse_store::{PolicyVersionRow, PolicyWrite};
 use gatehouse_types::{
-    AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CreatePolicyVersionRequest,
-    DecisionRequest, ErrorCode, IngestError, PolicyDiffResponse, PolicyInfo, PolicyMatrixResponse,
-    PolicySchemaResponse, PolicyVersionPage, PolicyVersionResponse, PolicyVersionSummary,
-    RollbackPoliciesRequest, SimulateRequest, SimulateResponse, ValidatePoliciesRequest,
-    ValidatePoliciesResponse, MAX_DECISION_BATCH, MAX_POLICY_REASON_LEN,
+    AuthorizeRequest, AuthorizeResponse, CreatePolicyVersionRequest, ErrorCode, PolicyDiffResponse,
+    PolicyInfo, PolicySchemaResponse, PolicyVersionPage, PolicyVersionResponse,
+    PolicyVersionSummary, RollbackPoliciesRequest, SimulateRequest, SimulateResponse,
+    ValidatePoliciesRequest, ValidatePoliciesResponse, MAX_POLICY_REASON_LEN,
 };
 use serde::Deserialize;
 
@@ -21,8 +20,9 @@ use super::audit::parse_cursor;
 use crate::app::AppState;
 use crate::authz::{sha256, version_value, ActivePolicies};
 use crate::clock::from_micros;
+use crate::decisions;
 use crate::error::ApiFailure;
-use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathVersion, Principal};
+use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathVersion, Principal, RecordChange};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
@@ -234,7 +234,7 @@ async fn check_lockout(state: &AppState, candidate: &Engine) -> Result<(), ApiFa
         .iter()
         .filter(|t| t.revoked_at_us.is_none() && t.expires_at_us > now_us)
         .any(|t| {
-            let caller = gatehouse_authz::Caller {
+            let caller = gatehouse_authz::TokenCaller {
                 id: t.id.to_string(),
                 name: t.name.clone(),
                 role: t.role.clone(),
@@ -276,33 +276,33 @@ async fn write_version(
         created_at_us: now,
         rolled_back_from: rolled_back_from.and_then(|v| i64::try_from(v).ok()),
     };
-    let record_of = |before: Option<&PolicyVersionRow>, after: &PolicyVersionRow| {
-        audit.resource("policy_set", after.version.to_string());
-        audit.record(
-            after.created_at_us,
-            StatusCode::CREATED.as_u16(),
-            before.map(version_value),
-            Some(version_value(after)),
-        )
-    };
-    match state
-        .store
-        .policies()
-        .create(&row, base_version, &record_of, state.audit.sealer())
-        .await?
-    {
-        PolicyWrite::Conflict { active } => Err(ApiFailure::new(
-            ErrorCode::Conflict,
-            format!("the active version is {active}, not {base_version}: someone changed the policies; start again from version {active}"),
-        )),
-        PolicyWrite::Created(row) => {
-            audit.mark_recorded();
-            state.audit.notify_appended();
-            let response = to_wire(&row, engine.policies());
-            state.policies.install(ActivePolicies { row, engine });
-            Ok(response)
-        }
-    }
+    let row = audit
+        .commit_change(&state.audit, StatusCode::CREATED, |change| async move {
+            let record_of = |before: Option<&PolicyVersionRow>, after: &PolicyVersionRow| {
+                change.record(
+                    after.created_at_us,
+                    ("policy_set", &after.version.to_string()),
+                    before.map(version_value),
+                    Some(version_value(after)),
+                )
+            };
+            match state
+                .store
+                .policies()
+                .create(&row, base_version, &record_of, change.sealer())
+                .await?
+            {
+                PolicyWrite::Conflict { active } => Err(ApiFailure::new(
+                    ErrorCode::Conflict,
+                    format!("the active version is {active}, not {base_version}: someone changed the policies; start again from version {active}"),
+                )),
+                PolicyWrite::Created(row) => Ok(row),
+            }
+        })
+        .await?;
+    let response = to_wire(&row, engine.policies());
+    state.policies.install(ActivePolicies { row, engine });
+    Ok(response)
 }
 
 /// `POST /v1/policies/versions`: a new version, in effect from the next request.
@@ -363,7 +363,8 @@ pub async fn simulate(
     ApiJson(request): ApiJson<SimulateRequest>,
 ) -> Result<Json<SimulateResponse>, ApiFailure> {
     let catalog = state.policies.catalog();
-    let prepared = prepare(catalog, &request.request).map_err(|e| request_error(e.to_string()))?;
+    let prepared =
+        check_request(catalog, &request.request).map_err(|e| request_error(e.to_string()))?;
     let (version, result) = match &request.draft {
         Some(text) => {
             let engine = compile(&state, text.clone(), "the draft does not validate").await?;
@@ -387,58 +388,12 @@ pub async fn authorize(
     audit: Audit,
     ApiJson(request): ApiJson<AuthorizeRequest>,
 ) -> Result<Json<AuthorizeResponse>, ApiFailure> {
-    if request.requests.is_empty() || request.requests.len() > MAX_DECISION_BATCH {
-        return Err(ApiFailure::new(
-            ErrorCode::ValidationFailed,
-            format!("requests must hold 1 to {MAX_DECISION_BATCH} requests"),
-        ));
-    }
-    let active = state.policies.current();
-    let catalog = state.policies.catalog();
-    let mut allowed = 0u32;
-    let results: Vec<AuthorizeResult> = request
-        .requests
-        .into_iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let index = u32::try_from(i).unwrap_or(u32::MAX);
-            let asked = serde_path_to_error::deserialize::<_, DecisionRequest>(value)
-                .map_err(|e| IngestError {
-                    code: ErrorCode::InvalidBody,
-                    message: format!("{}: {}", e.path(), e.inner()),
-                })
-                .and_then(|r| {
-                    prepare(catalog, &r).map_err(|e| IngestError {
-                        code: ErrorCode::ValidationFailed,
-                        message: e.to_string(),
-                    })
-                });
-            match asked {
-                Ok(prepared) => {
-                    let d = active.engine.decide(&prepared);
-                    allowed += u32::from(d.is_allowed);
-                    AuthorizeResult {
-                        index,
-                        result: Some(d.into()),
-                        error: None,
-                    }
-                }
-                Err(error) => AuthorizeResult {
-                    index,
-                    result: None,
-                    error: Some(error),
-                },
-            }
-        })
-        .collect();
+    let (response, allowed) = decisions::decide_batch(&state.policies, request)?;
     audit.detail(
         "decisions",
-        serde_json::json!({"asked": results.len(), "allowed": allowed, "policy_version": active.version()}),
+        serde_json::json!({"asked": response.results.len(), "allowed": allowed, "policy_version": response.version}),
     );
-    Ok(Json(AuthorizeResponse {
-        version: active.version(),
-        results,
-    }))
+    Ok(Json(response))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -452,57 +407,21 @@ pub async fn matrix(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<MatrixQuery>,
 ) -> Result<Response, ApiFailure> {
-    let active = state.policies.current();
-    let catalog = state.policies.catalog();
-    let roles = matrix::roles(&active.engine);
-    let actions: Vec<Action> = Action::ALL.to_vec();
-    let cells: Vec<Vec<_>> = roles
-        .iter()
-        .map(|r| {
-            actions
-                .iter()
-                .map(|a| matrix::cell(catalog, &active.engine, r, *a))
-                .collect()
-        })
-        .collect();
-    let response = PolicyMatrixResponse {
-        version: active.version(),
-        roles,
-        actions: actions.iter().map(|a| a.as_str().to_owned()).collect(),
-        cells,
-    };
+    let response = decisions::permissions_matrix(&state.policies);
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(response).into_response()),
         Some("csv") => {
-            let mut out = Vec::new();
-            let mut header = vec!["action".to_owned()];
-            header.extend(response.roles.iter().cloned());
-            gatehouse_audit::csv::write_row(&mut out, &header)
-                .map_err(|_| ApiFailure::internal())?;
-            for (a, action) in response.actions.iter().enumerate() {
-                let mut row = vec![action.clone()];
-                for r in 0..response.roles.len() {
-                    let cell = response.cells.get(r).and_then(|c| c.get(a));
-                    row.push(match cell {
-                        Some(c) if c.is_allowed => format!("allow ({})", c.policies.join(" ")),
-                        _ => "deny".to_owned(),
-                    });
-                }
-                gatehouse_audit::csv::write_row(&mut out, &row)
-                    .map_err(|_| ApiFailure::internal())?;
-            }
+            let csv = decisions::matrix_csv(&response).map_err(|_| ApiFailure::internal())?;
+            let file_name = format!(
+                "attachment; filename=\"permissions-v{}.csv\"",
+                response.version
+            );
             Ok((
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!(
-                            "attachment; filename=\"permissions-v{}.csv\"",
-                            response.version
-                        ),
-                    ),
+                    (header::CONTENT_DISPOSITION, file_name),
                 ],
-                out,
+                csv,
             )
                 .into_response())
         }
