@@ -3,29 +3,8 @@
 //! asks for its role.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::{IpAddr, Ipv4Addr};
-
+use super::tests::{caller, catalog, ctx, engine};
 use super::*;
-
-fn catalog() -> Catalog {
-    Catalog::load().unwrap()
-}
-
-fn engine(catalog: &Catalog, text: &str) -> Engine {
-    Engine::new(catalog, parse_policies(catalog, text).unwrap()).unwrap()
-}
-
-fn caller(role: &str) -> TokenCaller {
-    TokenCaller {
-        id: "0190a5f4-0000-7000-8000-000000000001".into(),
-        name: "t".into(),
-        role: role.into(),
-    }
-}
-
-fn ctx() -> CallContext {
-    CallContext::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1_790_000_000)
-}
 
 fn token_target(id: &str, role: &str) -> Target {
     Target {

@@ -8,15 +8,15 @@ use serde_json::{json, Map, Value};
 
 use super::*;
 
-fn catalog() -> Catalog {
+pub(crate) fn catalog() -> Catalog {
     Catalog::load().unwrap()
 }
 
-fn engine(catalog: &Catalog, text: &str) -> Engine {
+pub(crate) fn engine(catalog: &Catalog, text: &str) -> Engine {
     Engine::new(catalog, parse_policies(catalog, text).unwrap()).unwrap()
 }
 
-fn caller(role: &str) -> TokenCaller {
+pub(crate) fn caller(role: &str) -> TokenCaller {
     TokenCaller {
         id: "0190a5f4-0000-7000-8000-000000000001".into(),
         name: "t".into(),
@@ -24,7 +24,7 @@ fn caller(role: &str) -> TokenCaller {
     }
 }
 
-fn ctx() -> CallContext {
+pub(crate) fn ctx() -> CallContext {
     CallContext::new(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)), 1_790_000_000)
 }
 
