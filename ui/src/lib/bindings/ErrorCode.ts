@@ -3,4 +3,4 @@
 /**
  * Every error code the API can answer with.
  */
-export type ErrorCode = "unauthenticated" | "invalid_token" | "forbidden" | "not_found" | "method_not_allowed" | "malformed_json" | "invalid_body" | "invalid_parameter" | "unsupported_media_type" | "payload_too_large" | "validation_failed" | "conflict" | "invalid_policy" | "policy_lockout" | "bad_request" | "internal" | "unavailable" | "request_rejected" | "server_unreachable" | "certificate_changed" | "invalid_server_url" | "bad_server_response" | "timeout" | "not_connected" | "storage_failed" | "invalid_input";
+export type ErrorCode = "unauthenticated" | "invalid_token" | "forbidden" | "not_found" | "method_not_allowed" | "malformed_json" | "invalid_body" | "invalid_parameter" | "unsupported_media_type" | "payload_too_large" | "validation_failed" | "conflict" | "invalid_policy" | "policy_lockout" | "bad_request" | "internal" | "unavailable" | "request_rejected" | "server_unreachable" | "certificate_changed" | "invalid_server_url" | "bad_server_response" | "timeout" | "not_connected" | "storage_failed" | "invalid_input" | "fingerprint_mismatch" | "certificate_untrusted";
