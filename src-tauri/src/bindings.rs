@@ -74,6 +74,9 @@ pub fn export(dir: &Path) -> Result<(), String> {
         types::TokenStorageKind,
         types::RememberedServer,
         types::StartupMode,
+        types::Verification,
+        types::ServerTrust,
+        types::ConnectOutcome,
     );
     names.sort();
     let index: String = names

@@ -8,16 +8,21 @@
 
 pub mod bindings;
 mod commands;
+mod connect;
 mod embedded;
 mod error;
 mod files;
+mod secrets;
 mod servers;
 mod state;
 mod types;
 mod vault;
 
 pub use servers::normalize_url;
-pub use types::{RememberedServer, SessionInfo, StartupMode, TokenStorage, TokenStorageKind};
+pub use types::{
+    ConnectOutcome, RememberedServer, ServerTrust, SessionInfo, StartupMode, TokenStorage,
+    TokenStorageKind, Verification,
+};
 
 use std::path::PathBuf;
 
@@ -91,3 +96,5 @@ pub fn run() {
 
 #[cfg(test)]
 mod config_tests;
+#[cfg(test)]
+mod connect_tests;

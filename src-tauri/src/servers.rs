@@ -1,5 +1,8 @@
-//! The servers the console remembers, each with the certificate fingerprint pinned
-//! on first use, and which one was used last.
+//! The servers the console remembers, each with how it is verified (the
+//! certificate fingerprint the person confirmed, pinned; or the system's CAs),
+//! and which one was used last. A server is remembered only once verified and
+//! connected; nothing a person typed goes into the file unless it is a valid
+//! server address.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::local;
 use crate::files::{read_json, write_json};
+use crate::secrets::looks_secret;
+use crate::types::ServerTrust;
 
 /// The key of the embedded server in the book and the vault.
 pub const EMBEDDED: &str = "embedded";
@@ -15,7 +20,11 @@ pub const EMBEDDED: &str = "embedded";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub url: String,
-    pub fingerprint: String,
+    /// Files written before the choice existed hold pinned servers only.
+    #[serde(default)]
+    pub trust: ServerTrust,
+    /// The pinned fingerprint (`None` for a server verified by the system's CAs).
+    pub fingerprint: Option<String>,
     pub first_seen_at: String,
 }
 
@@ -45,13 +54,20 @@ impl ServerBook {
         Ok(self.list()?.into_iter().find(|e| e.url == url))
     }
 
-    /// Remembers a server with its pin; an existing entry keeps its first pin.
-    pub fn remember(&self, url: &str, fingerprint: &str) -> Result<(), ApiError> {
+    /// Remembers a server with how it is verified; an existing entry keeps its
+    /// first.
+    pub fn remember(
+        &self,
+        url: &str,
+        trust: ServerTrust,
+        fingerprint: Option<&str>,
+    ) -> Result<(), ApiError> {
         let mut book: Book = read_json(&self.path)?;
         if !book.servers.iter().any(|e| e.url == url) {
             book.servers.push(Entry {
                 url: url.to_owned(),
-                fingerprint: fingerprint.to_owned(),
+                trust,
+                fingerprint: fingerprint.map(str::to_owned),
                 first_seen_at: chrono::Utc::now().to_rfc3339(),
             });
         }
@@ -79,13 +95,20 @@ impl ServerBook {
 }
 
 /// `https://host[:port]` from what a person typed; anything else is refused with
-/// a message that says what to fix.
+/// a message that says what to fix, and that repeats the input only when it does
+/// not look like a secret (a token pasted into the address field).
 pub fn normalize_url(input: &str) -> Result<String, ApiError> {
     let bad = |m: &str| local(ErrorCode::InvalidServerUrl, m.to_owned());
     let input = input.trim();
     if input.is_empty() {
         return Err(bad(
             "enter the server's address, like https://gatehouse.example:8443",
+        ));
+    }
+    if looks_secret(input) {
+        return Err(bad(
+            "that looks like a token, not a server address: paste the token into the token \
+             field, and the address (https://host:port) here",
         ));
     }
     let url = url::Url::parse(input).map_err(|e| {
@@ -152,12 +175,52 @@ mod tests {
     fn the_first_pin_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let book = ServerBook::new(dir.path());
-        book.remember("https://a", "AA").unwrap();
-        book.remember("https://a", "BB").unwrap();
-        assert_eq!(book.find("https://a").unwrap().unwrap().fingerprint, "AA");
+        book.remember("https://a", ServerTrust::Pinned, Some("AA"))
+            .unwrap();
+        book.remember("https://a", ServerTrust::SystemCa, None)
+            .unwrap();
+        let entry = book.find("https://a").unwrap().unwrap();
+        assert_eq!(entry.fingerprint.as_deref(), Some("AA"));
+        assert_eq!(entry.trust, ServerTrust::Pinned);
         book.set_last(Some("https://a")).unwrap();
         book.forget("https://a").unwrap();
         assert!(book.list().unwrap().is_empty());
         assert_eq!(book.last().unwrap(), None);
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    const TOKEN: &str = "gh_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7aB3dE6gH9jK2mN5p";
+    const JWT: &str = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz";
+
+    // proves: CO-1
+    #[test]
+    fn a_token_in_the_address_field_is_never_echoed() {
+        for input in [
+            TOKEN.to_owned(),
+            format!("https://{TOKEN}"),
+            format!("https://{TOKEN}:8443"),
+            format!("https://example.org/?token={TOKEN}"),
+            format!("https://u:{TOKEN}@example.org"),
+            format!("{TOKEN} https://example.org"),
+            JWT.to_owned(),
+            format!("https://{JWT}"),
+        ] {
+            let e = normalize_url(&input).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidServerUrl);
+            for secret in [&TOKEN[3..], &JWT[..30]] {
+                assert!(
+                    !e.message.to_lowercase().contains(&secret.to_lowercase()),
+                    "echoed a secret: {}",
+                    e.message
+                );
+            }
+        }
+        // An ordinary mistake is still shown back, to say what to fix.
+        let e = normalize_url("gatehouse.example").unwrap_err();
+        assert!(e.message.contains("gatehouse.example"), "{}", e.message);
     }
 }

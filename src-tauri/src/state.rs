@@ -4,7 +4,8 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use gatehouse_client::Client;
+use gatehouse_client::{CaRoots, Client};
+use gatehouse_types::ApiError;
 use tokio::sync::Mutex;
 
 use crate::commands::audit::RecordCache;
@@ -35,17 +36,28 @@ pub struct ConsoleState {
     /// earlier session (a search in flight, a follow) must not leave its results
     /// in this one's cache or window.
     pub session_epoch: std::sync::atomic::AtomicU64,
+    /// The CAs "verify with system CAs" trusts: `None` is the system's own store,
+    /// read at each connection (tests put their own CA here).
+    pub trusted_cas: Option<CaRoots>,
 }
 
 impl ConsoleState {
     pub fn open(dir: PathBuf) -> Result<Self, String> {
+        Self::open_with(dir, Vault::open)
+    }
+
+    /// As `open`, with the vault `vault` opens in the directory.
+    pub fn open_with(
+        dir: PathBuf,
+        vault: impl FnOnce(&std::path::Path) -> Vault,
+    ) -> Result<Self, String> {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         Ok(Self {
-            vault: Vault::open(&dir),
+            vault: vault(&dir),
             servers: ServerBook::new(&dir),
             dir,
             session: Mutex::new(None),
@@ -55,6 +67,7 @@ impl ConsoleState {
             exporting: AtomicBool::new(false),
             export_cancelled: AtomicBool::new(false),
             session_epoch: std::sync::atomic::AtomicU64::new(0),
+            trusted_cas: None,
         })
     }
 }
@@ -78,6 +91,14 @@ impl ConsoleState {
 }
 
 impl ConsoleState {
+    /// The certificate authorities a server verified "with system CAs" must chain to.
+    pub fn trusted_cas(&self) -> Result<CaRoots, ApiError> {
+        match &self.trusted_cas {
+            Some(roots) => Ok(roots.clone()),
+            None => CaRoots::system().map_err(crate::error::from_client),
+        }
+    }
+
     pub fn epoch(&self) -> u64 {
         self.session_epoch.load(std::sync::atomic::Ordering::SeqCst)
     }

@@ -25,22 +25,27 @@ impl Vault {
     /// Uses the keyring if it works within a few seconds (set, read back, delete a
     /// probe), else the file. `GATEHOUSE_CONSOLE_VAULT=file` forces the file.
     pub fn open(dir: &Path) -> Vault {
-        let file = dir.join("tokens.json");
         let forced_file = std::env::var("GATEHOUSE_CONSOLE_VAULT").as_deref() == Ok("file");
-        let storage = if !forced_file && keyring_works() {
-            TokenStorage {
+        let mut vault = Vault::file(dir);
+        if !forced_file && keyring_works() {
+            vault.storage = TokenStorage {
                 kind: TokenStorageKind::Keyring,
                 location: format!("OS keyring, service {SERVICE}"),
-            }
-        } else {
-            TokenStorage {
+            };
+        }
+        let storage = &vault.storage;
+        tracing::info!(kind = ?storage.kind, location = %storage.location, "token vault");
+        vault
+    }
+
+    /// The owner-only file in `dir`, without asking the keyring.
+    pub fn file(dir: &Path) -> Vault {
+        let file = dir.join("tokens.json");
+        Vault {
+            storage: TokenStorage {
                 kind: TokenStorageKind::File,
                 location: file.display().to_string(),
-            }
-        };
-        tracing::info!(kind = ?storage.kind, location = %storage.location, "token vault");
-        Vault {
-            storage,
+            },
             file,
             lock: Mutex::new(()),
         }
@@ -128,14 +133,7 @@ mod tests {
     #[test]
     fn file_vault_round_trip_is_owner_only() {
         let dir = tempfile::tempdir().unwrap();
-        let vault = Vault {
-            storage: TokenStorage {
-                kind: TokenStorageKind::File,
-                location: String::new(),
-            },
-            file: dir.path().join("tokens.json"),
-            lock: Mutex::new(()),
-        };
+        let vault = Vault::file(dir.path());
         assert_eq!(vault.get("a").unwrap(), None);
         vault.set("a", "gh_secret").unwrap();
         vault.set("b", "gh_other").unwrap();

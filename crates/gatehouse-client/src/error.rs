@@ -14,6 +14,13 @@ pub enum ClientError {
          may be intercepting the connection"
     )]
     CertificateMismatch { expected: String, actual: String },
+    /// Verifying by certificate authorities, the certificate was refused: the
+    /// handshake stopped, nothing was sent.
+    #[error("the server's certificate is not trusted: {0}")]
+    CertificateUntrusted(String),
+    /// The trusted certificate authorities could not be read.
+    #[error("cannot read the trusted certificate authorities: {0}")]
+    TrustStore(String),
     #[error("cannot connect to the server: {0}")]
     Connect(String),
     #[error("the server did not answer in time")]

@@ -1,12 +1,17 @@
 //! A typed HTTPS client for the Gatehouse API, shared by the console, the CLI and
-//! the tests. It speaks TLS 1.3 only, and pins the server's certificate by its
-//! SHA-256 fingerprint when asked to (the console's embedded and remote servers).
+//! the tests. It speaks TLS 1.3 only, and verifies the server one way, chosen by
+//! the caller: the certificate pinned by its SHA-256 fingerprint
+//! (`pin_sha256`), a chain to given certificate authorities such as the system's
+//! for the URL's host name (`ca_roots`), or by default the public web roots.
 //!
-//! It must never log a token, and never fall back to an unverified connection.
+//! It must never log a token, and never fall back from one way of verifying to
+//! another, nor to an unverified connection. Only `probe_fingerprint` accepts any
+//! certificate, to show it to a person, and it has no token to send.
 
 mod error;
 mod pin;
 mod query;
+mod roots;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +34,7 @@ use serde::Serialize;
 pub use error::ClientError;
 pub use pin::{client_config, normalize_fingerprint, PinnedVerifier};
 pub use query::{AuditFilters, AuditSearch, BlockedFilters, BlockedSummaryQuery, ExportFormat};
+pub use roots::{CaRoots, CaVerifier};
 
 /// Largest response body the client reads; a server answering more is broken or hostile.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -39,8 +45,38 @@ const MAX_EXPORT_BYTES: usize = 512 * 1024 * 1024;
 pub struct ClientBuilder {
     base_url: String,
     token: Option<String>,
-    pin: Option<String>,
+    trust: Trust,
     timeout: Duration,
+}
+
+/// How the server is verified; exactly one way per client.
+enum Trust {
+    WebRoots,
+    Pinned(String),
+    Roots(CaRoots),
+}
+
+/// The verifier of a built client, asked why a handshake failed.
+#[derive(Clone)]
+enum Verifier {
+    Pinned(Arc<PinnedVerifier>),
+    Roots(Arc<CaVerifier>),
+}
+
+impl Verifier {
+    fn last_seen(&self) -> Option<String> {
+        match self {
+            Self::Pinned(v) => v.last_seen(),
+            Self::Roots(v) => v.last_seen(),
+        }
+    }
+
+    fn take_refusal(&self) -> Option<ClientError> {
+        match self {
+            Self::Pinned(v) => v.take_mismatch(),
+            Self::Roots(v) => v.take_refusal(),
+        }
+    }
 }
 
 impl ClientBuilder {
@@ -53,7 +89,14 @@ impl ClientBuilder {
     /// Trust exactly the certificate with this SHA-256 fingerprint (hex, with or
     /// without colons), instead of the public web roots.
     pub fn pin_sha256(mut self, fingerprint: impl Into<String>) -> Self {
-        self.pin = Some(fingerprint.into());
+        self.trust = Trust::Pinned(fingerprint.into());
+        self
+    }
+
+    /// Trust a certificate that chains to one of these authorities and is issued
+    /// for the URL's host name (webpki), instead of the public web roots or a pin.
+    pub fn ca_roots(mut self, roots: CaRoots) -> Self {
+        self.trust = Trust::Roots(roots);
         self
     }
 
@@ -63,14 +106,15 @@ impl ClientBuilder {
     }
 
     pub fn build(self) -> Result<Client, ClientError> {
-        let verifier = match &self.pin {
-            Some(pin) => Some(Arc::new(PinnedVerifier::new(pin)?)),
-            None => None,
+        let verifier = match &self.trust {
+            Trust::Pinned(pin) => Verifier::Pinned(Arc::new(PinnedVerifier::new(pin)?)),
+            Trust::Roots(roots) => Verifier::Roots(Arc::new(CaVerifier::new(roots)?)),
+            Trust::WebRoots => Verifier::Roots(Arc::new(CaVerifier::new(&CaRoots::web())?)),
         };
         self.build_with(verifier)
     }
 
-    fn build_with(self, verifier: Option<Arc<PinnedVerifier>>) -> Result<Client, ClientError> {
+    fn build_with(self, verifier: Verifier) -> Result<Client, ClientError> {
         let base = Url::parse(&self.base_url)
             .map_err(|e| ClientError::InvalidUrl(format!("{}: {e}", self.base_url)))?;
         if base.scheme() != "https" {
@@ -85,7 +129,10 @@ impl ClientBuilder {
                 self.base_url
             )));
         }
-        let tls = pin::client_config(verifier.clone())?;
+        let tls = match &verifier {
+            Verifier::Pinned(v) => pin::config_with(v.clone())?,
+            Verifier::Roots(v) => pin::config_with(v.clone())?,
+        };
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .https_only(true)
@@ -110,7 +157,7 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     token: Option<String>,
-    verifier: Option<Arc<PinnedVerifier>>,
+    verifier: Verifier,
 }
 
 impl std::fmt::Debug for Client {
@@ -127,7 +174,7 @@ impl Client {
         ClientBuilder {
             base_url: base_url.into(),
             token: None,
-            pin: None,
+            trust: Trust::WebRoots,
             timeout: Duration::from_secs(30),
         }
     }
@@ -144,9 +191,9 @@ impl Client {
         self.base.as_str()
     }
 
-    /// The fingerprint of the certificate the server presented last, if pinning.
+    /// The fingerprint of the certificate the server presented last.
     pub fn last_seen_fingerprint(&self) -> Option<String> {
-        self.verifier.as_ref().and_then(|v| v.last_seen())
+        self.verifier.last_seen()
     }
 
     /// `GET /healthz`: `ok` when the server is up.
@@ -458,8 +505,8 @@ impl Client {
     }
 
     fn transport(&self, e: reqwest::Error) -> ClientError {
-        if let Some(mismatch) = self.verifier.as_ref().and_then(|v| v.take_mismatch()) {
-            return mismatch;
+        if let Some(refusal) = self.verifier.take_refusal() {
+            return refusal;
         }
         error::from_reqwest(e)
     }
@@ -482,13 +529,14 @@ impl Download {
     }
 }
 
-/// First contact with a server: `GET /healthz` (no token) accepting whatever
-/// certificate is presented, and returns its SHA-256 fingerprint to pin from then on.
-/// Fails unless the server answers `ok` like a Gatehouse server.
+/// First contact with a server: `GET /healthz` accepting whatever certificate is
+/// presented, and returns its SHA-256 fingerprint, for a person to confirm before
+/// anything secret goes to the server. It has no token to send. Fails unless the
+/// server answers `ok` like a Gatehouse server.
 pub async fn probe_fingerprint(base_url: &str) -> Result<String, ClientError> {
     let builder = Client::builder(base_url).timeout(Duration::from_secs(15));
     let verifier = Arc::new(PinnedVerifier::trust_on_first_use());
-    let client = builder.build_with(Some(verifier.clone()))?;
+    let client = builder.build_with(Verifier::Pinned(verifier.clone()))?;
     let body = client.healthz().await?;
     if body.trim() != "ok" {
         return Err(ClientError::UnexpectedResponse {

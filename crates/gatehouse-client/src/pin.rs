@@ -1,5 +1,5 @@
-//! TLS for the client: TLS 1.3 only; either the public web roots, or exactly one
-//! certificate named by its SHA-256 fingerprint.
+//! TLS for the client: TLS 1.3 only; exactly one certificate named by its SHA-256
+//! fingerprint (here), or a chain to trusted certificate authorities (`roots.rs`).
 
 use std::sync::{Arc, Mutex};
 
@@ -11,16 +11,31 @@ use sha2::{Digest, Sha256};
 
 use crate::ClientError;
 
-/// `AB:CD:…` from any of `AB:CD:…`, `abcd…`, `sha256:…`; `None` if not 32 bytes of hex.
+/// `AB:CD:…` from what a person pasted: case, colons and white space do not
+/// matter, nor a leading label (`sha256:`, `SHA256 Fingerprint=` as openssl prints,
+/// `certificate SHA-256:` as `gatehouse init` prints); `None` if not 32 bytes of hex.
 pub fn normalize_fingerprint(input: &str) -> Option<String> {
-    let trimmed = input.trim();
-    let hex_part = trimmed
-        .strip_prefix("sha256:")
-        .or_else(|| trimmed.strip_prefix("SHA256:"))
-        .unwrap_or(trimmed);
-    let compact: String = hex_part.chars().filter(|c| *c != ':').collect();
-    let bytes = hex::decode(&compact).ok()?;
+    let compact: String = input
+        .chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let hex_part = [
+        "certificatesha-256",
+        "sha256fingerprint=",
+        "sha-256",
+        "sha256",
+    ]
+    .iter()
+    .find_map(|label| compact.strip_prefix(label))
+    .unwrap_or(&compact);
+    let bytes = hex::decode(hex_part).ok()?;
     (bytes.len() == 32).then(|| format_fingerprint(&bytes))
+}
+
+/// The SHA-256 fingerprint of a certificate, `AB:CD:…`.
+pub(crate) fn fingerprint_of(cert: &CertificateDer<'_>) -> String {
+    format_fingerprint(&Sha256::digest(cert.as_ref()))
 }
 
 fn format_fingerprint(bytes: &[u8]) -> String {
@@ -85,7 +100,7 @@ impl ServerCertVerifier for PinnedVerifier {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let actual = format_fingerprint(&Sha256::digest(end_entity.as_ref()));
+        let actual = fingerprint_of(end_entity);
         if let Ok(mut seen) = self.last_seen.lock() {
             *seen = Some(actual.clone());
         }
@@ -125,7 +140,7 @@ impl ServerCertVerifier for PinnedVerifier {
     }
 }
 
-fn tls13_provider() -> CryptoProvider {
+pub(crate) fn tls13_provider() -> CryptoProvider {
     CryptoProvider {
         cipher_suites: vec![
             ring::cipher_suite::TLS13_AES_256_GCM_SHA384,
@@ -136,24 +151,28 @@ fn tls13_provider() -> CryptoProvider {
     }
 }
 
-/// The client's TLS configuration: TLS 1.3 only, pinned or on the web roots.
+/// The client's TLS configuration: TLS 1.3 only, pinned or on the public web roots.
 pub fn client_config(
     pinned: Option<Arc<PinnedVerifier>>,
 ) -> Result<rustls::ClientConfig, ClientError> {
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(tls13_provider()))
+    match pinned {
+        Some(verifier) => config_with(verifier),
+        None => config_with(Arc::new(crate::roots::CaVerifier::new(
+            &crate::CaRoots::web(),
+        )?)),
+    }
+}
+
+/// TLS 1.3 only, ALPN h2 then HTTP/1.1, the server verified by `verifier` alone.
+pub(crate) fn config_with(
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<rustls::ClientConfig, ClientError> {
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(tls13_provider()))
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| ClientError::Connect(e.to_string()))?;
-    let mut config = match pinned {
-        Some(verifier) => builder
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth(),
-        None => {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
-    };
+        .map_err(|e| ClientError::Connect(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -177,7 +196,22 @@ mod tests {
             normalize_fingerprint(&format!("sha256:{}", "ab".repeat(32))).as_deref(),
             Some(colons.as_str())
         );
+        assert_eq!(
+            normalize_fingerprint(&format!("certificate SHA-256:  {colons}")).as_deref(),
+            Some(colons.as_str())
+        );
+        assert_eq!(
+            normalize_fingerprint(&format!("sha256 Fingerprint={}", colons.to_lowercase()))
+                .as_deref(),
+            Some(colons.as_str())
+        );
+        assert_eq!(
+            normalize_fingerprint(&format!(" {} ", colons.replace(':', " "))).as_deref(),
+            Some(colons.as_str())
+        );
         assert!(normalize_fingerprint("ab").is_none());
+        assert!(normalize_fingerprint("").is_none());
+        assert!(normalize_fingerprint(&format!("gh_{}", "a".repeat(64))).is_none());
         assert!(normalize_fingerprint(&"zz".repeat(32)).is_none());
         assert!(normalize_fingerprint(&"ab".repeat(33)).is_none());
     }

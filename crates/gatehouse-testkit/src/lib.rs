@@ -228,3 +228,87 @@ pub async fn start_impostor(body: &'static str) -> String {
     });
     url
 }
+
+/// A TLS 1.3 server on 127.0.0.1:0 that answers `GET /healthz` with `ok` like
+/// Gatehouse, and every other request with a Gatehouse-shaped `401`, and keeps the
+/// head (request line and headers) of every request it received: for proving
+/// what a client sent, or did not send, before it trusted the server.
+pub struct Recorder {
+    pub base_url: String,
+    /// SHA-256 of its certificate, `AB:CD:…`.
+    pub fingerprint: String,
+    heads: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    pub async fn start() -> Recorder {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let tls = gatehouse_server::tls::load_or_generate(&config).unwrap();
+        let mut server_config = (*tls.server_config).clone();
+        server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("https://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = heads.clone();
+        tokio::spawn(async move {
+            let _keep = dir;
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, heads) = (acceptor.clone(), kept.clone());
+                tokio::spawn(async move {
+                    let Ok(mut stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65536 {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let (status, body) = if head.starts_with("GET /healthz ") {
+                        ("200 OK", "ok".to_owned())
+                    } else {
+                        (
+                            "401 Unauthorized",
+                            r#"{"code":"invalid_token","message":"invalid or expired token","request_id":"recorder"}"#
+                                .to_owned(),
+                        )
+                    };
+                    heads.lock().unwrap().push(head);
+                    let response = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        Recorder {
+            base_url,
+            fingerprint: tls.fingerprint.clone(),
+            heads,
+        }
+    }
+
+    /// The heads of the requests received so far, in order.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+
+    /// Whether any request so far carried an `Authorization` header.
+    pub fn saw_authorization(&self) -> bool {
+        self.heads().iter().any(|h| {
+            h.lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+        })
+    }
+}

@@ -70,6 +70,12 @@ pub enum ErrorCode {
     StorageFailed,
     /// A command argument is not acceptable.
     InvalidInput,
+    /// The certificate a server presented is not the one the person confirmed or
+    /// pasted; nothing was sent to it.
+    FingerprintMismatch,
+    /// Verifying with the system's certificate authorities, the server's
+    /// certificate was refused (unknown issuer, wrong host name, expired).
+    CertificateUntrusted,
 }
 
 impl ErrorCode {
@@ -91,7 +97,9 @@ impl ErrorCode {
             Self::Internal | Self::StorageFailed => 500,
             Self::Unavailable => 503,
             Self::ServerUnreachable | Self::BadServerResponse => 502,
-            Self::CertificateChanged => 495,
+            Self::CertificateChanged | Self::FingerprintMismatch | Self::CertificateUntrusted => {
+                495
+            }
             Self::InvalidServerUrl | Self::InvalidInput => 400,
             Self::Timeout => 504,
             Self::NotConnected => 401,
@@ -129,6 +137,8 @@ impl ErrorCode {
             Self::NotConnected => "not_connected",
             Self::StorageFailed => "storage_failed",
             Self::InvalidInput => "invalid_input",
+            Self::FingerprintMismatch => "fingerprint_mismatch",
+            Self::CertificateUntrusted => "certificate_untrusted",
         }
     }
 }
@@ -220,6 +230,8 @@ mod tests {
             ErrorCode::NotConnected,
             ErrorCode::StorageFailed,
             ErrorCode::InvalidInput,
+            ErrorCode::FingerprintMismatch,
+            ErrorCode::CertificateUntrusted,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -17,6 +17,7 @@ pub async fn list_servers(
             let has_token = state.vault.get(&e.url)?.is_some();
             Ok(RememberedServer {
                 url: e.url,
+                trust: e.trust,
                 fingerprint: e.fingerprint,
                 first_seen_at: e.first_seen_at,
                 has_token,
@@ -25,7 +26,7 @@ pub async fn list_servers(
         .collect()
 }
 
-/// Forgets a server: its pinned certificate and its token.
+/// Forgets a server: how it is verified (its pin) and its token.
 #[tauri::command]
 pub async fn forget_server(state: State<'_, ConsoleState>, url: String) -> Result<(), ApiError> {
     let url = normalize_url(&url)?;

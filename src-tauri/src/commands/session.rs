@@ -1,14 +1,12 @@
 use gatehouse_client::Client;
-use gatehouse_types::{ApiError, ErrorCode, Role, ServerInfoResponse};
+use gatehouse_types::{ApiError, ErrorCode, ServerInfoResponse};
 use tauri::State;
 
+use crate::connect::{connect_remote, session_info};
 use crate::error::{from_client, local};
-use crate::servers::{normalize_url, EMBEDDED};
+use crate::servers::EMBEDDED;
 use crate::state::{ConsoleState, Session};
-use crate::types::{SessionInfo, StartupMode};
-
-/// Longest token accepted from the window; real ones are 46 characters.
-const MAX_TOKEN_LEN: usize = 4096;
+use crate::types::{ConnectOutcome, ServerTrust, SessionInfo, StartupMode, Verification};
 
 /// `GATEHOUSE_CONSOLE_START` decides if set; otherwise the embedded server, unless
 /// the last session was with a remote server.
@@ -48,10 +46,12 @@ pub async fn connect_embedded(state: State<'_, ConsoleState>) -> Result<SessionI
         .build()
         .map_err(from_client)?;
     let info = client.server_info().await.map_err(from_client)?;
+    // The console started this server and knows its certificate: pinned, no prompt.
     let session = session_info(
         &state,
         running.server.base_url(),
         running.server.fingerprint.clone(),
+        ServerTrust::Pinned,
         true,
         info,
     );
@@ -64,54 +64,18 @@ pub async fn connect_embedded(state: State<'_, ConsoleState>) -> Result<SessionI
     Ok(session)
 }
 
-/// Connects to a remote server. The first contact learns the certificate's
-/// fingerprint without sending the token; the token then goes only over a
-/// connection pinned to it. A remembered server must present its pinned
-/// certificate. An empty token means "the one kept for this server".
+/// Connects to a remote server (`crate::connect`): no token goes to it before it
+/// is verified. On first contact, without a confirmed fingerprint, the answer is
+/// `needs_confirmation` with the certificate's fingerprint, and nothing was sent.
+/// An empty token means "the one kept for this server".
 #[tauri::command]
 pub async fn connect_server(
     state: State<'_, ConsoleState>,
     url: String,
     token: String,
-) -> Result<SessionInfo, ApiError> {
-    let url = normalize_url(&url)?;
-    let token = match token.trim() {
-        "" => state.vault.get(&url)?.ok_or_else(|| {
-            local(
-                ErrorCode::InvalidInput,
-                "enter an API token for this server",
-            )
-        })?,
-        t if t.len() > MAX_TOKEN_LEN || t.chars().any(char::is_control) => {
-            return Err(local(ErrorCode::InvalidInput, "that is not an API token"));
-        }
-        t => t.to_owned(),
-    };
-    let remembered = state.servers.find(&url)?;
-    let fingerprint = match &remembered {
-        Some(entry) => entry.fingerprint.clone(),
-        None => gatehouse_client::probe_fingerprint(&url)
-            .await
-            .map_err(from_client)?,
-    };
-    let client = Client::builder(&url)
-        .pin_sha256(&fingerprint)
-        .token(&token)
-        .build()
-        .map_err(from_client)?;
-    let info = client.server_info().await.map_err(from_client)?;
-    if remembered.is_none() {
-        state.servers.remember(&url, &fingerprint)?;
-    }
-    state.vault.set(&url, &token)?;
-    state.servers.set_last(Some(&url))?;
-    let session = session_info(&state, url, fingerprint, false, info);
-    state.forget_session_data().await;
-    *state.session.lock().await = Some(Session {
-        client,
-        info: session.clone(),
-    });
-    Ok(session)
+    verification: Verification,
+) -> Result<ConnectOutcome, ApiError> {
+    connect_remote(&state, &url, &token, verification).await
 }
 
 /// Ends the session; a remote server's token is forgotten (the embedded server's
@@ -134,23 +98,4 @@ pub async fn get_server_info(
 ) -> Result<ServerInfoResponse, ApiError> {
     let client = super::connected_client(&state).await?;
     client.server_info().await.map_err(from_client)
-}
-
-fn session_info(
-    state: &ConsoleState,
-    server_url: String,
-    fingerprint: String,
-    is_embedded: bool,
-    info: ServerInfoResponse,
-) -> SessionInfo {
-    SessionInfo {
-        server_url,
-        fingerprint,
-        is_embedded,
-        version: info.version,
-        database: info.database,
-        is_read_only: info.identity.role != Role::Administrator,
-        identity: info.identity,
-        token_storage: state.vault.storage().clone(),
-    }
 }

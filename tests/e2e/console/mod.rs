@@ -13,7 +13,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A console started with `env`, connected to `server` with `token` from its
-/// connect screen.
+/// connect screen (confirming the certificate's fingerprint on first contact,
+/// after checking that it is the server's).
 pub async fn connect(
     server: &gatehouse_testkit::TestServer,
     token: &str,
@@ -25,6 +26,16 @@ pub async fn connect(
     console.type_into("server-url", &server.base_url).await;
     console.type_into("server-token", token).await;
     console.click("connect-submit").await;
+    // A server this data directory remembers is connected without a question.
+    console
+        .wait_for_css(
+            "[data-testid='confirm-fingerprint'], [data-testid='shell']",
+            30,
+        )
+        .await;
+    if console.is_present("confirm-fingerprint").await {
+        console.confirm_fingerprint(&server.fingerprint).await;
+    }
     console.wait_for("shell", 30).await;
     console
 }
@@ -257,6 +268,19 @@ impl Console {
         self.wait_enabled(testid, 10).await.click().await.unwrap();
     }
 
+    /// On first contact the console shows the certificate's fingerprint and waits:
+    /// checks that it is `expected`, and confirms it.
+    pub async fn confirm_fingerprint(&self, expected: &str) {
+        self.wait_for("confirm-fingerprint", 30).await;
+        let shown: String = self
+            .text("presented-fingerprint")
+            .await
+            .split_whitespace()
+            .collect();
+        assert_eq!(shown, expected, "the fingerprint shown");
+        self.click("confirm-connect").await;
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let dir = target_dir().parent().unwrap().join("e2e-screenshots");
         std::fs::create_dir_all(&dir).unwrap();
@@ -288,3 +312,4 @@ mod auditor;
 mod bench;
 mod policies;
 mod shell;
+mod trust;

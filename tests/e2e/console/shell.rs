@@ -1,5 +1,6 @@
 //! The console's foundation: the embedded default, remote servers, certificate
-//! pinning, the tokens page and the blocked dashboard.
+//! pinning, the tokens page and the blocked dashboard. (First contact's
+//! confirmation itself: `trust.rs`.)
 
 use fantoccini::Locator;
 use gatehouse_testkit::{Db, TestServer};
@@ -90,6 +91,7 @@ async fn bad_connections_show_readable_errors_and_the_console_stays_usable() {
         .type_into("server-token", &format!("gh_{}", "A".repeat(43)))
         .await;
     console.click("connect-submit").await;
+    console.confirm_fingerprint(&server.fingerprint).await;
     console.wait_text("error-code", "invalid_token", 15).await;
     assert!(!console.text("error-message").await.is_empty());
     console.screenshot("wrong-token").await;
@@ -116,11 +118,13 @@ async fn bad_connections_show_readable_errors_and_the_console_stays_usable() {
         .wait_text("error-code", "server_unreachable", 30)
         .await;
 
-    // And after all that, a good token still connects.
+    // And after all that, a good token still connects (nothing was remembered
+    // from the refused attempt: the fingerprint is asked again).
     let admin = server.admin_token.clone();
     console.type_into("server-url", &server.base_url).await;
     console.type_into("server-token", &admin).await;
     console.click("connect-submit").await;
+    console.confirm_fingerprint(&server.fingerprint).await;
     console.wait_for("shell", 30).await;
     console.stop().await;
 }
@@ -136,6 +140,7 @@ async fn a_changed_certificate_and_an_impostor_are_refused() {
     console.type_into("server-url", &first.base_url).await;
     console.type_into("server-token", &first.admin_token).await;
     console.click("connect-submit").await;
+    console.confirm_fingerprint(&first.fingerprint).await;
     console.wait_for("shell", 30).await;
     console.click("sign-out").await;
     console.wait_for("connect-screen", 10).await;
@@ -199,6 +204,7 @@ async fn tokens_page_and_blocked_dashboard() {
     console.type_into("server-url", &server.base_url).await;
     console.type_into("server-token", &server.admin_token).await;
     console.click("connect-submit").await;
+    console.confirm_fingerprint(&server.fingerprint).await;
     console.wait_for("shell", 30).await;
 
     console.click("nav-blocked").await;

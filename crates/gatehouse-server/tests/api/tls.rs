@@ -97,9 +97,10 @@ async fn a_different_pin_is_refused_with_both_fingerprints() {
 async fn without_a_pin_a_self_signed_certificate_is_not_trusted() {
     let server = TestServer::start(Db::Sqlite).await;
     let client = Client::builder(&server.base_url).build().unwrap();
+    // Refused by the web roots, and said so (not a mere connection failure).
     assert!(matches!(
         client.healthz().await,
-        Err(ClientError::Connect(_))
+        Err(ClientError::CertificateUntrusted(_))
     ));
 }
 

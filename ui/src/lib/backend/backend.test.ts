@@ -21,8 +21,11 @@ describe("backend", () => {
 
   it("passes arguments and returns the answer", async () => {
     await expect(getSession()).resolves.toBeNull();
-    await connectServer("https://a:1", "t");
-    expect(calls[calls.length - 1]).toEqual(["connect_server", { url: "https://a:1", token: "t" }]);
+    await connectServer("https://a:1", "t", { kind: "fingerprint", confirmed: null });
+    expect(calls[calls.length - 1]).toEqual([
+      "connect_server",
+      { url: "https://a:1", token: "t", verification: { kind: "fingerprint", confirmed: null } },
+    ]);
   });
 
   it("keeps an ApiError rejection as it is", async () => {

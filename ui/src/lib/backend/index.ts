@@ -23,6 +23,7 @@ import type {
   VerifyResponse,
   ApiTokenResponse,
   BlockedDashboard,
+  ConnectOutcome,
   CreateApiTokenRequest,
   CreatedApiTokenResponse,
   ErrorCode,
@@ -31,6 +32,7 @@ import type {
   ServerInfoResponse,
   SessionInfo,
   StartupMode,
+  Verification,
 } from "../bindings";
 
 export class BackendError extends Error {
@@ -68,8 +70,10 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 export const getStartupMode = () => call<StartupMode>("get_startup_mode");
 export const getSession = () => call<SessionInfo | null>("get_session");
 export const connectEmbedded = () => call<SessionInfo>("connect_embedded");
-export const connectServer = (url: string, token: string) =>
-  call<SessionInfo>("connect_server", { url, token });
+/** No token goes to an unverified server: on first contact the answer may be
+ * `needs_confirmation` with the certificate's fingerprint, for the person to confirm. */
+export const connectServer = (url: string, token: string, verification: Verification) =>
+  call<ConnectOutcome>("connect_server", { url, token, verification });
 export const listServers = () => call<RememberedServer[]>("list_servers");
 export const forgetServer = (url: string) => call<null>("forget_server", { url });
 export const signOut = () => call<null>("sign_out");
