@@ -11,6 +11,7 @@ pub mod authz;
 pub mod clock;
 pub mod config;
 mod error;
+pub mod openapi;
 pub mod pipeline;
 pub mod routes;
 mod server;
