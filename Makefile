@@ -5,7 +5,7 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run serve test check deps postgres ui bindings bench bench-authz bench-audit bench-console bench-hardening package fmt
+.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-hardening package fmt
 
 ## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
@@ -61,6 +61,10 @@ check: ui
 ## Rewrite ui/src/lib/bindings from the Rust types (a test fails when they are stale).
 bindings:
 	UPDATE_BINDINGS=1 $(CARGO) test -p gatehouse-console --lib bindings
+
+## Rewrite docs/openapi.json from the code (a test fails when it is stale).
+openapi:
+	UPDATE_OPENAPI=1 $(CARGO) test -p gatehouse-server --lib openapi::tests::the_committed_document_is_fresh
 
 ## The console as a .deb (the only bundle that builds offline).
 package: ui

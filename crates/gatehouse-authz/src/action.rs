@@ -60,6 +60,7 @@ macro_rules! actions {
 
 actions! {
     ReadServer => "server.read", read, "Server", "gatehouse", "";
+    DescribeApi => "api.describe", read, "Server", "gatehouse", "";
     ListApiTokens => "api_tokens.list", read, "TokenRegistry", "api-tokens", "";
     CreateApiToken => "api_tokens.create", write, "TokenRegistry", "api-tokens", "";
     RevokeApiToken => "api_tokens.revoke", write, "ApiToken", "", "ApiToken";

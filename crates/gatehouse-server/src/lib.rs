@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 mod decisions;
 mod error;
+pub mod openapi;
 pub mod pipeline;
 pub mod routes;
 mod server;

@@ -12,6 +12,7 @@ pub const MAX_TOKEN_TTL_SECONDS: u64 = 366 * 24 * 3600;
 /// Identifies an API token; never the secret itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct ApiTokenId(pub Uuid);
 
@@ -24,6 +25,7 @@ impl std::fmt::Display for ApiTokenId {
 /// `POST /v1/api-tokens`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiTokenRequest {
     /// What the token is for, shown in lists: 1 to 128 printable characters.
@@ -38,6 +40,7 @@ pub struct CreateApiTokenRequest {
 /// An API token as listed: everything but the secret, which is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiTokenResponse {
     pub id: ApiTokenId,
     pub name: String,
@@ -54,6 +57,7 @@ pub struct ApiTokenResponse {
 /// The answer to minting: the only time the secret is ever shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApiTokenResponse {
     pub token: ApiTokenResponse,
     pub secret: String,
@@ -62,6 +66,7 @@ pub struct CreatedApiTokenResponse {
 /// `GET /v1/api-tokens`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiTokenListResponse {
     pub items: Vec<ApiTokenResponse>,
 }

@@ -14,6 +14,7 @@ pub const MAX_INGEST_BATCH: usize = 1000;
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditActor {
     /// `api_token`, `user`, `service`, `operator` (the local CLI) or `anonymous`.
     pub kind: String,
@@ -26,6 +27,7 @@ pub struct AuditActor {
 /// What it was done to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditResource {
     #[serde(rename = "type")]
     pub kind: String,
@@ -35,6 +37,7 @@ pub struct AuditResource {
 /// One record of the audit trail, as stored and hash-chained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     /// Position in the chain, from 1.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -65,6 +68,7 @@ pub struct AuditRecord {
 /// A page of `GET /v1/audit/events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub items: Vec<AuditRecord>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -74,6 +78,7 @@ pub struct AuditPage {
 /// One event a service reports (`POST /v1/audit/events`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IngestEvent {
     /// The service's own id for the event, 1 to 128 characters: sending the same
@@ -108,14 +113,17 @@ pub struct IngestEvent {
 /// bad event does not sink the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IngestRequest {
     #[cfg_attr(feature = "ts", ts(type = "Array<unknown>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<IngestEvent>))]
     pub events: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IngestStatus {
     /// Stored (committed) now.
@@ -129,6 +137,7 @@ pub enum IngestStatus {
 /// Why one event was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestError {
     pub code: ErrorCode,
     pub message: String,
@@ -137,6 +146,7 @@ pub struct IngestError {
 /// What became of the event at `index` of the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestResult {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub index: u64,
@@ -151,6 +161,7 @@ pub struct IngestResult {
 /// Sent only after every accepted event is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestResponse {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub accepted: u64,
@@ -164,6 +175,7 @@ pub struct IngestResponse {
 /// The first sign of tampering verification found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyFinding {
     /// The first record at which it shows.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -177,6 +189,7 @@ pub struct VerifyFinding {
 /// `GET /v1/audit/verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyResponse {
     pub is_intact: bool,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -195,6 +208,7 @@ pub struct VerifyResponse {
 /// One request the pipeline refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockedRequest {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
@@ -212,6 +226,7 @@ pub struct BlockedRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockedPage {
     pub items: Vec<BlockedRequest>,
     pub next_cursor: Option<String>,
@@ -219,6 +234,7 @@ pub struct BlockedPage {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockedBucket {
     pub start: DateTime<Utc>,
     pub reason: String,
@@ -228,6 +244,7 @@ pub struct BlockedBucket {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CountBy {
     pub key: String,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -237,6 +254,7 @@ pub struct CountBy {
 /// `GET /v1/blocked/summary`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockedSummaryResponse {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,

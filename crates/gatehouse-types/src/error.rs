@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Clients branch on `code`, never on `message`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApiError {
     pub code: ErrorCode,
@@ -16,6 +17,7 @@ pub struct ApiError {
 /// Every error code the API can answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No credential was presented to a private route.
@@ -143,6 +145,55 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// Every code, in declaration order (a test holds it to the enum's variants).
+    pub const ALL: [ErrorCode; 28] = [
+        Self::Unauthenticated,
+        Self::InvalidToken,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::MalformedJson,
+        Self::InvalidBody,
+        Self::InvalidParameter,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::RequestTimeout,
+        Self::ValidationFailed,
+        Self::Conflict,
+        Self::InvalidPolicy,
+        Self::PolicyLockout,
+        Self::BadRequest,
+        Self::Internal,
+        Self::Unavailable,
+        Self::RateLimited,
+        Self::RequestRejected,
+        Self::ServerUnreachable,
+        Self::CertificateChanged,
+        Self::InvalidServerUrl,
+        Self::BadServerResponse,
+        Self::Timeout,
+        Self::NotConnected,
+        Self::StorageFailed,
+        Self::InvalidInput,
+    ];
+
+    /// Whether the server can answer with it; the others are the console's own.
+    pub fn is_sent_by_server(self) -> bool {
+        !matches!(
+            self,
+            Self::ServerUnreachable
+                | Self::CertificateChanged
+                | Self::InvalidServerUrl
+                | Self::BadServerResponse
+                | Self::Timeout
+                | Self::NotConnected
+                | Self::StorageFailed
+                | Self::InvalidInput
+        )
+    }
+}
+
 /// Why the pipeline blocks requests, in the order charts stack and list them.
 pub const BLOCK_REASONS: [&str; 5] = [
     "authentication",
@@ -236,6 +287,42 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
+    }
+
+    /// `ALL` is every variant: serde's own list of them (its error for an unknown
+    /// one) names exactly the codes of `ALL`, in order.
+    #[test]
+    fn all_is_every_code() {
+        let e = serde_json::from_str::<ErrorCode>("\"no_such_code\"").unwrap_err();
+        let message = e.to_string();
+        let expected = message.split("expected one of").nth(1).unwrap();
+        let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let all: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, all);
+        assert!(ErrorCode::Forbidden.is_sent_by_server());
+        assert!(!ErrorCode::CertificateChanged.is_sent_by_server());
+    }
+
+    /// The API document's error shape: every code, and the three fields.
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn the_schemas_list_every_code_and_field() {
+        use utoipa::PartialSchema;
+        let codes = serde_json::to_value(ErrorCode::schema()).unwrap();
+        let values: Vec<&str> = codes["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let all: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(values, all);
+        let error = serde_json::to_value(ApiError::schema()).unwrap();
+        assert_eq!(
+            error["required"],
+            serde_json::json!(["code", "message", "request_id"])
+        );
+        assert_eq!(error["additionalProperties"], false, "{error}");
     }
 
     #[test]

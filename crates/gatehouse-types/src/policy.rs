@@ -13,6 +13,7 @@ pub const MAX_POLICY_REASON_LEN: usize = 1000;
 /// One policy of a set, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyInfo {
     /// Its `@id` annotation.
     pub id: String,
@@ -28,6 +29,7 @@ pub struct PolicyInfo {
 /// What is wrong with a policy text, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyProblem {
     /// The `@id` of the policy it is in, when known.
     pub policy_id: Option<String>,
@@ -42,6 +44,7 @@ pub struct PolicyProblem {
 /// `GET /v1/policies/versions/{n}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyVersionResponse {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
@@ -60,6 +63,7 @@ pub struct PolicyVersionResponse {
 /// A version in the history, without its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyVersionSummary {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
@@ -74,6 +78,7 @@ pub struct PolicyVersionSummary {
 /// `GET /v1/policies/versions`: newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyVersionPage {
     pub items: Vec<PolicyVersionSummary>,
     pub next_cursor: Option<String>,
@@ -82,6 +87,7 @@ pub struct PolicyVersionPage {
 /// `POST /v1/policies/validate`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ValidatePoliciesRequest {
     pub text: String,
@@ -89,6 +95,7 @@ pub struct ValidatePoliciesRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidatePoliciesResponse {
     pub is_valid: bool,
     /// Errors, in text order; empty when valid.
@@ -104,6 +111,7 @@ pub struct ValidatePoliciesResponse {
 /// nobody able to change policies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreatePolicyVersionRequest {
     pub text: String,
@@ -116,6 +124,7 @@ pub struct CreatePolicyVersionRequest {
 /// `POST /v1/policies/rollback`: a new version equal to `to_version`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RollbackPoliciesRequest {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -128,6 +137,7 @@ pub struct RollbackPoliciesRequest {
 /// One line of a text diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffLine {
     /// `equal`, `delete` (only in `from`) or `insert` (only in `to`).
     pub op: String,
@@ -142,6 +152,7 @@ pub struct DiffLine {
 /// (by `@id`), and the line diff of the two texts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyDiffResponse {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub from: u64,
@@ -156,6 +167,7 @@ pub struct PolicyDiffResponse {
 /// An entity named in a decision request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EntityRef {
     #[serde(rename = "type")]
@@ -166,6 +178,7 @@ pub struct EntityRef {
 /// An entity with its attributes and the groups it is in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EntityData {
     #[serde(rename = "type")]
@@ -181,6 +194,7 @@ pub struct EntityData {
 /// One question: may `principal` do `action` to `resource` in `context`?
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     pub principal: EntityData,
@@ -198,6 +212,7 @@ pub struct DecisionRequest {
 /// The answer and the policies that determined it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionResponse {
     /// `allow` or `deny`.
     pub decision: String,
@@ -213,6 +228,7 @@ pub struct DecisionResponse {
 /// `draft` when given.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SimulateRequest {
     pub request: DecisionRequest,
@@ -221,6 +237,7 @@ pub struct SimulateRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SimulateResponse {
     /// The active version it ran against, or none for a draft.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
@@ -231,17 +248,20 @@ pub struct SimulateResponse {
 /// `POST /v1/authorize`: 1 to 100 requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeRequest {
     /// Each a [`DecisionRequest`]; kept as JSON so that one malformed request
     /// gets its own error and the others are still answered.
     #[cfg_attr(feature = "ts", ts(type = "Array<DecisionRequest>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<DecisionRequest>))]
     pub requests: Vec<Value>,
 }
 
 /// One answer of a batch: a decision, or why the request could not be asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizeResult {
     pub index: u32,
     pub result: Option<DecisionResponse>,
@@ -250,6 +270,7 @@ pub struct AuthorizeResult {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizeResponse {
     /// The policy version that answered.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
@@ -260,6 +281,7 @@ pub struct AuthorizeResponse {
 /// One cell of the permissions matrix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MatrixCell {
     pub is_allowed: bool,
     pub policies: Vec<String>,
@@ -269,6 +291,7 @@ pub struct MatrixCell {
 /// `cells[r][a]` answers for `roles[r]` and `actions[a]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyMatrixResponse {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: u64,
@@ -280,6 +303,7 @@ pub struct PolicyMatrixResponse {
 /// An action of the schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SchemaAction {
     pub name: String,
     pub is_read_only: bool,
@@ -290,6 +314,7 @@ pub struct SchemaAction {
 /// `GET /v1/policies/schema`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicySchemaResponse {
     /// The schema in Cedar's schema syntax.
     pub schema: String,

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 /// The built-in roles a principal can carry (PRODUCT.md AZ-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Administrator,

@@ -5,6 +5,7 @@ use crate::{ApiTokenId, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DatabaseBackend {
     Sqlite,
@@ -14,6 +15,7 @@ pub enum DatabaseBackend {
 /// Who the caller is, as the server sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityResponse {
     pub token_id: ApiTokenId,
     pub name: String,
@@ -23,6 +25,7 @@ pub struct IdentityResponse {
 /// `GET /v1/server`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerInfoResponse {
     pub version: String,
     pub database: DatabaseBackend,

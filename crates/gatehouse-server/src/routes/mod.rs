@@ -124,6 +124,12 @@ pub fn build() -> (Router<AppState>, RouteTable) {
     )
     .private(
         Method::GET,
+        "/v1/openapi.json",
+        Action::DescribeApi,
+        crate::openapi::serve,
+    )
+    .private(
+        Method::GET,
         "/v1/api-tokens",
         Action::ListApiTokens,
         api_tokens::list,

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod errors;
+mod openapi;
 mod policies;
 mod reset;
 mod slow;

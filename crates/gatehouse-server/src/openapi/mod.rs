@@ -1,0 +1,128 @@
+//! The API describes itself: an OpenAPI 3.1 document generated from the code
+//! (utoipa), served at `GET /v1/openapi.json` and committed as `docs/openapi.json`.
+//!
+//! Each route of [`crate::routes::build`] is declared here as a `#[utoipa::path]`
+//! stub (never called: only its attribute is read), with the wire types of
+//! `gatehouse-types` as its bodies. The error responses every operation shares
+//! (the one shape, [`ApiError`]) and the bearer scheme are added by [`Shared`].
+//! Tests hold the document to the route table, and the committed file to the
+//! document.
+
+mod core;
+mod errors;
+mod params;
+mod policies;
+mod records;
+#[cfg(test)]
+mod tests;
+
+use std::sync::LazyLock;
+
+use axum::response::{IntoResponse, Response};
+use gatehouse_types::ApiError;
+use http::{header, HeaderValue};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ApiFailure;
+
+/// The name of the security scheme private operations require.
+pub const BEARER: &str = "bearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse API",
+        description = "Gatehouse's HTTPS API (TLS 1.3 only). Every route but `/healthz` needs an API token (`Authorization: Bearer ...`) whose role the policies permit the route's action; every error is an `ApiError` in the one shape, and every response carries its `x-request-id`.",
+    ),
+    paths(
+        core::healthz,
+        core::server_info,
+        core::openapi_document,
+        core::list_api_tokens,
+        core::create_api_token,
+        core::revoke_api_token,
+        records::ingest_audit_events,
+        records::search_audit,
+        records::export_audit,
+        records::verify_audit,
+        records::stream_audit,
+        records::list_blocked,
+        records::summarize_blocked,
+        policies::active_policies,
+        policies::policy_schema,
+        policies::validate_policies,
+        policies::list_policy_versions,
+        policies::create_policy_version,
+        policies::policy_version,
+        policies::diff_policy_versions,
+        policies::rollback_policies,
+        policies::simulate_policies,
+        policies::policy_matrix,
+        policies::authorize,
+    ),
+    components(schemas(ApiError)),
+    modifiers(&Shared),
+    tags(
+        (name = "server", description = "Health, the server's identity and this document"),
+        (name = "api-tokens", description = "API tokens: minted once, listed without secrets, revoked"),
+        (name = "audit", description = "The hash-chained audit trail (AU-1 to AU-9)"),
+        (name = "blocked", description = "Requests the pipeline refused (GW-6)"),
+        (name = "policies", description = "Versioned Cedar policies, simulation, the permissions matrix (AZ-1 to AZ-9)"),
+        (name = "decisions", description = "Authorization decisions for services"),
+    )
+)]
+pub struct ApiDoc;
+
+/// What every operation shares: the bearer scheme, and the error responses.
+struct Shared;
+
+impl Modify for Shared {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.security_schemes.insert(
+            BEARER.to_owned(),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`gh_...`); `gatehouse init` prints the first one.",
+                    ))
+                    .build(),
+            ),
+        );
+        errors::add(api);
+    }
+}
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as committed in `docs/openapi.json` and served.
+pub fn document_json() -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(&document()).map(|mut text| {
+        text.push('\n');
+        text
+    })
+}
+
+static DOCUMENT: LazyLock<Option<String>> = LazyLock::new(|| match document_json() {
+    Ok(text) => Some(text),
+    Err(e) => {
+        tracing::error!(error = %e, "the OpenAPI document does not serialise");
+        None
+    }
+});
+
+/// `GET /v1/openapi.json`: this document.
+pub async fn serve() -> Result<Response, ApiFailure> {
+    let text = DOCUMENT.as_ref().ok_or_else(ApiFailure::internal)?;
+    let mut response = text.clone().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
