@@ -147,7 +147,7 @@ impl ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (a test holds it to the enum's variants).
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 30] = [
         Self::Unauthenticated,
         Self::InvalidToken,
         Self::Forbidden,
@@ -176,6 +176,8 @@ impl ErrorCode {
         Self::NotConnected,
         Self::StorageFailed,
         Self::InvalidInput,
+        Self::FingerprintMismatch,
+        Self::CertificateUntrusted,
     ];
 
     /// Whether the server can answer with it; the others are the console's own.
@@ -190,6 +192,8 @@ impl ErrorCode {
                 | Self::NotConnected
                 | Self::StorageFailed
                 | Self::InvalidInput
+                | Self::FingerprintMismatch
+                | Self::CertificateUntrusted
         )
     }
 }
