@@ -6,18 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream};
 use gatehouse_audit::redact::{redact_json, redact_text};
 use gatehouse_audit::{Outcome, Record};
 use gatehouse_store::{AuditFilter, Page, Store};
 use gatehouse_types::{
-    AuditPage, ErrorCode, IngestError, IngestEvent, IngestRequest, IngestResponse, IngestResult,
-    IngestStatus, Role, VerifyResponse, MAX_AUDIT_PAGE, MAX_INGEST_BATCH,
+    parse_query_cursor, parse_query_time, AuditPage, AuditQuery, ErrorCode, IngestError,
+    IngestEvent, IngestRequest, IngestResponse, IngestResult, IngestStatus, QueryError, Role,
+    VerifyResponse, MAX_INGEST_BATCH,
 };
 use http::{header, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -25,7 +25,9 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::audit::stream::{open_stream, resume_point};
-use crate::audit::{to_wire, verify_trail, write_export_header, write_export_rows, ExportFormat};
+use crate::audit::{
+    store_filter, to_wire, verify_trail, write_export_header, write_export_rows, ExportFormat,
+};
 use crate::clock::to_micros;
 use crate::error::ApiFailure;
 use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, Principal};
@@ -35,129 +37,59 @@ const EXPORT_PAGE: u32 = 2_000;
 const MAX_ID: usize = 128;
 const MAX_JSON_BYTES: usize = 16 * 1024;
 
-/// The filters of `GET /v1/audit/events` and `GET /v1/audit/export`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    from: Option<String>,
-    to: Option<String>,
-    actor: Option<String>,
-    action: Option<String>,
-    resource_type: Option<String>,
-    resource_id: Option<String>,
-    outcome: Option<String>,
-    source: Option<String>,
-    request_id: Option<String>,
-    q: Option<String>,
-    /// `any`, or a reason of the blocked-request log.
-    blocked: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-    format: Option<String>,
-}
-
 fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiFailure {
     ApiFailure::new(ErrorCode::InvalidParameter, message)
 }
 
+fn invalid_query(e: QueryError) -> ApiFailure {
+    invalid(e.message)
+}
+
 /// An RFC 3339 time, as unix microseconds.
 pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiFailure> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| to_micros(t.with_timezone(&Utc)))
-        .map_err(|_| {
-            invalid(format!(
-                "{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"
-            ))
-        })
+    parse_query_time(name, value)
+        .map(to_micros)
+        .map_err(invalid_query)
 }
 
 pub(crate) fn parse_cursor(value: Option<&str>) -> Result<Option<u64>, ApiFailure> {
     value
-        .map(|c| {
-            c.parse::<u64>()
-                .map_err(|_| invalid("cursor is not one this server issued"))
-        })
+        .map(parse_query_cursor)
         .transpose()
+        .map_err(invalid_query)
 }
 
-fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiFailure> {
-    match value {
-        Some(v) if v.is_empty() || v.chars().count() > 256 => {
-            Err(invalid(format!("{name} must be 1 to 256 characters")))
+/// The audit query of a query string, and the value of the one parameter the
+/// route takes besides it (`format`), set aside.
+fn audit_query(raw: Option<&str>, extra: &str) -> Result<(AuditQuery, Option<String>), ApiFailure> {
+    let mut other = None;
+    let mut pairs = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if key != extra {
+            pairs.push((key, value));
+        } else if other.replace(value.into_owned()).is_some() {
+            return Err(invalid(format!("{extra} is given twice")));
         }
-        other => Ok(other),
     }
-}
-
-impl AuditQuery {
-    fn filter(self) -> Result<(AuditFilter, Option<u64>), ApiFailure> {
-        let from_us = self
-            .from
-            .as_deref()
-            .map(|v| parse_time("from", v))
-            .transpose()?;
-        let to_us = self
-            .to
-            .as_deref()
-            .map(|v| parse_time("to", v))
-            .transpose()?;
-        if let (Some(f), Some(t)) = (from_us, to_us) {
-            if f >= t {
-                return Err(invalid("from must be earlier than to"));
-            }
-        }
-        if let Some(o) = &self.outcome {
-            if Outcome::parse(o).is_none() {
-                return Err(invalid(
-                    "outcome must be success, denied, rejected or failed",
-                ));
-            }
-        }
-        if let Some(b) = &self.blocked {
-            if b != "any" && !gatehouse_types::BLOCK_REASONS.contains(&b.as_str()) {
-                return Err(invalid(format!(
-                    "blocked must be any or one of {}",
-                    gatehouse_types::BLOCK_REASONS.join(", ")
-                )));
-            }
-        }
-        let cursor = parse_cursor(self.cursor.as_deref())?;
-        Ok((
-            AuditFilter {
-                from_us,
-                to_us,
-                actor: text_filter("actor", self.actor)?,
-                action: text_filter("action", self.action)?,
-                resource_type: text_filter("resource_type", self.resource_type)?,
-                resource_id: text_filter("resource_id", self.resource_id)?,
-                outcome: self.outcome,
-                source_ip: text_filter("source", self.source)?,
-                request_id: text_filter("request_id", self.request_id)?,
-                text: text_filter("q", self.q)?,
-                blocked: self.blocked,
-                page: Page::default(),
-            },
-            cursor,
-        ))
-    }
+    let query = AuditQuery::from_pairs(pairs).map_err(invalid_query)?;
+    Ok((query, other))
 }
 
 /// `GET /v1/audit/events`: newest first, keyset pages.
 pub async fn search(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<AuditQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<AuditPage>, ApiFailure> {
-    if query.format.is_some() {
+    let (query, format) = audit_query(raw.as_deref(), "format")?;
+    if format.is_some() {
         return Err(invalid("format applies to /v1/audit/export only"));
     }
+    let query = query.validate().map_err(invalid_query)?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
-        return Err(invalid(format!(
-            "limit must be between 1 and {MAX_AUDIT_PAGE}"
-        )));
-    }
-    let (mut filter, cursor) = query.filter()?;
-    filter.page = Page::Newest { before: cursor };
+    let page = Page::Newest {
+        before: query.cursor,
+    };
+    let filter = store_filter(query, page);
     let rows = state.store.audit().search(&filter, limit).await?;
     let next_cursor = match rows.last() {
         Some(last) if rows.len() == limit as usize => Some(last.seq.to_string()),
@@ -173,18 +105,15 @@ pub async fn search(
 /// streamed page by page.
 pub async fn export(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<AuditQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiFailure> {
-    let format = match query.format.as_deref() {
+    let (query, format) = audit_query(raw.as_deref(), "format")?;
+    let format = match format.as_deref() {
         None => ExportFormat::Csv,
         Some(f) => ExportFormat::parse(f).ok_or_else(|| invalid("format must be csv or jsonl"))?,
     };
-    if query.limit.is_some() || query.cursor.is_some() {
-        return Err(invalid(
-            "an export has no limit or cursor: it is the whole filtered view",
-        ));
-    }
-    let (filter, _) = query.filter()?;
+    let query = query.validate_export().map_err(invalid_query)?;
+    let filter = store_filter(query, Page::default());
     let mut header = Vec::new();
     write_export_header(format, &mut header).map_err(|_| ApiFailure::internal())?;
     let body = export_stream(state.store.clone(), filter, format, header);

@@ -110,7 +110,7 @@ async fn random_unknown_paths_add_a_bounded_number_of_rows(db: Db) {
         .count();
     assert_eq!(limited, 2);
     let page = admin
-        .search_audit(&crate::audit::page(gatehouse_client::AuditFilters {
+        .search_audit(&crate::audit::page(gatehouse_types::AuditQuery {
             outcome: Some("rejected".into()),
             ..Default::default()
         }))
