@@ -92,3 +92,17 @@ pub fn to_wire(stored: StoredRecord) -> AuditRecord {
         details: json(r.details),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gatehouse_audit::Outcome;
+    use gatehouse_types::OUTCOMES;
+
+    /// The wire's list of outcomes (what filters accept and the console offers)
+    /// is the record's own (gatehouse-audit depends on no other Gatehouse crate,
+    /// so the two are held together here).
+    #[test]
+    fn the_wire_outcomes_are_the_records() {
+        assert_eq!(Outcome::ALL.map(Outcome::as_str), OUTCOMES);
+    }
+}

@@ -17,7 +17,7 @@ use gatehouse_store::{AuditFilter, Page, Store};
 use gatehouse_types::{
     parse_query_cursor, parse_query_time, AuditPage, AuditQuery, ErrorCode, IngestError,
     IngestEvent, IngestRequest, IngestResponse, IngestResult, IngestStatus, QueryError, Role,
-    VerifyResponse, MAX_INGEST_BATCH,
+    VerifyResponse, MAX_INGEST_BATCH, OUTCOMES,
 };
 use http::{header, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -356,7 +356,7 @@ fn to_record(
     let outcome = Outcome::parse(&event.outcome).ok_or_else(|| {
         reject(
             ErrorCode::ValidationFailed,
-            "`outcome` must be success, denied, rejected or failed".into(),
+            format!("`outcome` must be one of {}", OUTCOMES.join(", ")),
         )
     })?;
     check_len("resource.type", &event.resource.kind, 1, MAX_ID)?;

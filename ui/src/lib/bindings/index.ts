@@ -54,3 +54,4 @@ export type { TokenStorageKind } from "./TokenStorageKind";
 export type { ValidatePoliciesResponse } from "./ValidatePoliciesResponse";
 export type { VerifyFinding } from "./VerifyFinding";
 export type { VerifyResponse } from "./VerifyResponse";
+export { AUDIT_FILTER_KEYS, BLOCKED_ANY, BLOCK_REASONS, MAX_AUDIT_PAGE, MAX_FILTER_LEN, OUTCOMES } from "./AuditLists";
