@@ -104,10 +104,14 @@ pub async fn export(
 ) -> anyhow::Result<()> {
     let format =
         ExportFormat::parse(format).ok_or_else(|| anyhow!("--format must be csv or jsonl"))?;
-    // The messages name the parameter first, which is the flag here.
-    let checked = query
-        .validate_export()
-        .map_err(|e| anyhow!("--{}", e.message))?;
+    // The messages start with the parameter's name: here, its flag.
+    let checked =
+        query
+            .validate_export()
+            .map_err(|e| match e.message.strip_prefix(e.field.as_str()) {
+                Some(rest) => anyhow!("--{}{rest}", e.field.replace('_', "-")),
+                None => anyhow!("{}", e.message),
+            })?;
     let filter = store_filter(checked, Page::Oldest { after: None });
     // The flags that were given, named as on the command line, for the record.
     let query: Map<String, Value> = query
