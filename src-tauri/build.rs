@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "create_api_token",
     "revoke_api_token",
     "get_blocked_dashboard",
+    "check_audit_query",
     "search_audit",
     "get_audit_record",
     "verify_audit_chain",

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use gatehouse_client::{AuditFilters, AuditSearch, CaRoots};
+use gatehouse_client::CaRoots;
 use gatehouse_testkit::{Db, Recorder, TestServer};
 use gatehouse_types::ErrorCode;
 
@@ -34,12 +34,9 @@ fn confirmed(fingerprint: &str) -> Verification {
 
 /// Requests that reached `GET /v1/server`, the console's first request with a token.
 async fn server_reads(server: &TestServer) -> usize {
-    let search = AuditSearch {
-        filters: AuditFilters {
-            action: Some("server.read".into()),
-            ..AuditFilters::default()
-        },
-        ..AuditSearch::default()
+    let search = gatehouse_types::AuditQuery {
+        action: Some("server.read".into()),
+        ..Default::default()
     };
     server
         .client()

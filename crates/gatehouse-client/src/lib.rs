@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_types::{
-    ApiError, ApiTokenId, ApiTokenListResponse, ApiTokenResponse, AuditPage, BlockedPage,
-    BlockedSummaryResponse, CreateApiTokenRequest, CreatedApiTokenResponse, IngestRequest,
-    IngestResponse, ServerInfoResponse, VerifyResponse,
+    ApiError, ApiTokenId, ApiTokenListResponse, ApiTokenResponse, AuditPage, AuditQuery,
+    BlockedPage, BlockedSummaryResponse, CreateApiTokenRequest, CreatedApiTokenResponse,
+    IngestRequest, IngestResponse, ServerInfoResponse, VerifyResponse,
 };
 use gatehouse_types::{
     AuthorizeResponse, CreatePolicyVersionRequest, DecisionRequest, PolicyDiffResponse,
@@ -33,7 +33,7 @@ use serde::Serialize;
 
 pub use error::ClientError;
 pub use pin::{client_config, normalize_fingerprint, PinnedVerifier};
-pub use query::{AuditFilters, AuditSearch, BlockedFilters, BlockedSummaryQuery, ExportFormat};
+pub use query::{BlockedFilters, BlockedSummaryQuery, ExportFormat};
 pub use roots::{CaRoots, CaVerifier};
 
 /// Largest response body the client reads; a server answering more is broken or hostile.
@@ -252,9 +252,12 @@ impl Client {
             .await
     }
 
-    /// `GET /v1/audit/events`: one page, newest first.
-    pub async fn search_audit(&self, search: &AuditSearch) -> Result<AuditPage, ClientError> {
-        let builder = self.request(Method::GET, "/v1/audit/events")?.query(search);
+    /// `GET /v1/audit/events`: one page, newest first (`query.limit` records,
+    /// older than `query.cursor`, the previous page's `next_cursor`).
+    pub async fn search_audit(&self, query: &AuditQuery) -> Result<AuditPage, ClientError> {
+        let builder = self
+            .request(Method::GET, "/v1/audit/events")?
+            .query(&query.to_pairs());
         self.send(builder).await
     }
 
@@ -264,12 +267,12 @@ impl Client {
     pub async fn export_audit(
         &self,
         format: ExportFormat,
-        filters: &AuditFilters,
+        query: &AuditQuery,
     ) -> Result<Vec<u8>, ClientError> {
         let response = self
             .request(Method::GET, "/v1/audit/export")?
             .query(&[("format", format.as_str())])
-            .query(filters)
+            .query(&query.to_pairs())
             .send()
             .await
             .map_err(|e| self.transport(e))?;

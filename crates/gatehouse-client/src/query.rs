@@ -1,54 +1,10 @@
-//! The query parameters of the audit and blocked-request reads, typed. Unset fields
-//! are left out of the query string, so they do not filter.
+//! The query parameters of the blocked-request reads, typed, and the audit
+//! export's formats. Unset fields are left out of the query string, so they do not
+//! filter. The audit trail's query is `gatehouse_types::AuditQuery`, whose
+//! encoding the client sends as it is.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-
-/// The filters of `GET /v1/audit/events` and `GET /v1/audit/export`; every one set
-/// must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct AuditFilters {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<DateTime<Utc>>,
-    /// Exclusive.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<DateTime<Utc>>,
-    /// The actor's id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_id: Option<String>,
-    /// `success`, `denied`, `rejected` or `failed`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
-    /// The source address.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-    /// Free text: a case-insensitive substring of any text field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub q: Option<String>,
-    /// Only refused requests: `any`, or a reason of the blocked-request log.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocked: Option<String>,
-}
-
-/// One page of `GET /v1/audit/events`: the filters, the page size and where to
-/// continue (the previous page's `next_cursor`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct AuditSearch {
-    #[serde(flatten)]
-    pub filters: AuditFilters,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-}
 
 /// What `GET /v1/audit/export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,36 +62,37 @@ pub struct BlockedSummaryQuery {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use chrono::TimeZone;
+    use gatehouse_types::AuditQuery;
 
+    /// What the client puts on the wire is the audit query's own encoding.
     #[test]
-    fn unset_fields_are_left_out_and_times_are_rfc3339() {
-        let search = AuditSearch {
-            filters: AuditFilters {
-                from: Some(Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()),
-                actor: Some("a b&c".into()),
-                ..AuditFilters::default()
-            },
+    fn the_audit_query_is_sent_in_its_own_encoding() {
+        let query = AuditQuery {
+            from: Some("2026-01-02T03:04:05Z".into()),
+            actor: Some("a b&c".into()),
             limit: Some(2),
-            cursor: None,
+            ..AuditQuery::default()
         };
         let client = crate::Client::builder("https://gatehouse.test")
             .build()
             .unwrap();
-        let query = |q: &AuditSearch| {
+        let sent = |q: &AuditQuery| {
             let request = client
                 .request(reqwest::Method::GET, "/v1/audit/events")
                 .unwrap()
-                .query(q)
+                .query(&q.to_pairs())
                 .build()
                 .unwrap();
             request.url().query().map(str::to_owned)
         };
         assert_eq!(
-            query(&search).as_deref(),
+            sent(&query).as_deref(),
             Some("from=2026-01-02T03%3A04%3A05Z&actor=a+b%26c&limit=2")
         );
-        assert_eq!(query(&AuditSearch::default()), None);
+        assert_eq!(
+            sent(&query).as_deref(),
+            Some(query.to_query_string().as_str())
+        );
+        assert_eq!(sent(&AuditQuery::default()), None);
     }
 }

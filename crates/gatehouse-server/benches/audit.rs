@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use gatehouse_audit::{CheckpointPolicy, CheckpointSigner, Record, Sealer};
 use gatehouse_server::audit::verify_trail;
 use gatehouse_store::{AuditFilter, AuditStore, Page, SqliteStore, Store};
+use gatehouse_types::OUTCOMES;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 /// Records per transaction: what the server's writer commits at once under
@@ -53,7 +54,6 @@ const ACTIONS: [&str; 20] = [
     "report.export",
     "profile.read",
 ];
-const OUTCOMES: [&str; 4] = ["success", "denied", "rejected", "failed"];
 
 /// A small deterministic generator, so every run writes the same trail.
 struct Gen(u64);

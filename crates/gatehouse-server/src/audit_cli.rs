@@ -7,13 +7,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
-use chrono::{DateTime, Utc};
-use gatehouse_audit::Outcome;
 use gatehouse_server::audit::offline::{self, ExportRequest};
-use gatehouse_server::audit::ExportFormat;
+use gatehouse_server::audit::{store_filter, ExportFormat};
 use gatehouse_server::clock::SystemClock;
 use gatehouse_server::config::Config;
-use gatehouse_store::{AuditFilter, Page};
+use gatehouse_store::Page;
+use gatehouse_types::AuditQuery;
 use serde_json::{Map, Value};
 
 pub async fn verify(config: Config) -> anyhow::Result<ExitCode> {
@@ -42,92 +41,84 @@ pub async fn verify(config: Config) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub struct Filter {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-    pub outcome: Option<String>,
-    pub source: Option<String>,
-    pub request_id: Option<String>,
-    pub blocked: Option<String>,
-    pub q: Option<String>,
+/// The filter flags of `gatehouse audit export`: the audit query's filters, one
+/// flag each, under the same names.
+#[derive(clap::Args)]
+pub struct FilterArgs {
+    /// Only records at or after this RFC 3339 time.
+    #[arg(long)]
+    from: Option<String>,
+    /// Only records before this RFC 3339 time.
+    #[arg(long)]
+    to: Option<String>,
+    /// The actor's id.
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long)]
+    action: Option<String>,
+    #[arg(long)]
+    resource_type: Option<String>,
+    #[arg(long)]
+    resource_id: Option<String>,
+    /// success, denied, rejected or failed.
+    #[arg(long)]
+    outcome: Option<String>,
+    #[arg(long)]
+    source: Option<String>,
+    #[arg(long)]
+    request_id: Option<String>,
+    /// Only requests the server blocked: any, or one reason (authentication,
+    /// authorization, rate_limit, bad_input, unknown_route).
+    #[arg(long)]
+    blocked: Option<String>,
+    /// Free text, case-insensitive.
+    #[arg(long)]
+    q: Option<String>,
 }
 
-impl Filter {
-    /// The flags that were given, named as on the command line, for the record.
-    fn as_query(&self) -> Map<String, Value> {
-        [
-            ("from", &self.from),
-            ("to", &self.to),
-            ("actor", &self.actor),
-            ("action", &self.action),
-            ("resource_type", &self.resource_type),
-            ("resource_id", &self.resource_id),
-            ("outcome", &self.outcome),
-            ("source", &self.source),
-            ("request_id", &self.request_id),
-            ("blocked", &self.blocked),
-            ("q", &self.q),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), Value::String(v))))
-        .collect()
+impl From<FilterArgs> for AuditQuery {
+    fn from(f: FilterArgs) -> Self {
+        Self {
+            from: f.from,
+            to: f.to,
+            actor: f.actor,
+            action: f.action,
+            resource_type: f.resource_type,
+            resource_id: f.resource_id,
+            outcome: f.outcome,
+            source: f.source,
+            request_id: f.request_id,
+            q: f.q,
+            blocked: f.blocked,
+            limit: None,
+            cursor: None,
+        }
     }
-}
-
-fn time(name: &str, v: Option<String>) -> anyhow::Result<Option<i64>> {
-    v.map(|v| {
-        DateTime::parse_from_rfc3339(&v)
-            .map(|t| t.with_timezone(&Utc).timestamp_micros())
-            .map_err(|_| anyhow!("--{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))
-    })
-    .transpose()
 }
 
 pub async fn export(
     config: Config,
     format: &str,
     output: Option<PathBuf>,
-    f: Filter,
+    query: AuditQuery,
 ) -> anyhow::Result<()> {
     let format =
         ExportFormat::parse(format).ok_or_else(|| anyhow!("--format must be csv or jsonl"))?;
-    if let Some(o) = &f.outcome {
-        if Outcome::parse(o).is_none() {
-            bail!("--outcome must be success, denied, rejected or failed");
-        }
-    }
-    if let Some(b) = &f.blocked {
-        if b != "any" && !gatehouse_types::BLOCK_REASONS.contains(&b.as_str()) {
-            bail!(
-                "--blocked must be any or one of {}",
-                gatehouse_types::BLOCK_REASONS.join(", ")
-            );
-        }
-    }
-    let query = f.as_query();
-    let filter = AuditFilter {
-        from_us: time("from", f.from)?,
-        to_us: time("to", f.to)?,
-        actor: f.actor,
-        action: f.action,
-        resource_type: f.resource_type,
-        resource_id: f.resource_id,
-        outcome: f.outcome,
-        source_ip: f.source,
-        request_id: f.request_id,
-        text: f.q,
-        blocked: f.blocked,
-        page: Page::Oldest { after: None },
-    };
-    if let (Some(a), Some(b)) = (filter.from_us, filter.to_us) {
-        if a >= b {
-            bail!("--from must be earlier than --to");
-        }
-    }
+    // The messages start with the parameter's name: here, its flag.
+    let checked =
+        query
+            .validate_export()
+            .map_err(|e| match e.message.strip_prefix(e.field.as_str()) {
+                Some(rest) => anyhow!("--{}{rest}", e.field.replace('_', "-")),
+                None => anyhow!("{}", e.message),
+            })?;
+    let filter = store_filter(checked, Page::Oldest { after: None });
+    // The flags that were given, named as on the command line, for the record.
+    let query: Map<String, Value> = query
+        .to_pairs()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v)))
+        .collect();
     // Checked again when it is created (never overwritten); checked here so that a
     // run that cannot write its file is refused before it is recorded.
     if let Some(path) = output.as_ref().filter(|p| p.exists()) {

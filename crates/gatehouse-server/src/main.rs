@@ -60,34 +60,8 @@ enum AuditCommand {
         /// Write here (created, owner-only; never overwritten) instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
-        /// Only records at or after this RFC 3339 time.
-        #[arg(long)]
-        from: Option<String>,
-        /// Only records before this RFC 3339 time.
-        #[arg(long)]
-        to: Option<String>,
-        #[arg(long)]
-        actor: Option<String>,
-        #[arg(long)]
-        action: Option<String>,
-        #[arg(long)]
-        resource_type: Option<String>,
-        #[arg(long)]
-        resource_id: Option<String>,
-        /// success, denied, rejected or failed.
-        #[arg(long)]
-        outcome: Option<String>,
-        #[arg(long)]
-        source: Option<String>,
-        #[arg(long)]
-        request_id: Option<String>,
-        /// Only requests the server blocked: any, or one reason (authentication,
-        /// authorization, rate_limit, bad_input, unknown_route).
-        #[arg(long)]
-        blocked: Option<String>,
-        /// Free text, case-insensitive.
-        #[arg(long)]
-        q: Option<String>,
+        #[command(flatten)]
+        filter: audit_cli::FilterArgs,
     },
 }
 
@@ -133,35 +107,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Export {
             format,
             output,
-            from,
-            to,
-            actor,
-            action,
-            resource_type,
-            resource_id,
-            outcome,
-            source,
-            request_id,
-            blocked,
-            q,
-        }) => {
-            let filter = audit_cli::Filter {
-                from,
-                to,
-                actor,
-                action,
-                resource_type,
-                resource_id,
-                outcome,
-                source,
-                request_id,
-                blocked,
-                q,
-            };
-            audit_cli::export(config, &format, output, filter)
-                .await
-                .map(|()| ExitCode::SUCCESS)
-        }
+            filter,
+        }) => audit_cli::export(config, &format, output, filter.into())
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 

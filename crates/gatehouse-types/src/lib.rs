@@ -6,6 +6,7 @@
 
 mod api_token;
 mod audit;
+mod audit_query;
 mod error;
 mod policy;
 mod role;
@@ -19,6 +20,10 @@ pub use audit::{
     AuditActor, AuditPage, AuditRecord, AuditResource, BlockedBucket, BlockedPage, BlockedRequest,
     BlockedSummaryResponse, CountBy, IngestError, IngestEvent, IngestRequest, IngestResponse,
     IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE, MAX_INGEST_BATCH,
+};
+pub use audit_query::{
+    parse_query_cursor, parse_query_time, AuditQuery, CheckedAuditQuery, QueryError,
+    AUDIT_FILTER_KEYS, BLOCKED_ANY, MAX_FILTER_LEN, OUTCOMES,
 };
 pub use error::{ApiError, ErrorCode, BLOCK_REASONS};
 pub use policy::{

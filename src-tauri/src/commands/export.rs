@@ -10,15 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use gatehouse_client::{AuditFilters, Client};
-use gatehouse_types::{ApiError, ErrorCode};
+use gatehouse_client::Client;
+use gatehouse_types::{ApiError, AuditQuery, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
 use ts_rs::TS;
 
-use super::audit::AuditQuery;
-use super::{connected_client, parse_time};
+use super::{audit, connected_client, parse_time};
 use crate::error::{from_client, local};
 use crate::state::ConsoleState;
 
@@ -71,13 +70,6 @@ pub enum ExportOutcome {
     Cancelled,
 }
 
-#[derive(Serialize)]
-struct AuditExportQuery<'a> {
-    format: &'static str,
-    #[serde(flatten)]
-    filters: &'a AuditFilters,
-}
-
 /// An export's server path, query and suggested file name.
 type Plan = (&'static str, Vec<(String, String)>, String);
 
@@ -85,11 +77,17 @@ type Plan = (&'static str, Vec<(String, String)>, String);
 fn plan(request: &ExportRequest, today: &str) -> Result<Plan, ApiError> {
     match request {
         ExportRequest::Audit { query } => {
-            let filters = query.to_filters()?;
-            let encoded = serde_urlencoded_pairs(&AuditExportQuery {
-                format: "csv",
-                filters: &filters,
+            // The whole filtered view: the window's page does not apply.
+            let (query, _) = audit::checked(AuditQuery {
+                limit: None,
+                cursor: None,
+                ..(**query).clone()
             })?;
+            let encoded = [("format", "csv".to_owned())]
+                .into_iter()
+                .chain(query.to_pairs())
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
             Ok(("/v1/audit/export", encoded, format!("audit-{today}.csv")))
         }
         ExportRequest::Blocked { from, to } => {
@@ -113,28 +111,6 @@ fn plan(request: &ExportRequest, today: &str) -> Result<Plan, ApiError> {
             format!("permissions-{today}.csv"),
         )),
     }
-}
-
-/// A serializable query as name/value pairs (through JSON: every value the
-/// filters hold is a string or a time).
-fn serde_urlencoded_pairs<T: Serialize>(value: &T) -> Result<Vec<(String, String)>, ApiError> {
-    let json = serde_json::to_value(value).map_err(|e| {
-        local(
-            ErrorCode::InvalidInput,
-            format!("cannot encode the filters: {e}"),
-        )
-    })?;
-    let mut pairs = Vec::new();
-    if let serde_json::Value::Object(map) = json {
-        for (k, v) in map {
-            match v {
-                serde_json::Value::Null => {}
-                serde_json::Value::String(s) => pairs.push((k, s)),
-                other => pairs.push((k, other.to_string())),
-            }
-        }
-    }
-    Ok(pairs)
 }
 
 async fn choose_path(app: &tauri::AppHandle, suggested: &str) -> Result<Option<PathBuf>, ApiError> {

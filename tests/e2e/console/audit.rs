@@ -6,9 +6,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::Locator;
-use gatehouse_client::{AuditFilters, ExportFormat};
+use gatehouse_client::ExportFormat;
 use gatehouse_testkit::{Db, TestServer};
-use gatehouse_types::{CreateApiTokenRequest, Role};
+use gatehouse_types::{AuditQuery, CreateApiTokenRequest, Role};
 use serde_json::json;
 
 use super::{connect, Console, ONE_AT_A_TIME};
@@ -184,9 +184,9 @@ async fn audit_trail_filters_details_follow_and_export() {
         .find(|p| p.extension().is_some_and(|x| x == "csv"))
         .unwrap_or_else(|| panic!("no file exported ({result})"));
     let exported = std::fs::read(&file).unwrap();
-    let filters = AuditFilters {
+    let filters = AuditQuery {
         action: Some("api_tokens.create".into()),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
     let expected = admin
         .export_audit(ExportFormat::Csv, &filters)

@@ -3,7 +3,6 @@
 //! checks the one they pasted), and a token typed into the wrong field is never
 //! shown back.
 
-use gatehouse_client::{AuditFilters, AuditSearch};
 use gatehouse_testkit::{Db, TestServer};
 
 use super::{Console, ONE_AT_A_TIME};
@@ -11,12 +10,9 @@ use super::{Console, ONE_AT_A_TIME};
 /// How many requests reached the server's `GET /v1/server`, the console's first
 /// request with a token (the audit trail records every request, refused or not).
 async fn server_reads(server: &TestServer) -> usize {
-    let search = AuditSearch {
-        filters: AuditFilters {
-            action: Some("server.read".into()),
-            ..AuditFilters::default()
-        },
-        ..AuditSearch::default()
+    let search = gatehouse_types::AuditQuery {
+        action: Some("server.read".into()),
+        ..Default::default()
     };
     server
         .client()

@@ -8,6 +8,7 @@
 //! requests share one commit; alone, a request waits for one commit.
 
 mod convert;
+pub mod ingest;
 mod keys;
 pub mod offline;
 pub mod stream;
@@ -22,7 +23,7 @@ use gatehouse_audit::{Record, Sealer};
 use gatehouse_store::{Appended, BlockedRow, Store};
 use tokio::sync::{mpsc, oneshot, watch};
 
-pub use convert::{to_wire, ExportFormat};
+pub use convert::{store_filter, to_wire, ExportFormat};
 pub use keys::{load_or_create_sealer, load_sealer};
 pub use trail::{verify_trail, write_export_header, write_export_rows};
 pub use witness::{read_witness, write_witness};

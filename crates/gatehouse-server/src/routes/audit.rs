@@ -6,158 +6,85 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream};
-use gatehouse_audit::redact::{redact_json, redact_text};
-use gatehouse_audit::{Outcome, Record};
 use gatehouse_store::{AuditFilter, Page, Store};
 use gatehouse_types::{
-    AuditPage, ErrorCode, IngestError, IngestEvent, IngestRequest, IngestResponse, IngestResult,
-    IngestStatus, Role, VerifyResponse, MAX_AUDIT_PAGE, MAX_INGEST_BATCH,
+    parse_query_cursor, parse_query_time, AuditPage, AuditQuery, ErrorCode, IngestRequest,
+    IngestResponse, QueryError, VerifyResponse,
 };
 use http::{header, HeaderMap, HeaderValue};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::app::AppState;
 use crate::audit::stream::{open_stream, resume_point};
-use crate::audit::{to_wire, verify_trail, write_export_header, write_export_rows, ExportFormat};
+use crate::audit::{
+    store_filter, to_wire, verify_trail, write_export_header, write_export_rows, ExportFormat,
+};
 use crate::clock::to_micros;
 use crate::error::ApiFailure;
-use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, Principal};
+use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller};
 
 const DEFAULT_PAGE: u32 = 100;
 const EXPORT_PAGE: u32 = 2_000;
-const MAX_ID: usize = 128;
-const MAX_JSON_BYTES: usize = 16 * 1024;
-
-/// The filters of `GET /v1/audit/events` and `GET /v1/audit/export`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    from: Option<String>,
-    to: Option<String>,
-    actor: Option<String>,
-    action: Option<String>,
-    resource_type: Option<String>,
-    resource_id: Option<String>,
-    outcome: Option<String>,
-    source: Option<String>,
-    request_id: Option<String>,
-    q: Option<String>,
-    /// `any`, or a reason of the blocked-request log.
-    blocked: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-    format: Option<String>,
-}
 
 fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiFailure {
     ApiFailure::new(ErrorCode::InvalidParameter, message)
 }
 
+fn invalid_query(e: QueryError) -> ApiFailure {
+    invalid(e.message)
+}
+
 /// An RFC 3339 time, as unix microseconds.
 pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiFailure> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| to_micros(t.with_timezone(&Utc)))
-        .map_err(|_| {
-            invalid(format!(
-                "{name} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"
-            ))
-        })
+    parse_query_time(name, value)
+        .map(to_micros)
+        .map_err(invalid_query)
 }
 
 pub(crate) fn parse_cursor(value: Option<&str>) -> Result<Option<u64>, ApiFailure> {
     value
-        .map(|c| {
-            c.parse::<u64>()
-                .map_err(|_| invalid("cursor is not one this server issued"))
-        })
+        .map(parse_query_cursor)
         .transpose()
+        .map_err(invalid_query)
 }
 
-fn text_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiFailure> {
-    match value {
-        Some(v) if v.is_empty() || v.chars().count() > 256 => {
-            Err(invalid(format!("{name} must be 1 to 256 characters")))
+/// The audit query of a query string, and the value of the one parameter the
+/// route takes besides it (`format`), set aside.
+fn audit_query(raw: Option<&str>, extra: &str) -> Result<(AuditQuery, Option<String>), ApiFailure> {
+    let mut other = None;
+    let mut pairs = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if key != extra {
+            pairs.push((key, value));
+        } else if other.replace(value.into_owned()).is_some() {
+            return Err(invalid(format!("{extra} is given twice")));
         }
-        other => Ok(other),
     }
-}
-
-impl AuditQuery {
-    fn filter(self) -> Result<(AuditFilter, Option<u64>), ApiFailure> {
-        let from_us = self
-            .from
-            .as_deref()
-            .map(|v| parse_time("from", v))
-            .transpose()?;
-        let to_us = self
-            .to
-            .as_deref()
-            .map(|v| parse_time("to", v))
-            .transpose()?;
-        if let (Some(f), Some(t)) = (from_us, to_us) {
-            if f >= t {
-                return Err(invalid("from must be earlier than to"));
-            }
-        }
-        if let Some(o) = &self.outcome {
-            if Outcome::parse(o).is_none() {
-                return Err(invalid(
-                    "outcome must be success, denied, rejected or failed",
-                ));
-            }
-        }
-        if let Some(b) = &self.blocked {
-            if b != "any" && !gatehouse_types::BLOCK_REASONS.contains(&b.as_str()) {
-                return Err(invalid(format!(
-                    "blocked must be any or one of {}",
-                    gatehouse_types::BLOCK_REASONS.join(", ")
-                )));
-            }
-        }
-        let cursor = parse_cursor(self.cursor.as_deref())?;
-        Ok((
-            AuditFilter {
-                from_us,
-                to_us,
-                actor: text_filter("actor", self.actor)?,
-                action: text_filter("action", self.action)?,
-                resource_type: text_filter("resource_type", self.resource_type)?,
-                resource_id: text_filter("resource_id", self.resource_id)?,
-                outcome: self.outcome,
-                source_ip: text_filter("source", self.source)?,
-                request_id: text_filter("request_id", self.request_id)?,
-                text: text_filter("q", self.q)?,
-                blocked: self.blocked,
-                page: Page::default(),
-            },
-            cursor,
-        ))
-    }
+    let query = AuditQuery::from_pairs(pairs).map_err(invalid_query)?;
+    Ok((query, other))
 }
 
 /// `GET /v1/audit/events`: newest first, keyset pages.
 pub async fn search(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<AuditQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<AuditPage>, ApiFailure> {
-    if query.format.is_some() {
+    let (query, format) = audit_query(raw.as_deref(), "format")?;
+    if format.is_some() {
         return Err(invalid("format applies to /v1/audit/export only"));
     }
+    let query = query.validate().map_err(invalid_query)?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
-        return Err(invalid(format!(
-            "limit must be between 1 and {MAX_AUDIT_PAGE}"
-        )));
-    }
-    let (mut filter, cursor) = query.filter()?;
-    filter.page = Page::Newest { before: cursor };
+    let page = Page::Newest {
+        before: query.cursor,
+    };
+    let filter = store_filter(query, page);
     let rows = state.store.audit().search(&filter, limit).await?;
     let next_cursor = match rows.last() {
         Some(last) if rows.len() == limit as usize => Some(last.seq.to_string()),
@@ -173,18 +100,15 @@ pub async fn search(
 /// streamed page by page.
 pub async fn export(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<AuditQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiFailure> {
-    let format = match query.format.as_deref() {
+    let (query, format) = audit_query(raw.as_deref(), "format")?;
+    let format = match format.as_deref() {
         None => ExportFormat::Csv,
         Some(f) => ExportFormat::parse(f).ok_or_else(|| invalid("format must be csv or jsonl"))?,
     };
-    if query.limit.is_some() || query.cursor.is_some() {
-        return Err(invalid(
-            "an export has no limit or cursor: it is the whole filtered view",
-        ));
-    }
-    let (filter, _) = query.filter()?;
+    let query = query.validate_export().map_err(invalid_query)?;
+    let filter = store_filter(query, Page::default());
     let mut header = Vec::new();
     write_export_header(format, &mut header).map_err(|_| ApiFailure::internal())?;
     let body = export_stream(state.store.clone(), filter, format, header);
@@ -291,194 +215,12 @@ pub async fn ingest(
     audit: Audit,
     ApiJson(request): ApiJson<IngestRequest>,
 ) -> Result<Json<IngestResponse>, ApiFailure> {
-    let n = request.events.len();
-    if n == 0 || n > MAX_INGEST_BATCH {
-        return Err(ApiFailure::new(
-            ErrorCode::ValidationFailed,
-            format!("events must hold 1 to {MAX_INGEST_BATCH} events"),
-        ));
-    }
     let now = to_micros(state.clock.now());
-    let mut results: Vec<IngestResult> = Vec::with_capacity(n);
-    let mut records = Vec::with_capacity(n);
-    let mut positions = Vec::with_capacity(n);
-    for (index, value) in request.events.into_iter().enumerate() {
-        let event_id = value
-            .get("event_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        match to_record(value, &caller, &audit, now) {
-            Ok(record) => {
-                positions.push(index);
-                records.push(record);
-                results.push(IngestResult {
-                    index: index as u64,
-                    event_id,
-                    status: IngestStatus::Accepted,
-                    seq: None,
-                    error: None,
-                });
-            }
-            Err(error) => results.push(IngestResult {
-                index: index as u64,
-                event_id,
-                status: IngestStatus::Rejected,
-                seq: None,
-                error: Some(error),
-            }),
-        }
-    }
-    if !records.is_empty() {
-        let appended = state.audit.append(records, Vec::new()).await.map_err(|_| {
-            ApiFailure::new(
-                ErrorCode::Unavailable,
-                "the audit trail cannot be written, retry later",
-            )
-        })?;
-        for (index, a) in positions.into_iter().zip(appended) {
-            if let Some(r) = results.get_mut(index) {
-                r.seq = Some(a.seq);
-                if a.is_duplicate {
-                    r.status = IngestStatus::Duplicate;
-                }
-            }
-        }
-    }
-    let count = |s: IngestStatus| results.iter().filter(|r| r.status == s).count() as u64;
-    let response = IngestResponse {
-        accepted: count(IngestStatus::Accepted),
-        duplicates: count(IngestStatus::Duplicate),
-        rejected: count(IngestStatus::Rejected),
-        results,
-    };
+    let response =
+        crate::audit::ingest::ingest(&state.audit, &caller, &audit.facts, now, request).await?;
     audit.detail(
         "ingested",
         json!({"accepted": response.accepted, "duplicates": response.duplicates, "rejected": response.rejected}),
     );
     Ok(Json(response))
-}
-
-fn reject(code: ErrorCode, message: String) -> IngestError {
-    IngestError { code, message }
-}
-
-fn check_len(name: &str, value: &str, min: usize, max: usize) -> Result<(), IngestError> {
-    let n = value.chars().count();
-    if n < min || n > max || value.chars().any(char::is_control) {
-        return Err(reject(
-            ErrorCode::ValidationFailed,
-            format!("`{name}` must be {min} to {max} characters with no control characters"),
-        ));
-    }
-    Ok(())
-}
-
-fn json_text(name: &str, value: Option<Value>) -> Result<Option<String>, IngestError> {
-    let Some(mut value) = value else {
-        return Ok(None);
-    };
-    redact_json(&mut value);
-    let text = value.to_string();
-    if text.len() > MAX_JSON_BYTES {
-        return Err(reject(
-            ErrorCode::ValidationFailed,
-            format!("`{name}` must be at most {MAX_JSON_BYTES} bytes of JSON"),
-        ));
-    }
-    Ok(Some(text))
-}
-
-/// One reported event as a record, or why it cannot be one.
-fn to_record(
-    value: Value,
-    caller: &Principal,
-    audit: &Audit,
-    now: i64,
-) -> Result<Record, IngestError> {
-    let event: IngestEvent = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = if path == "." {
-            format!("event: {inner}")
-        } else {
-            format!("field `{path}`: {inner}")
-        };
-        reject(ErrorCode::InvalidBody, message)
-    })?;
-    check_len("event_id", &event.event_id, 1, MAX_ID)?;
-    // Redacting an id would make different events duplicates of each other.
-    if matches!(redact_text(&event.event_id), std::borrow::Cow::Owned(_)) {
-        return Err(reject(
-            ErrorCode::ValidationFailed,
-            "`event_id` must not hold a credential".into(),
-        ));
-    }
-    check_len("action", &event.action, 1, MAX_ID)?;
-    if !event
-        .action
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
-    {
-        return Err(reject(
-            ErrorCode::ValidationFailed,
-            "`action` may hold only letters, digits, `.`, `_`, `-` and `:`".into(),
-        ));
-    }
-    let outcome = Outcome::parse(&event.outcome).ok_or_else(|| {
-        reject(
-            ErrorCode::ValidationFailed,
-            "`outcome` must be success, denied, rejected or failed".into(),
-        )
-    })?;
-    check_len("resource.type", &event.resource.kind, 1, MAX_ID)?;
-    check_len("resource.id", &event.resource.id, 0, 256)?;
-    if let Some(who) = &event.on_behalf_of {
-        check_len("on_behalf_of", who, 1, 256)?;
-    }
-    let source_ip = match &event.source_ip {
-        Some(ip) => ip
-            .parse::<std::net::IpAddr>()
-            .map_err(|_| {
-                reject(
-                    ErrorCode::ValidationFailed,
-                    "`source_ip` must be an IP address".into(),
-                )
-            })?
-            .to_string(),
-        None => audit.facts.source_ip.clone(),
-    };
-    let mut details = serde_json::Map::new();
-    if let Some(t) = event.occurred_at {
-        details.insert("occurred_at".into(), json!(t));
-    }
-    if let Some(d) = event.details {
-        details.insert("reported".into(), d);
-    }
-    Ok(Record {
-        time_us: now,
-        event_id: Some(event.event_id),
-        actor_kind: if caller.role == Role::Service {
-            "service"
-        } else {
-            "api_token"
-        }
-        .into(),
-        actor_id: caller.token_id.to_string(),
-        actor_name: caller.name.clone(),
-        on_behalf_of: event.on_behalf_of.map(|w| redact_text(&w).into_owned()),
-        action: redact_text(&event.action).into_owned(),
-        resource_type: redact_text(&event.resource.kind).into_owned(),
-        resource_id: redact_text(&event.resource.id).into_owned(),
-        outcome: outcome.as_str().into(),
-        status: 0,
-        source_ip,
-        user_agent: audit.facts.user_agent.clone(),
-        request_id: audit.facts.request_id.clone(),
-        before: json_text("before", event.before)?,
-        after: json_text("after", event.after)?,
-        details: json_text(
-            "details",
-            (!details.is_empty()).then_some(Value::Object(details)),
-        )?,
-    })
 }

@@ -15,8 +15,9 @@ mod tamper;
 
 use std::collections::HashMap;
 
-use gatehouse_client::{AuditFilters, AuditSearch, BlockedFilters, Client, ExportFormat};
+use gatehouse_client::{BlockedFilters, Client, ExportFormat};
 use gatehouse_testkit::{on_both_databases, Db, TestServer};
+use gatehouse_types::AuditQuery;
 use gatehouse_types::{
     ApiTokenId, AuditRecord, BlockedRequest, CreateApiTokenRequest, IngestRequest, IngestResponse,
     Role, REQUEST_ID_HEADER,
@@ -64,15 +65,15 @@ pub async fn admin_id(server: &TestServer) -> ApiTokenId {
 }
 
 /// One page of up to 1000 records matching `filters`, newest first.
-pub fn page(filters: AuditFilters) -> AuditSearch {
-    AuditSearch {
-        filters,
+pub fn page(filters: AuditQuery) -> AuditQuery {
+    AuditQuery {
         limit: Some(1000),
         cursor: None,
+        ..filters
     }
 }
 
-pub async fn find(server: &TestServer, filters: AuditFilters) -> Vec<AuditRecord> {
+pub async fn find(server: &TestServer, filters: AuditQuery) -> Vec<AuditRecord> {
     let page = server.client().search_audit(&page(filters)).await.unwrap();
     assert!(page.next_cursor.is_none(), "a test trail fits one page");
     page.items
@@ -80,9 +81,9 @@ pub async fn find(server: &TestServer, filters: AuditFilters) -> Vec<AuditRecord
 
 /// Every record of the request with this id.
 pub async fn records_of(server: &TestServer, request_id: &str) -> Vec<AuditRecord> {
-    let filters = AuditFilters {
+    let filters = AuditQuery {
         request_id: Some(request_id.to_owned()),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
     find(server, filters).await
 }
@@ -120,7 +121,7 @@ pub async fn all_blocked(server: &TestServer) -> Vec<BlockedRequest> {
 /// The whole trail, oldest first, through the JSON Lines export.
 pub async fn whole_trail(client: &Client) -> Vec<AuditRecord> {
     let bytes = client
-        .export_audit(ExportFormat::JsonLines, &AuditFilters::default())
+        .export_audit(ExportFormat::JsonLines, &AuditQuery::default())
         .await
         .unwrap();
     let text = String::from_utf8(bytes).unwrap();
@@ -405,10 +406,10 @@ async fn token_changes_carry_before_and_after(db: Db) {
     let server = TestServer::start(db).await;
     let admin = server.client();
     let me = admin_id(&server).await;
-    let by_resource = |action: &str, id: ApiTokenId| AuditFilters {
+    let by_resource = |action: &str, id: ApiTokenId| AuditQuery {
         action: Some(action.into()),
         resource_id: Some(id.to_string()),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
 
     // `gatehouse init` recorded the first token.
@@ -497,10 +498,10 @@ async fn a_change_and_its_record_commit_together() {
     let admin = server.client();
     let (victim, victim_id) = mint(&server, Role::Auditor, "victim").await;
     let tokens_before = admin.list_api_tokens().await.unwrap();
-    let successes = |action: &'static str| AuditFilters {
+    let successes = |action: &'static str| AuditQuery {
         action: Some(action.into()),
         outcome: Some("success".into()),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
     let created_before = find(&server, successes("api_tokens.create")).await.len();
     let mint_request = || {

@@ -218,7 +218,7 @@ async fn a_new_version_applies_to_the_next_request_and_is_audited(db: Db) {
     // The change's record carries before and after, committed with it.
     let changes = server
         .client()
-        .search_audit(&crate::audit::page(gatehouse_client::AuditFilters {
+        .search_audit(&crate::audit::page(gatehouse_types::AuditQuery {
             action: Some("policies.versions.create".into()),
             ..Default::default()
         }))

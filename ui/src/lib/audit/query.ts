@@ -1,10 +1,10 @@
 // The audit trail's filters live in the location hash (`#/audit?actor=…`), so that
 // back/forward and a reopened console restore them.
-import type { AuditQuery } from "../bindings";
+// The query's type, its keys and its lists are generated from gatehouse-types; the
+// one check of a query is the Rust side's (`checkAuditQuery`).
+import { AUDIT_FILTER_KEYS, BLOCKED_ANY, BLOCK_REASONS, OUTCOMES, type AuditQuery } from "../bindings";
 
-export const FILTER_KEYS = [
-  "from", "to", "actor", "action", "resource_type", "resource_id", "outcome", "source", "request_id", "q", "blocked",
-] as const;
+export const FILTER_KEYS = AUDIT_FILTER_KEYS;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
 export const FILTER_LABELS: Record<FilterKey, string> = {
@@ -14,13 +14,13 @@ export const FILTER_LABELS: Record<FilterKey, string> = {
 };
 
 /** The `blocked` filter: any refused request, or those refused for one reason. */
-export const BLOCKED = ["any", "authentication", "authorization", "rate_limit", "bad_input", "unknown_route"] as const;
+export const BLOCKED = [BLOCKED_ANY, ...BLOCK_REASONS] as const;
 
-export const OUTCOMES = ["success", "denied", "rejected", "failed"] as const;
+export { OUTCOMES };
 
 export function emptyQuery(): AuditQuery {
   return { from: null, to: null, actor: null, action: null, resource_type: null, resource_id: null,
-    outcome: null, source: null, request_id: null, q: null, blocked: null };
+    outcome: null, source: null, request_id: null, q: null, blocked: null, limit: null, cursor: null };
 }
 
 /** The filters in a hash such as `#/audit?actor=alice&from=2026-…`; unknown keys are ignored. */
@@ -49,17 +49,6 @@ export function hashOfQuery(query: AuditQuery): string {
 
 export function activeFilters(query: AuditQuery): [FilterKey, string][] {
   return FILTER_KEYS.flatMap((k) => (query[k] ? [[k, query[k] as string] as [FilterKey, string]] : []));
-}
-
-/** What the window can check before asking: times that parse and a range that is not empty. */
-export function problemOf(query: AuditQuery): string | null {
-  const time = (name: string, v: string | null) => (v && Number.isNaN(Date.parse(v)) ? `${name} is not a date and time` : null);
-  const bad = time("From", query.from) ?? time("To", query.to);
-  if (bad) return bad;
-  if (query.from && query.to && Date.parse(query.from) >= Date.parse(query.to)) return "From must be earlier than To";
-  if (query.outcome && !(OUTCOMES as readonly string[]).includes(query.outcome)) return `Outcome must be one of ${OUTCOMES.join(", ")}`;
-  if (query.blocked && !(BLOCKED as readonly string[]).includes(query.blocked)) return `Blocked must be one of ${BLOCKED.join(", ")}`;
-  return null;
 }
 
 /** A `datetime-local` input's value (local time) as RFC 3339 UTC, or null when empty or invalid. */

@@ -86,6 +86,8 @@ export const getBlockedDashboard = (from: string | null, to: string | null, them
   call<BlockedDashboard>("get_blocked_dashboard", { from, to, theme, width });
 
 // The audit trail (CO-3).
+/** The query tidied, or rejects with `invalid_input` naming the first wrong field. */
+export const checkAuditQuery = (query: AuditQuery) => call<AuditQuery>("check_audit_query", { query });
 export const searchAudit = (query: AuditQuery, cursor: string | null, limit: number) =>
   call<AuditRows>("search_audit", { query, cursor, limit });
 export const getAuditRecord = (seq: number) => call<AuditRecord>("get_audit_record", { seq });

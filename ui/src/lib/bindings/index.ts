@@ -57,3 +57,4 @@ export type { ValidatePoliciesResponse } from "./ValidatePoliciesResponse";
 export type { Verification } from "./Verification";
 export type { VerifyFinding } from "./VerifyFinding";
 export type { VerifyResponse } from "./VerifyResponse";
+export { AUDIT_FILTER_KEYS, BLOCKED_ANY, BLOCK_REASONS, MAX_AUDIT_PAGE, MAX_FILTER_LEN, OUTCOMES } from "./AuditLists";

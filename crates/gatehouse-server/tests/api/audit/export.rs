@@ -1,8 +1,9 @@
 //! AU-6: CSV (RFC 4180, safe to open in a spreadsheet) and JSON Lines exports of
 //! the filtered trail.
 
-use gatehouse_client::{AuditFilters, ExportFormat};
+use gatehouse_client::ExportFormat;
 use gatehouse_testkit::{on_both_databases, Db, TestServer};
+use gatehouse_types::AuditQuery;
 use gatehouse_types::{AuditRecord, ErrorCode, Role};
 use serde_json::json;
 
@@ -105,10 +106,10 @@ async fn csv_is_rfc4180_and_formulas_stay_text(db: Db) {
         .collect();
     assert_eq!(ingest(&server, &service, events).await.accepted, 5);
 
-    let filters = AuditFilters {
+    let filters = AuditQuery {
         actor: Some(service_id.to_string()),
         action: Some("doc.open".into()),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
     let searched = find(&server, filters.clone()).await;
     let bytes = server
@@ -173,9 +174,9 @@ async fn csv_is_rfc4180_and_formulas_stay_text(db: Db) {
             .unwrap();
         assert_eq!(response.status(), 200);
     }
-    let health = AuditFilters {
+    let health = AuditQuery {
         action: Some("health.read".into()),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
     let bytes = server
         .client()
@@ -192,7 +193,7 @@ async fn csv_is_rfc4180_and_formulas_stay_text(db: Db) {
     // The whole trail: no cell anywhere can start a formula.
     let all = server
         .client()
-        .export_audit(ExportFormat::Csv, &AuditFilters::default())
+        .export_audit(ExportFormat::Csv, &AuditQuery::default())
         .await
         .unwrap();
     let rows = parse_csv(&String::from_utf8(all).unwrap());
@@ -210,9 +211,9 @@ async fn csv_is_rfc4180_and_formulas_stay_text(db: Db) {
     }
 
     // Nothing matches: the header alone.
-    let nothing = AuditFilters {
+    let nothing = AuditQuery {
         actor: Some("nobody".into()),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
     let bytes = server
         .client()
@@ -228,7 +229,7 @@ async fn csv_is_rfc4180_and_formulas_stay_text(db: Db) {
 async fn jsonl_is_the_trail_record_by_record(db: Db) {
     let server = TestServer::start(db).await;
     let (auditor, _) = mint(&server, Role::Auditor, "auditor").await;
-    let searched = find(&server, AuditFilters::default()).await;
+    let searched = find(&server, AuditQuery::default()).await;
     let response = server
         .raw()
         .get(server.url("/v1/audit/export?format=jsonl"))

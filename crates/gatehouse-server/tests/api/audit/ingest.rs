@@ -1,8 +1,8 @@
 //! AU-3, AU-7: services report events in batches; each event is judged on its
 //! own, ids make resending safe, and only committed events are acknowledged.
 
-use gatehouse_client::AuditFilters;
 use gatehouse_testkit::{on_both_databases, Db, TestServer};
+use gatehouse_types::AuditQuery;
 use gatehouse_types::{ErrorCode, IngestStatus, Role, MAX_INGEST_BATCH};
 use serde_json::{json, Value};
 
@@ -117,10 +117,10 @@ async fn a_batch_is_judged_event_by_event(db: Db) {
     // own facts, and nothing for the rejected ones.
     let stored = find(
         &server,
-        AuditFilters {
+        AuditQuery {
             actor: Some(service_id.to_string()),
             action: Some("order.ship".into()),
-            ..AuditFilters::default()
+            ..AuditQuery::default()
         },
     )
     .await;
@@ -171,9 +171,9 @@ async fn a_batch_is_judged_event_by_event(db: Db) {
     );
     assert_eq!(answer.results[0].seq, Some(s1));
     assert_eq!(answer.results[1].seq, Some(s2));
-    let for_service = AuditFilters {
+    let for_service = AuditQuery {
         actor: Some(service_id.to_string()),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
     let events_only = |rs: Vec<gatehouse_types::AuditRecord>| {
         rs.into_iter().filter(|r| r.event_id.is_some()).count()
@@ -288,9 +288,9 @@ async fn batches_are_bounded_and_only_services_ingest(db: Db) {
     assert_eq!(answer.accepted, 1);
     let r = find(
         &server,
-        AuditFilters {
+        AuditQuery {
             action: Some("manual.note".into()),
-            ..AuditFilters::default()
+            ..AuditQuery::default()
         },
     )
     .await;

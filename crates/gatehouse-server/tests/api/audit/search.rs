@@ -2,8 +2,8 @@
 //! is itself in the trail, with its filters.
 
 use chrono::{DateTime, Duration, Utc};
-use gatehouse_client::{AuditFilters, AuditSearch};
 use gatehouse_testkit::{on_both_databases, Db, TestServer};
+use gatehouse_types::AuditQuery;
 use gatehouse_types::{AuditRecord, ErrorCode, Role};
 use serde_json::{json, Value};
 
@@ -66,10 +66,10 @@ async fn fixture(db: Db) -> Fixture {
     let service_id = service_id.to_string();
     let mut events = find(
         &server,
-        AuditFilters {
+        AuditQuery {
             actor: Some(service_id.clone()),
             resource_type: Some("order".into()),
-            ..AuditFilters::default()
+            ..AuditQuery::default()
         },
     )
     .await;
@@ -93,11 +93,11 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         ..
     } = fixture(db).await;
     let (a1, a2, a3) = (events[0].seq, events[1].seq, events[2].seq);
-    let by_actor = |f: AuditFilters| AuditFilters {
+    let by_actor = |f: AuditQuery| AuditQuery {
         actor: Some(service_id.clone()),
         ..f
     };
-    let none = AuditFilters::default;
+    let none = AuditQuery::default;
     let at = |hours: i64, minutes: i64| t0 + Duration::hours(hours) + Duration::minutes(minutes);
 
     let all = find(&server, by_actor(none())).await;
@@ -112,10 +112,10 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         .find(|r| r.action == "audit.ingest" && r.request_id == events[1].request_id)
         .unwrap();
 
-    let cases: Vec<(&str, AuditFilters, Vec<u64>)> = vec![
+    let cases: Vec<(&str, AuditQuery, Vec<u64>)> = vec![
         (
             "action",
-            by_actor(AuditFilters {
+            by_actor(AuditQuery {
                 action: Some("order.create".into()),
                 ..none()
             }),
@@ -123,7 +123,7 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         ),
         (
             "outcome",
-            by_actor(AuditFilters {
+            by_actor(AuditQuery {
                 outcome: Some("denied".into()),
                 ..none()
             }),
@@ -131,7 +131,7 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         ),
         (
             "source",
-            AuditFilters {
+            AuditQuery {
                 source: Some("10.0.0.1".into()),
                 ..none()
             },
@@ -139,7 +139,7 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         ),
         (
             "resource",
-            AuditFilters {
+            AuditQuery {
                 resource_type: Some("order".into()),
                 resource_id: Some("o-2".into()),
                 ..none()
@@ -148,7 +148,7 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         ),
         (
             "request id",
-            AuditFilters {
+            AuditQuery {
                 request_id: Some(events[1].request_id.clone()),
                 ..none()
             },
@@ -156,7 +156,7 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         ),
         (
             "free text, any case",
-            by_actor(AuditFilters {
+            by_actor(AuditQuery {
                 q: Some("needle-ALPHA".into()),
                 ..none()
             }),
@@ -165,7 +165,7 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         // LIKE wildcards in the text are literal characters.
         (
             "wildcard _",
-            AuditFilters {
+            AuditQuery {
                 q: Some("o-_".into()),
                 ..none()
             },
@@ -173,7 +173,7 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         ),
         (
             "wildcard %",
-            AuditFilters {
+            AuditQuery {
                 q: Some("needle%alpha".into()),
                 ..none()
             },
@@ -181,33 +181,33 @@ async fn filters_find_exactly_what_they_name(db: Db) {
         ),
         (
             "time range",
-            AuditFilters {
-                from: Some(at(1, 30)),
-                to: Some(at(2, 30)),
+            AuditQuery {
+                from: Some(at(1, 30).to_rfc3339()),
+                to: Some(at(2, 30).to_rfc3339()),
                 ..none()
             },
             vec![ingest_b.seq, a2],
         ),
         (
             "from inclusive, to exclusive",
-            AuditFilters {
-                from: Some(at(2, 0)),
-                to: Some(at(3, 0)),
+            AuditQuery {
+                from: Some(at(2, 0).to_rfc3339()),
+                to: Some(at(3, 0).to_rfc3339()),
                 ..none()
             },
             vec![ingest_b.seq, a2],
         ),
         (
             "future",
-            AuditFilters {
-                from: Some(at(100, 0)),
+            AuditQuery {
+                from: Some(at(100, 0).to_rfc3339()),
                 ..none()
             },
             vec![],
         ),
         (
             "unknown actor",
-            AuditFilters {
+            AuditQuery {
                 actor: Some("nobody".into()),
                 ..none()
             },
@@ -219,8 +219,8 @@ async fn filters_find_exactly_what_they_name(db: Db) {
     }
     let early = find(
         &server,
-        AuditFilters {
-            to: Some(at(1, 0)),
+        AuditQuery {
+            to: Some(at(1, 0).to_rfc3339()),
             ..none()
         },
     )
@@ -228,8 +228,8 @@ async fn filters_find_exactly_what_they_name(db: Db) {
     assert!(!early.is_empty() && early.iter().all(|r| r.time < at(1, 0)));
     let late = find(
         &server,
-        AuditFilters {
-            from: Some(at(3, 0)),
+        AuditQuery {
+            from: Some(at(3, 0).to_rfc3339()),
             ..none()
         },
     )
@@ -242,16 +242,16 @@ async fn pages_walk_everything_once(db: Db) {
         server, service_id, ..
     } = fixture(db).await;
     let admin = server.client();
-    let walk = |filters: AuditFilters| {
+    let walk = |filters: AuditQuery| {
         let admin = admin.clone();
         async move {
             let mut all = Vec::new();
             let mut cursor = None;
             loop {
-                let search = AuditSearch {
-                    filters: filters.clone(),
+                let search = AuditQuery {
                     limit: Some(2),
                     cursor,
+                    ..filters.clone()
                 };
                 let page = admin.search_audit(&search).await.unwrap();
                 assert!(page.items.len() <= 2);
@@ -263,16 +263,16 @@ async fn pages_walk_everything_once(db: Db) {
             }
         }
     };
-    let everything = walk(AuditFilters::default()).await;
+    let everything = walk(AuditQuery::default()).await;
     let top = everything[0].seq;
     assert_eq!(
         seqs(&everything),
         (1..=top).rev().collect::<Vec<_>>(),
         "every record once, in order"
     );
-    let actor = AuditFilters {
+    let actor = AuditQuery {
         actor: Some(service_id),
-        ..AuditFilters::default()
+        ..AuditQuery::default()
     };
     let walked = walk(actor.clone()).await;
     assert_eq!(walked.len(), 6);
@@ -416,9 +416,9 @@ async fn record_time_never_goes_backwards(db: Db) {
     );
     let since = find(
         &server,
-        AuditFilters {
-            from: Some(t0 + Duration::hours(1)),
-            ..AuditFilters::default()
+        AuditQuery {
+            from: Some((t0 + Duration::hours(1)).to_rfc3339()),
+            ..AuditQuery::default()
         },
     )
     .await;

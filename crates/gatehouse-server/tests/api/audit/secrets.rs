@@ -2,8 +2,8 @@
 //! then the whole database is searched for the markers: the SQLite file itself,
 //! or on PostgreSQL everything the trail and the blocked log hold.
 
-use gatehouse_client::AuditFilters;
 use gatehouse_testkit::{on_both_databases, Db, TestServer};
+use gatehouse_types::AuditQuery;
 use gatehouse_types::{IngestStatus, Role};
 use serde_json::json;
 
@@ -126,10 +126,10 @@ async fn secrets_never_reach_the_log(db: Db) {
     // Redacted, not dropped: the record still says which fields there were.
     let stored = find(
         &server,
-        AuditFilters {
+        AuditQuery {
             actor: Some(service_id.to_string()),
             action: Some("user.login".into()),
-            ..AuditFilters::default()
+            ..AuditQuery::default()
         },
     )
     .await;
@@ -175,10 +175,10 @@ async fn secrets_never_reach_the_log(db: Db) {
     assert_eq!(answer.results[1].status, IngestStatus::Rejected);
     let stored = find(
         &server,
-        AuditFilters {
+        AuditQuery {
             actor: Some(service_id.to_string()),
             action: Some("user.sync".into()),
-            ..AuditFilters::default()
+            ..AuditQuery::default()
         },
     )
     .await;

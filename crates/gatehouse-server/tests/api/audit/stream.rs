@@ -7,10 +7,10 @@ use std::time::Duration;
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt};
 use gatehouse_authz::BUILTIN_POLICIES;
-use gatehouse_client::{AuditFilters, AuditSearch};
 use gatehouse_server::clock::Clock;
 use gatehouse_store::ApiTokenRow;
 use gatehouse_testkit::{on_both_databases, Db, TestServer};
+use gatehouse_types::AuditQuery;
 use gatehouse_types::{
     ApiError, AuditRecord, CreateApiTokenRequest, CreatePolicyVersionRequest, ErrorCode, Role,
 };
@@ -126,10 +126,9 @@ async fn open(server: &TestServer, query: &str, last_event_id: Option<&str>) -> 
 }
 
 async fn newest_seq(server: &TestServer) -> u64 {
-    let search = AuditSearch {
-        filters: AuditFilters::default(),
+    let search = AuditQuery {
         limit: Some(1),
-        cursor: None,
+        ..AuditQuery::default()
     };
     server.client().search_audit(&search).await.unwrap().items[0].seq
 }
