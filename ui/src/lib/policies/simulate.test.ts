@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseSchema } from "./schema";
 import {
-  buildRequest, defaultAttributes, defaultContext, defaultId, defaultParents, defaultResourceParents, parseObject,
+  buildRequest, contextFor, defaultAttributes, defaultContext, defaultId, defaultParents, defaultResourceParents, parseObject,
   parseParents, preferredResourceType,
   type SimForm,
 } from "./simulate";
@@ -86,6 +86,12 @@ describe("defaults", () => {
     expect(defaultResourceParents(s, "AuditRecord")).toBe('AuditTrail::"audit"');
     expect(defaultResourceParents(s, "AuditTrail")).toBe("");
     expect(defaultResourceParents(s, "Group")).toBe("");
+  });
+  it("refills the context for another action, keeping what was written", () => {
+    const mint = { source_ip: "127.0.0.1", time: 9, requested_role: "" };
+    expect(contextFor(mint, '{"source_ip":"10.0.0.1","time":5}')).toEqual({ source_ip: "10.0.0.1", time: 5, requested_role: "" });
+    expect(contextFor({ source_ip: "127.0.0.1", time: 9 }, '{"source_ip":"10.0.0.1","time":5,"requested_role":"x"}')).toEqual({ source_ip: "10.0.0.1", time: 5 });
+    expect(contextFor(mint, "not json")).toEqual(mint);
   });
   it("prefills the context from the loopback address, now", () => {
     expect(defaultContext(s, "audit.search", 1700000000)).toEqual({ source_ip: "127.0.0.1", time: 1700000000 });

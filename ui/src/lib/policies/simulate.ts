@@ -193,4 +193,25 @@ export function defaultContext(schema: ParsedSchema, action: string, now: number
     : { source_ip: "127.0.0.1", time: now };
 }
 
+/**
+ * The context for a newly chosen action: its own prefilled context (a mint also
+ * asks for `requested_role`), keeping the values the person already wrote for
+ * the keys both have.
+ */
+export function contextFor(defaults: Record<string, unknown>, current: string): Record<string, unknown> {
+  let written: unknown = null;
+  try {
+    written = JSON.parse(current);
+  } catch {
+    written = null;
+  }
+  const out: Record<string, unknown> = { ...defaults };
+  if (written && typeof written === "object" && !Array.isArray(written)) {
+    for (const [k, v] of Object.entries(written as Record<string, unknown>)) {
+      if (k in out) out[k] = v;
+    }
+  }
+  return out;
+}
+
 export const pretty = (value: unknown) => JSON.stringify(value, null, 2);
