@@ -58,16 +58,26 @@ const REFUSED: [(&str, &str); 3] = [
     ("/v1/audit/export", "cursor"),
 ];
 
-/// The names a `deny_unknown_fields` query struct lists when it refuses one.
+/// The names a route lists when it refuses an unknown parameter: a
+/// `deny_unknown_fields` struct's "expected `a`, `b`", or the audit query's
+/// "… is not a parameter of the audit trail: use a, b or c".
 fn known_names(message: &str) -> BTreeSet<String> {
-    let Some((_, expected)) = message.split_once("expected") else {
+    if let Some((_, expected)) = message.split_once("expected") {
+        return expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+    }
+    let Some((_, listed)) = message.split_once(": use ") else {
         return BTreeSet::new();
     };
-    expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
+    listed
+        .split(", ")
+        .flat_map(|part| part.split(" or "))
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
         .collect()
 }
 
@@ -106,14 +116,19 @@ async fn documented_query_parameters_are_the_routes_own(db: Db) {
         }
         let error = assert_error(response, 400, ErrorCode::InvalidParameter).await;
         assert!(
-            error.message.contains("`zz_unknown`"),
+            error.message.contains("`zz_unknown`")
+                || error.message.starts_with("zz_unknown is not a parameter"),
             "{path}: {}",
             error.message
         );
-        let known: BTreeSet<String> = known_names(&error.message)
+        let mut known: BTreeSet<String> = known_names(&error.message)
             .into_iter()
             .filter(|name| !REFUSED.contains(&(path.as_str(), name.as_str())))
             .collect();
+        // The export takes `format` aside before it reads the audit query.
+        if path == "/v1/audit/export" {
+            known.insert("format".into());
+        }
         assert_eq!(documented, known, "{path}'s documented query parameters");
         checked += 1;
     }
