@@ -62,10 +62,10 @@ PY
     s=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency "${auth[@]}" "https://127.0.0.1:$port/v1/audit/events?limit=100")
     summary() { # label wrk-output
         local rps p50 p99 non2xx
-        rps=$(grep 'Requests/sec' <<<"$2" | awk '{print $2}')
-        p50=$(grep -E '^ +50%' <<<"$2" | awk '{print $2}')
-        p99=$(grep -E '^ +99%' <<<"$2" | awk '{print $2}')
-        non2xx=$(grep -E 'Non-2xx' <<<"$2" | awk '{print $NF}')
+        rps=$(awk '/Requests\/sec/ {print $2}' <<<"$2")
+        p50=$(awk '$1 == "50%" {print $2}' <<<"$2")
+        p99=$(awk '$1 == "99%" {print $2}' <<<"$2")
+        non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$2")
         printf '| %-6s | %-36s | %10s | %8s | %8s | %s |\n' "$name" "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
     }
     summary "POST /v1/authorize (1 decision)" "$a"
