@@ -106,7 +106,7 @@ macro_rules! impl_api_token_store {
                 );
                 Ok(sqlx::query_as(&sql)
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.lookup)
                     .await?)
             }
 
@@ -120,7 +120,7 @@ macro_rules! impl_api_token_store {
                 );
                 Ok(sqlx::query_as(&sql)
                     .bind(hash)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.lookup)
                     .await?)
             }
 
@@ -129,7 +129,7 @@ macro_rules! impl_api_token_store {
                     "SELECT {} FROM api_tokens ORDER BY created_at_us, id",
                     $crate::api_token::SELECT_COLUMNS
                 );
-                Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+                Ok(sqlx::query_as(&sql).fetch_all(&self.lookup).await?)
             }
 
             async fn revoke(
@@ -194,7 +194,7 @@ macro_rules! impl_api_token_store {
                 )
                 .bind(role)
                 .bind(now_us)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.lookup)
                 .await?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }

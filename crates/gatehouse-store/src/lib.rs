@@ -40,13 +40,24 @@ pub struct StoreOptions {
     /// [`StoreError::Timeout`]; `None` lets reads run as long as they take.
     /// Appends have no limit: they hold the chain lock only briefly.
     pub read_timeout: Option<Duration>,
+    /// Connections of the bulk read pool (PostgreSQL: the audit trail's and the
+    /// blocked log's searches, exports and summaries). Lookups on the
+    /// authentication path (tokens, policies) and the health check have a small
+    /// pool of their own ([`LOOKUP_CONNECTIONS`]) that bulk reads never take, so a
+    /// burst of searches cannot make a sign-in or an authorize wait.
+    pub read_connections: u32,
 }
+
+/// Connections of the lookup pool on each backend: tokens and policies by key,
+/// each one short indexed read.
+pub const LOOKUP_CONNECTIONS: u32 = 4;
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             writer_connections: 2,
             read_timeout: None,
+            read_connections: 16,
         }
     }
 }

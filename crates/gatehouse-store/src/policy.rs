@@ -72,12 +72,12 @@ macro_rules! impl_policy_store {
                     "SELECT {} FROM policy_versions ORDER BY version DESC LIMIT 1",
                     $crate::policy::SELECT_COLUMNS
                 );
-                Ok(sqlx::query_as(&sql).fetch_optional(&self.pool).await?)
+                Ok(sqlx::query_as(&sql).fetch_optional(&self.lookup).await?)
             }
 
             async fn latest_version(&self) -> Result<u64, $crate::StoreError> {
                 let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policy_versions")
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.lookup)
                     .await?;
                 Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
             }
@@ -95,7 +95,7 @@ macro_rules! impl_policy_store {
                 );
                 Ok(sqlx::query_as(&sql)
                     .bind(version)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.lookup)
                     .await?)
             }
 
@@ -115,7 +115,7 @@ macro_rules! impl_policy_store {
                 Ok(sqlx::query_as(&sql)
                     .bind(before)
                     .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.lookup)
                     .await?)
             }
 

@@ -10,8 +10,11 @@ use crate::{ApiTokenStore, AuditStore, Backend, Store, StoreError, StoreOptions}
 
 /// The scale-out store: PostgreSQL, shared by many stateless replicas.
 pub struct PgStore {
-    /// Reads, each statement under `statement_timeout` when a read timeout is set.
+    /// Bulk reads, each statement under `statement_timeout` when a read timeout is set.
     pool: PgPool,
+    /// Lookups by key (tokens, policies) and the health check: a pool bulk reads
+    /// never take (see [`StoreOptions::read_connections`]).
+    lookup: PgPool,
     /// Appends and migrations only (see [`StoreOptions::writer_connections`]).
     writer: PgPool,
 }
@@ -58,8 +61,11 @@ impl PgStore {
             return Err(e);
         }
         // One pool: its transactions are read-only but the chain lock's.
-        let writer = pool.clone();
-        Ok(Self { pool, writer })
+        Ok(Self {
+            writer: pool.clone(),
+            lookup: pool.clone(),
+            pool,
+        })
     }
 
     /// Connects to `url` with every table inside `schema` (created if missing): one
@@ -117,12 +123,21 @@ impl PgStore {
             }
             None => connect,
         };
+        let lookup = PgPoolOptions::new()
+            .max_connections(crate::LOOKUP_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(reads.clone())
+            .await?;
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(options.read_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(reads)
             .await?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            lookup,
+            writer,
+        })
     }
 
     /// A transaction holding the chain lock: a transaction-scoped advisory lock
@@ -167,12 +182,13 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.lookup).await?;
         Ok(())
     }
 
     async fn close(&self) {
         self.pool.close().await;
+        self.lookup.close().await;
         self.writer.close().await;
     }
 

@@ -18,8 +18,11 @@ use crate::{ApiTokenStore, AuditStore, Backend, Store, StoreError, StoreOptions}
 /// faster than sqlx's worker-thread protocol and lets verification borrow every
 /// field in place; the other reads through sqlx's read pool.
 pub struct SqliteStore {
-    /// Reads (tokens, policies, the blocked log), each under the read deadline.
+    /// Reads of the blocked log, each under the read deadline.
     pool: SqlitePool,
+    /// Lookups by key (tokens, policies) and the health check, likewise: a pool
+    /// the blocked log's reads never take.
+    lookup: SqlitePool,
     /// Appends and migrations only (see [`StoreOptions::writer_connections`]).
     writer: SqlitePool,
     path: PathBuf,
@@ -67,9 +70,15 @@ impl SqliteStore {
                     Box::pin(async move { arm_deadline(conn, limit).await.map(|()| true) })
                 });
         }
+        let lookup = reads
+            .clone()
+            .max_connections(crate::LOOKUP_CONNECTIONS)
+            .connect_with(connect.clone())
+            .await?;
         let pool = reads.connect_with(connect).await?;
         Ok(Self {
             pool,
+            lookup,
             writer,
             path: path.to_owned(),
             readers: Arc::default(),
@@ -98,6 +107,7 @@ impl SqliteStore {
         }
         Ok(Self {
             writer: pool.clone(),
+            lookup: pool.clone(),
             pool,
             path: path.to_owned(),
             readers: Arc::default(),
@@ -145,12 +155,13 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.lookup).await?;
         Ok(())
     }
 
     async fn close(&self) {
         self.pool.close().await;
+        self.lookup.close().await;
         self.writer.close().await;
     }
 

@@ -61,9 +61,10 @@ impl Default for CapacityConfig {
     }
 }
 
-/// Requests served at once per heavy route. With the defaults the database
-/// reads of all of them together fit in the read pool with room to spare
-/// (PostgreSQL: 16 connections; a summary uses 5).
+/// Requests served at once per heavy route. The bulk read pool is sized from
+/// these (a summary runs 5 reads at once), so every heavy route at its limit
+/// together still finds a connection; lookups on the authentication path have a
+/// pool of their own that these never take.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteConcurrency {
@@ -78,7 +79,7 @@ pub struct RouteConcurrency {
 impl Default for RouteConcurrency {
     fn default() -> Self {
         Self {
-            audit_search: 4,
+            audit_search: 16,
             audit_export: 2,
             audit_verify: 1,
             blocked_list: 2,
@@ -88,7 +89,30 @@ impl Default for RouteConcurrency {
     }
 }
 
+/// Reads a blocked-request summary runs at once.
+const SUMMARY_READS: usize = 5;
+/// Room in the bulk read pool beyond the heavy routes' turns (the live tail's
+/// replays, the console's small blocked-log reads).
+const SPARE_READS: usize = 2;
+/// The bulk read pool never grows past this, whatever the turns: past it heavy
+/// requests wait for a connection (and time out 503) instead of exhausting the
+/// database's connection limit.
+const MAX_READ_CONNECTIONS: usize = 128;
+
 impl RouteConcurrency {
+    /// Connections the bulk read pool needs for every heavy route at its limit.
+    pub fn read_connections(&self) -> u32 {
+        let c = self;
+        let sum = c.audit_search
+            + c.audit_export
+            + c.audit_verify
+            + c.blocked_list
+            + c.blocked_summary * SUMMARY_READS
+            + c.policy_matrix
+            + SPARE_READS;
+        u32::try_from(sum.min(MAX_READ_CONNECTIONS)).unwrap_or(16)
+    }
+
     /// Each heavy route's config key, and its limit.
     pub fn entries(&self) -> [(&'static str, usize); 6] {
         [
@@ -108,6 +132,7 @@ impl CapacityConfig {
         gatehouse_store::StoreOptions {
             writer_connections: self.writer_connections,
             read_timeout: Some(std::time::Duration::from_millis(self.read_timeout_ms)),
+            read_connections: self.concurrency.read_connections(),
         }
     }
 
@@ -193,6 +218,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.capacity.concurrency.audit_search, 7);
+        // 7 + 2 + 1 + 2 + 5 + 2, and two spare.
+        assert_eq!(c.capacity.store_options().read_connections, 21);
         assert_eq!(c.audit.stream.max_per_token, 2);
         for (toml, key) in [
             (

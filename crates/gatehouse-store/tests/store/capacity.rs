@@ -17,6 +17,7 @@ async fn limited_stores(dir: &std::path::Path) -> Vec<Arc<dyn Store>> {
     let options = StoreOptions {
         writer_connections: 1,
         read_timeout: Some(Duration::from_millis(1)),
+        ..StoreOptions::default()
     };
     let mut stores: Vec<Arc<dyn Store>> = vec![Arc::new(
         SqliteStore::open_with(&dir.join("g.db"), &options)
