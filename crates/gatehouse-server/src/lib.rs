@@ -22,6 +22,6 @@ mod tokens;
 
 pub use error::{ApiFailure, ServerError};
 pub use server::{
-    has_active_administrator, init, is_token_active, open_store, prepare, prepare_with_store,
-    start, InitReport, Prepared, RunningServer,
+    application, has_active_administrator, init, is_token_active, open_store, prepare,
+    prepare_with_store, start, InitReport, Prepared, RunningServer,
 };

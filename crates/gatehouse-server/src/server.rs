@@ -219,18 +219,15 @@ impl RunningServer {
     }
 }
 
-/// Binds the listener and serves the API on it, with the limits of
-/// `Config::listener_limits`.
-pub async fn start(
-    prepared: Prepared,
+/// The application `start` serves, without a listener: the audit writer and the
+/// policy refresh started, every stage of the pipeline in place. Tests that
+/// drive the router directly (a request dropped at an exact moment) use it too.
+pub async fn application(
+    config: &Config,
+    store: Arc<dyn Store>,
+    sealer: Arc<Sealer>,
     clock: Arc<dyn Clock>,
-) -> Result<RunningServer, ServerError> {
-    let Prepared {
-        config,
-        store,
-        tls,
-        sealer,
-    } = prepared;
+) -> Result<axum::Router, ServerError> {
     let audit = AuditLog::start(
         store.clone(),
         sealer,
@@ -256,6 +253,22 @@ pub async fn start(
         capacity: config.capacity.clone(),
         stream: config.audit.stream.clone(),
     });
+    Ok(router)
+}
+
+/// Binds the listener and serves the API on it, with the limits of
+/// `Config::listener_limits`.
+pub async fn start(
+    prepared: Prepared,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServerError> {
+    let Prepared {
+        config,
+        store,
+        tls,
+        sealer,
+    } = prepared;
+    let router = application(&config, store, sealer, clock).await?;
     let bind_err = |e: std::io::Error| ServerError::Bind {
         addr: config.listen,
         reason: e.to_string(),

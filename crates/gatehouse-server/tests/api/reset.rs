@@ -7,12 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use gatehouse_server::app::{self, AppParts};
-use gatehouse_server::audit::AuditLog;
-use gatehouse_server::authz::Policies;
-use gatehouse_server::clock::{Clock, ManualClock};
+use gatehouse_server::clock::ManualClock;
 use gatehouse_server::config::Config;
-use gatehouse_server::pipeline::SourceLimiter;
 use gatehouse_testkit::{on_both_databases, Db};
 use tower::ServiceExt;
 
@@ -31,30 +27,9 @@ async fn a_request_dropped_mid_way_is_still_recorded(db: Db) {
         .await
         .unwrap()
         .admin_token;
-    let audit = AuditLog::start(
-        store.clone(),
-        prepared.sealer.clone(),
-        clock.clone(),
-        Duration::from_secs(10),
-        None,
-    );
-    let now_us = clock.now().timestamp_micros();
-    let policies = Arc::new(
-        Policies::load(store.as_ref(), audit.sealer(), now_us)
-            .await
-            .unwrap(),
-    );
-    let (router, _) = app::build(AppParts {
-        store,
-        clock,
-        policies,
-        audit,
-        max_body_bytes: config.max_body_bytes,
-        default_token_ttl_seconds: config.api_token_default_ttl_seconds,
-        throttle: SourceLimiter::new(0, 60, 16),
-        capacity: config.capacity.clone(),
-        stream: config.audit.stream.clone(),
-    });
+    let router = gatehouse_server::application(&config, store, prepared.sealer.clone(), clock)
+        .await
+        .unwrap();
 
     // A body that has sent one byte and then waits.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
