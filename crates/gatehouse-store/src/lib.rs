@@ -14,6 +14,7 @@ mod policy;
 mod postgres;
 mod schema;
 mod sqlite;
+mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,10 @@ pub use error::StoreError;
 pub use policy::{PolicyAudit, PolicyStore, PolicyVersionRow, PolicyWrite};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use tokens::{
+    ClientAudit, ClientEdit, ClientRow, ClientStore, ClientUpdated, KeyApplied, KeyChange,
+    SigningKeyRow, SigningKeyStore, TokenEventRow, TokenEventStore,
+};
 
 /// How a store shares its database between readers and the writer (OP-4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +81,9 @@ pub trait Store: Send + Sync + 'static {
     fn api_tokens(&self) -> &dyn ApiTokenStore;
     fn audit(&self) -> &dyn AuditStore;
     fn policies(&self) -> &dyn PolicyStore;
+    fn signing_keys(&self) -> &dyn SigningKeyStore;
+    fn clients(&self) -> &dyn ClientStore;
+    fn token_events(&self) -> &dyn TokenEventStore;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.

@@ -162,6 +162,7 @@ const CHAIN_LOCK: i64 = 0x6761_7465_686f_7573;
 
 impl_api_token_store!(PgStore);
 crate::policy::impl_policy_store!(PgStore);
+crate::tokens::impl_token_stores!(PgStore);
 impl_audit_store!(PgStore, sqlx::Postgres, "ILIKE");
 
 #[async_trait::async_trait]
@@ -178,6 +179,15 @@ impl Store for PgStore {
         self
     }
     fn policies(&self) -> &dyn crate::PolicyStore {
+        self
+    }
+    fn signing_keys(&self) -> &dyn crate::SigningKeyStore {
+        self
+    }
+    fn clients(&self) -> &dyn crate::ClientStore {
+        self
+    }
+    fn token_events(&self) -> &dyn crate::TokenEventStore {
         self
     }
 

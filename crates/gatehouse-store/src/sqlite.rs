@@ -135,6 +135,7 @@ async fn arm_deadline(conn: &mut SqliteConnection, limit: Duration) -> Result<()
 
 impl_api_token_store!(SqliteStore);
 crate::policy::impl_policy_store!(SqliteStore);
+crate::tokens::impl_token_stores!(SqliteStore);
 impl_audit_store!(SqliteStore, sqlx::Sqlite, "LIKE");
 
 #[async_trait::async_trait]
@@ -151,6 +152,15 @@ impl Store for SqliteStore {
         self
     }
     fn policies(&self) -> &dyn crate::PolicyStore {
+        self
+    }
+    fn signing_keys(&self) -> &dyn crate::SigningKeyStore {
+        self
+    }
+    fn clients(&self) -> &dyn crate::ClientStore {
+        self
+    }
+    fn token_events(&self) -> &dyn crate::TokenEventStore {
         self
     }
 
