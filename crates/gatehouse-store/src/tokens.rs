@@ -111,8 +111,11 @@ pub type ClientAudit<'a> = dyn Fn(&ClientRow, &ClientRow) -> Record + Send + Syn
 /// What [`ClientStore::update`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientUpdated {
-    Done { before: ClientRow, after: ClientRow },
-    Unchanged(ClientRow),
+    Done {
+        before: Box<ClientRow>,
+        after: Box<ClientRow>,
+    },
+    Unchanged(Box<ClientRow>),
     Unknown,
 }
 
@@ -315,7 +318,7 @@ macro_rules! impl_token_stores {
                     return Ok($crate::ClientUpdated::Unknown);
                 };
                 let Some(mut after) = edit(&before) else {
-                    return Ok($crate::ClientUpdated::Unchanged(before));
+                    return Ok($crate::ClientUpdated::Unchanged(Box::new(before)));
                 };
                 // The edit cannot move the row's identity or history.
                 after.id = before.id.clone();
@@ -337,7 +340,10 @@ macro_rules! impl_token_stores {
                 let record = audit(&before, &after);
                 Self::append_locked(&mut tx, std::slice::from_ref(&record), &[], sealer).await?;
                 tx.commit().await?;
-                Ok($crate::ClientUpdated::Done { before, after })
+                Ok($crate::ClientUpdated::Done {
+                    before: Box::new(before),
+                    after: Box::new(after),
+                })
             }
         }
 
