@@ -3,7 +3,7 @@
 //! a test checks that the two lists agree.
 
 macro_rules! actions {
-    ($($variant:ident => $name:literal, $kind:ident, $rtype:literal, $rid:literal, $item:literal;)*) => {
+    ($($variant:ident => $name:literal, $kind:ident, $rtype:literal, $rid:literal, $item:literal, $scope:literal;)*) => {
         /// One operation of the API. Every private route names exactly one.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Action {
@@ -48,6 +48,15 @@ macro_rules! actions {
                 }
             }
 
+            /// The OAuth scope an access token needs for this action (`area:read`
+            /// or `area:write`): a client's token does no more than both its
+            /// scopes and the policies allow.
+            pub fn scope(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $scope,)*
+                }
+            }
+
             pub fn from_name(name: &str) -> Option<Action> {
                 match name {
                     $($name => Some(Self::$variant),)*
@@ -59,31 +68,48 @@ macro_rules! actions {
 }
 
 actions! {
-    ReadServer => "server.read", read, "Server", "gatehouse", "";
-    DescribeApi => "api.describe", read, "Server", "gatehouse", "";
-    ListApiTokens => "api_tokens.list", read, "TokenRegistry", "api-tokens", "";
-    CreateApiToken => "api_tokens.create", write, "TokenRegistry", "api-tokens", "";
-    RevokeApiToken => "api_tokens.revoke", write, "ApiToken", "", "ApiToken";
-    IngestAuditEvents => "audit.ingest", write, "AuditTrail", "audit", "";
-    SearchAudit => "audit.search", read, "AuditTrail", "audit", "";
-    ExportAudit => "audit.export", read, "AuditTrail", "audit", "";
-    VerifyAudit => "audit.verify", read, "AuditTrail", "audit", "";
-    StreamAudit => "audit.stream", read, "AuditTrail", "audit", "";
-    ListBlocked => "blocked.list", read, "BlockedLog", "blocked", "";
-    SummarizeBlocked => "blocked.summary", read, "BlockedLog", "blocked", "";
-    ReadPolicies => "policies.read", read, "PolicyStore", "policies", "";
-    ReadPolicySchema => "policies.schema", read, "PolicyStore", "policies", "";
-    ValidatePolicies => "policies.validate", read, "PolicyStore", "policies", "";
-    SimulatePolicies => "policies.simulate", read, "PolicyStore", "policies", "";
-    ReadPolicyMatrix => "policies.matrix", read, "PolicyStore", "policies", "";
-    ListPolicyVersions => "policies.versions.list", read, "PolicyStore", "policies", "";
-    ReadPolicyVersion => "policies.versions.read", read, "PolicyStore", "policies", "PolicyVersion";
-    DiffPolicyVersions => "policies.diff", read, "PolicyStore", "policies", "";
-    CreatePolicyVersion => "policies.versions.create", write, "PolicyStore", "policies", "";
-    RollbackPolicies => "policies.rollback", write, "PolicyStore", "policies", "";
-    Authorize => "decisions.authorize", write, "DecisionPoint", "authorize", "";
-    ReadUser => "users.read", read, "User", "", "User";
-    UpdateUser => "users.update", write, "User", "", "User";
+    ReadServer => "server.read", read, "Server", "gatehouse", "", "server:read";
+    DescribeApi => "api.describe", read, "Server", "gatehouse", "", "server:read";
+    ListApiTokens => "api_tokens.list", read, "TokenRegistry", "api-tokens", "", "api_tokens:read";
+    CreateApiToken => "api_tokens.create", write, "TokenRegistry", "api-tokens", "", "api_tokens:write";
+    RevokeApiToken => "api_tokens.revoke", write, "ApiToken", "", "ApiToken", "api_tokens:write";
+    IngestAuditEvents => "audit.ingest", write, "AuditTrail", "audit", "", "audit:write";
+    SearchAudit => "audit.search", read, "AuditTrail", "audit", "", "audit:read";
+    ExportAudit => "audit.export", read, "AuditTrail", "audit", "", "audit:read";
+    VerifyAudit => "audit.verify", read, "AuditTrail", "audit", "", "audit:read";
+    StreamAudit => "audit.stream", read, "AuditTrail", "audit", "", "audit:read";
+    ListBlocked => "blocked.list", read, "BlockedLog", "blocked", "", "blocked:read";
+    SummarizeBlocked => "blocked.summary", read, "BlockedLog", "blocked", "", "blocked:read";
+    ReadPolicies => "policies.read", read, "PolicyStore", "policies", "", "policies:read";
+    ReadPolicySchema => "policies.schema", read, "PolicyStore", "policies", "", "policies:read";
+    ValidatePolicies => "policies.validate", read, "PolicyStore", "policies", "", "policies:read";
+    SimulatePolicies => "policies.simulate", read, "PolicyStore", "policies", "", "policies:read";
+    ReadPolicyMatrix => "policies.matrix", read, "PolicyStore", "policies", "", "policies:read";
+    ListPolicyVersions => "policies.versions.list", read, "PolicyStore", "policies", "", "policies:read";
+    ReadPolicyVersion => "policies.versions.read", read, "PolicyStore", "policies", "PolicyVersion", "policies:read";
+    DiffPolicyVersions => "policies.diff", read, "PolicyStore", "policies", "", "policies:read";
+    CreatePolicyVersion => "policies.versions.create", write, "PolicyStore", "policies", "", "policies:write";
+    RollbackPolicies => "policies.rollback", write, "PolicyStore", "policies", "", "policies:write";
+    Authorize => "decisions.authorize", write, "DecisionPoint", "authorize", "", "decisions:write";
+    ReadUser => "users.read", read, "User", "", "User", "users:read";
+    UpdateUser => "users.update", write, "User", "", "User", "users:write";
+    ListClients => "clients.list", read, "ClientRegistry", "clients", "", "clients:read";
+    CreateClient => "clients.create", write, "ClientRegistry", "clients", "", "clients:write";
+    ReadClient => "clients.read", read, "Client", "", "Client", "clients:read";
+    UpdateClient => "clients.update", write, "Client", "", "Client", "clients:write";
+    RotateClientSecret => "clients.rotate_secret", write, "Client", "", "Client", "clients:write";
+    DisableClient => "clients.disable", write, "Client", "", "Client", "clients:write";
+    ListKeys => "keys.list", read, "KeyRing", "keys", "", "keys:read";
+    RotateKeys => "keys.rotate", write, "KeyRing", "keys", "", "keys:write";
+}
+
+impl Action {
+    /// Whether the action grants a role (a mint, a client registration): its
+    /// context is `MintContext`, carrying the role asked for, so a policy can
+    /// refuse granting more than the caller has.
+    pub fn asks_for_role(self) -> bool {
+        matches!(self, Action::CreateApiToken | Action::CreateClient)
+    }
 }
 
 impl std::fmt::Display for Action {

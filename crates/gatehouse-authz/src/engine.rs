@@ -122,10 +122,20 @@ impl Catalog {
 /// Who is calling one of Gatehouse's own routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenCaller {
-    /// The API token's id.
+    /// The API token's id, or the OAuth client's.
     pub id: String,
     pub name: String,
     pub role: String,
+    /// Set when the caller is an OAuth client calling with an access token.
+    pub client: Option<ClientFacts>,
+}
+
+/// What a decision knows of an OAuth client calling with an access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFacts {
+    pub is_confidential: bool,
+    /// The token's scopes.
+    pub scopes: Vec<String>,
 }
 
 /// Where and when a call came from, and what it asks for that the route's
@@ -362,8 +372,13 @@ impl Engine {
         ctx: &CallContext,
     ) -> Result<Decision, AuthzError> {
         let role = catalog.uid("Role", &caller.role)?;
-        let principal_uid = catalog.uid("ApiToken", &caller.id)?;
-        let attrs = HashMap::from([
+        let principal_type = if caller.client.is_some() {
+            "Client"
+        } else {
+            "ApiToken"
+        };
+        let principal_uid = catalog.uid(principal_type, &caller.id)?;
+        let mut attrs = HashMap::from([
             (
                 "name".to_owned(),
                 RestrictedExpression::new_string(caller.name.clone()),
@@ -373,6 +388,21 @@ impl Engine {
                 RestrictedExpression::new_string(caller.role.clone()),
             ),
         ]);
+        if let Some(client) = &caller.client {
+            attrs.insert(
+                "is_confidential".to_owned(),
+                RestrictedExpression::new_bool(client.is_confidential),
+            );
+            attrs.insert(
+                "scopes".to_owned(),
+                RestrictedExpression::new_set(
+                    client
+                        .scopes
+                        .iter()
+                        .map(|s| RestrictedExpression::new_string(s.clone())),
+                ),
+            );
+        }
         let principal = Entity::new(principal_uid.clone(), attrs, HashSet::from([role.clone()]))
             .map_err(|e| AuthzError::Request(e.to_string()))?;
         let (kind, collection) = action.resource();
@@ -494,7 +524,7 @@ pub(crate) fn call_context(ctx: &CallContext, action: Action) -> Result<Context,
         ),
         ("time".to_owned(), RestrictedExpression::new_long(ctx.time)),
     ];
-    if action == Action::CreateApiToken {
+    if action.asks_for_role() {
         let role = ctx.requested_role.clone().unwrap_or_default();
         pairs.push((
             "requested_role".to_owned(),

@@ -17,7 +17,8 @@ mod request;
 
 pub use action::Action;
 pub use engine::{
-    AttrValue, CallContext, Catalog, Decision, Engine, Target, TokenCaller, BUILTIN_POLICIES,
+    AttrValue, CallContext, Catalog, ClientFacts, Decision, Engine, Target, TokenCaller,
+    BUILTIN_POLICIES,
     BUILTIN_ROLES,
 };
 pub use policies::{

@@ -151,7 +151,7 @@ pub fn call_context_json(
     let mut m = Map::new();
     m.insert("source_ip".into(), Value::String(source_ip.into()));
     m.insert("time".into(), Value::from(time));
-    if action == Action::CreateApiToken {
+    if action.asks_for_role() {
         m.insert(
             "requested_role".into(),
             Value::String(requested_role.into()),

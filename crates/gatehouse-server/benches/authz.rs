@@ -276,6 +276,7 @@ async fn main() {
         id: "0190a5f4-0000-7000-8000-000000000001".into(),
         name: "ci".into(),
         role: "auditor".into(),
+        client: None,
     };
     let ctx = CallContext::new("10.1.2.3".parse().unwrap(), 1_790_000_000);
     let route_actions = actions();

@@ -10,6 +10,7 @@ use gatehouse_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::audit::stream::Streams;
+use crate::auth::Authenticator;
 use crate::audit::AuditLog;
 use crate::authz::Policies;
 use crate::clock::Clock;
@@ -34,6 +35,19 @@ pub struct AppState {
     pub limits: Arc<RouteLimits>,
     /// The live tails open, under their caps.
     pub streams: Arc<Streams>,
+    /// Authenticates every private request (API tokens and access tokens).
+    pub auth: Arc<Authenticator>,
+    /// Access tokens' settings: issuer, audience, lifetime.
+    pub tokens: Arc<TokenSettings>,
+}
+
+/// What issuing access tokens and answering for them needs.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl_seconds: i64,
+    pub secret_grace_seconds: i64,
 }
 
 /// What the application is built from.
@@ -47,6 +61,8 @@ pub struct AppParts {
     pub throttle: SourceLimiter,
     pub capacity: CapacityConfig,
     pub stream: StreamConfig,
+    pub auth: Arc<Authenticator>,
+    pub tokens: TokenSettings,
 }
 
 /// The router with every stage of the pipeline, and the route table it enforces.
@@ -65,6 +81,8 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         throttle: Arc::new(parts.throttle),
         limits: Arc::new(RouteLimits::new(&parts.capacity)),
         streams: Streams::new(parts.stream),
+        auth: parts.auth,
+        tokens: Arc::new(parts.tokens),
     };
     // The later route layer runs first: the guard, then the heavy routes' limit.
     let router = router

@@ -259,8 +259,13 @@ impl Policies {
 
 fn caller_of(principal: &Principal) -> TokenCaller {
     TokenCaller {
-        id: principal.token_id.to_string(),
+        id: principal.id(),
         name: principal.name.clone(),
         role: principal.role.as_str().to_owned(),
+        client: principal.client_grant().map(|g| gatehouse_authz::ClientFacts {
+            // Client credentials are for confidential clients only.
+            is_confidential: true,
+            scopes: g.scopes.clone(),
+        }),
     }
 }

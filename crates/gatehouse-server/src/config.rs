@@ -12,9 +12,11 @@ mod listener;
 pub use listener::ListenerConfig;
 mod capacity;
 pub use capacity::{CapacityConfig, RouteConcurrency, StreamConfig};
+mod tokens;
+pub use tokens::{TokensConfig, KEK_VAR};
 
 /// Environment variables with the `GATEHOUSE_` prefix that are not config keys.
-const NON_CONFIG_VARS: &[&str] = &["GATEHOUSE_CONFIG", "GATEHOUSE_LOG"];
+const NON_CONFIG_VARS: &[&str] = &["GATEHOUSE_CONFIG", "GATEHOUSE_LOG", KEK_VAR];
 /// Prefixes (after `GATEHOUSE_`) of variables that belong to the tests and the console.
 const NON_CONFIG_PREFIXES: &[&str] = &["TEST_", "CONSOLE_"];
 /// The most connections `max_connections` may allow (the semaphore's limit is far higher).
@@ -43,6 +45,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub anonymous: AnonymousConfig,
     pub capacity: CapacityConfig,
+    pub tokens: TokensConfig,
 }
 
 /// Requests with no valid credential, per source (an IPv4 address or an IPv6
@@ -118,6 +121,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             anonymous: AnonymousConfig::default(),
             capacity: CapacityConfig::default(),
+            tokens: TokensConfig::default(),
         }
     }
 }
@@ -276,6 +280,7 @@ impl Config {
             });
         }
         self.capacity.validate(&self.audit.stream)?;
+        self.tokens.validate()?;
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
             return Err(ConfigError::Invalid {
                 key: "tls",
@@ -307,6 +312,22 @@ impl Config {
         key.parent()
             .map(|d| d.join("audit-witness.json"))
             .unwrap_or_else(|| PathBuf::from("audit-witness.json"))
+    }
+
+    /// The `iss` of tokens: configured, or `https://` and the listen address.
+    pub fn effective_issuer(&self) -> String {
+        match &self.tokens.issuer {
+            Some(issuer) => issuer.trim_end_matches('/').to_owned(),
+            None => format!("https://{}", self.listen),
+        }
+    }
+
+    /// The key-encryption key's file (when `GATEHOUSE_TOKEN_KEK` is unset).
+    pub fn effective_kek_file(&self) -> PathBuf {
+        self.tokens
+            .kek_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("token-keys.kek"))
     }
 
     /// The database URL actually used: PostgreSQL if configured, else SQLite in the data dir.

@@ -130,6 +130,8 @@ pub enum ServerError {
     Init(String),
     #[error("audit checkpoint key {path}: {reason}")]
     AuditKey { path: String, reason: String },
+    #[error("token signing key ({path}): {reason}")]
+    TokenKey { path: String, reason: String },
     /// An offline command could not append its own record, so it shows nothing.
     #[error(
         "cannot record this command in the audit trail (reading the trail is itself \

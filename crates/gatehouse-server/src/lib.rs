@@ -7,12 +7,16 @@
 
 pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod authz;
 mod blocked;
 pub mod clock;
 pub mod config;
 mod decisions;
 mod error;
+mod secret_file;
+pub mod signing;
+pub mod token_state;
 pub mod openapi;
 pub mod pipeline;
 pub mod routes;

@@ -5,20 +5,23 @@ use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_audit::{Record, Sealer};
+use gatehouse_audit::Sealer;
 use gatehouse_listener::Listener;
 use gatehouse_store::Store;
 use gatehouse_types::{CreateApiTokenRequest, Role};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{self, AppParts};
+use crate::app::{self, AppParts, TokenSettings};
+use crate::auth::Authenticator;
+use crate::signing::KeyRing;
+use crate::token_state::TokenState;
 use crate::audit::{load_or_create_sealer, AuditLog};
 use crate::authz::Policies;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::pipeline::{RecordChange, SourceLimiter};
+use crate::pipeline::{SourceLimiter, SystemChange};
 use crate::tls::{self, TlsMaterial};
 use crate::tokens;
 
@@ -102,10 +105,12 @@ pub async fn init(
         role: Role::Administrator,
         expires_in_seconds: None,
     };
-    let change = OperatorChange {
+    let change = SystemChange {
+        actor_kind: "operator",
+        actor_id: "gatehouse init".into(),
+        actor_name: "local operator".into(),
         action: "api_tokens.create",
-        request_id: format!("init-{}", uuid::Uuid::new_v4()),
-        sealer: prepared.sealer.as_ref(),
+        sealer: prepared.sealer.clone(),
     };
     let created = tokens::create(
         store,
@@ -121,43 +126,6 @@ pub async fn init(
         admin_token: created.secret,
         fingerprint: prepared.tls.fingerprint.clone(),
     })
-}
-
-/// A change made by the local operator (`gatehouse init`), not by a request.
-struct OperatorChange<'a> {
-    action: &'static str,
-    request_id: String,
-    sealer: &'a Sealer,
-}
-
-impl RecordChange for OperatorChange<'_> {
-    fn record(
-        &self,
-        time_us: i64,
-        (kind, id): (&str, &str),
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-    ) -> Record {
-        Record {
-            time_us,
-            actor_kind: "operator".into(),
-            actor_id: "gatehouse init".into(),
-            actor_name: "local operator".into(),
-            action: self.action.into(),
-            resource_type: kind.into(),
-            resource_id: id.into(),
-            outcome: "success".into(),
-            source_ip: "local".into(),
-            request_id: self.request_id.clone(),
-            before: before.map(|v| v.to_string()),
-            after: after.map(|v| v.to_string()),
-            ..Record::default()
-        }
-    }
-
-    fn sealer(&self) -> &Sealer {
-        self.sealer
-    }
 }
 
 /// Whether any administrator token is active (neither revoked nor expired).
@@ -227,7 +195,33 @@ pub async fn application(
     store: Arc<dyn Store>,
     sealer: Arc<Sealer>,
     clock: Arc<dyn Clock>,
+    issuer: &str,
 ) -> Result<axum::Router, ServerError> {
+    let kek = crate::signing::load_or_create_kek(config)?;
+    let system = Arc::new(SystemChange {
+        actor_kind: "system",
+        actor_id: "gatehouse".into(),
+        actor_name: "signing key schedule".into(),
+        action: "keys.rotate",
+        sealer: sealer.clone(),
+    });
+    let keys = KeyRing::open(
+        config,
+        issuer,
+        store.clone(),
+        kek,
+        clock.now().timestamp(),
+        system.as_ref(),
+    )
+    .await?;
+    keys.spawn_schedule(clock.clone(), system);
+    let token_state = TokenState::start(store.clone(), clock.clone(), keys.clone()).await?;
+    let auth = Arc::new(Authenticator {
+        store: store.clone(),
+        clock: clock.clone(),
+        keys,
+        state: token_state,
+    });
     let audit = AuditLog::start(
         store.clone(),
         sealer,
@@ -252,6 +246,15 @@ pub async fn application(
         ),
         capacity: config.capacity.clone(),
         stream: config.audit.stream.clone(),
+        auth,
+        tokens: TokenSettings {
+            issuer: issuer.to_owned(),
+            audience: config.tokens.audience.clone(),
+            access_ttl_seconds: i64::try_from(config.tokens.access_token_ttl_seconds)
+                .unwrap_or(300),
+            secret_grace_seconds: i64::try_from(config.tokens.secret_grace_seconds)
+                .unwrap_or(86_400),
+        },
     });
     Ok(router)
 }
@@ -268,7 +271,6 @@ pub async fn start(
         tls,
         sealer,
     } = prepared;
-    let router = application(&config, store, sealer, clock).await?;
     let bind_err = |e: std::io::Error| ServerError::Bind {
         addr: config.listen,
         reason: e.to_string(),
@@ -276,6 +278,12 @@ pub async fn start(
     let tcp = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(bind_err)?;
+    // Without a configured issuer, tokens name the address actually bound.
+    let issuer = match tcp.local_addr() {
+        Ok(addr) if config.tokens.issuer.is_none() => format!("https://{addr}"),
+        _ => config.effective_issuer(),
+    };
+    let router = application(&config, store, sealer, clock, &issuer).await?;
     let listener =
         Listener::new(tcp, tls.server_config, config.listener_limits()).map_err(bind_err)?;
     let local_addr = listener.local_addr();

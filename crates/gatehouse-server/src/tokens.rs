@@ -10,14 +10,12 @@ use gatehouse_types::{
     ApiTokenId, ApiTokenResponse, CreateApiTokenRequest, CreatedApiTokenResponse, ErrorCode, Role,
     MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
 };
-use http::{header, HeaderMap};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::clock::{from_micros, to_micros, Clock};
 use crate::error::ApiFailure;
-use crate::pipeline::{Principal, RecordChange};
+use crate::pipeline::{Principal, PrincipalKind, RecordChange};
 
 const PREFIX: &str = "gh_";
 const SECRET_BYTES: usize = 32;
@@ -42,28 +40,6 @@ fn is_well_formed(secret: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
-}
-
-/// The caller behind the request's bearer token. Every failure but a missing
-/// header is the same `invalid_token`, so a caller learns nothing about why.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiFailure> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return Err(if headers.contains_key(header::AUTHORIZATION) {
-            ApiFailure::invalid_token()
-        } else {
-            ApiFailure::unauthenticated()
-        });
-    };
-    let secret = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|token| is_well_formed(token))
-        .ok_or_else(ApiFailure::invalid_token)?;
-    find_active(state.store.as_ref(), state.clock.as_ref(), secret).await
 }
 
 /// The principal a token secret stands for, if it is well-formed, known, unexpired
@@ -110,9 +86,9 @@ fn principal_of(row: ApiTokenRow, clock: &dyn Clock) -> Result<Principal, ApiFai
         ApiFailure::invalid_token()
     })?;
     Ok(Principal {
-        token_id: ApiTokenId(row.id),
         name: row.name,
         role,
+        kind: PrincipalKind::ApiToken(ApiTokenId(row.id)),
     })
 }
 

@@ -209,6 +209,11 @@ impl Verifier {
         &self.audience
     }
 
+    /// The skew allowed, in seconds.
+    pub fn skew(&self) -> i64 {
+        self.skew
+    }
+
     /// The token's claims if every check passes at `now` (Unix seconds).
     /// Revocation is the caller's to check on the claims returned.
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, Rejection> {

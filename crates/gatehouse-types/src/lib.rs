@@ -8,6 +8,7 @@ mod api_token;
 mod audit;
 mod audit_query;
 mod error;
+mod oauth;
 mod policy;
 mod role;
 mod server;
@@ -34,8 +35,14 @@ pub use policy::{
     SchemaAction, SimulateRequest, SimulateResponse, ValidatePoliciesRequest,
     ValidatePoliciesResponse, MAX_DECISION_BATCH, MAX_POLICY_REASON_LEN,
 };
+pub use oauth::{
+    AuthorizationServerMetadata, ClientListResponse, ClientResponse, ClientSecretResponse,
+    ClientStatus, CreateClientRequest, GrantType, IntrospectionResponse, KeyListResponse,
+    KeyResponse, SigningKeyState, TokenResponse, UpdateClientRequest, MAX_CLIENT_LIST_LEN,
+    MAX_CLIENT_NAME_LEN,
+};
 pub use role::{Role, UnknownRole};
-pub use server::{DatabaseBackend, IdentityResponse, ServerInfoResponse};
+pub use server::{CallerKind, DatabaseBackend, IdentityResponse, ServerInfoResponse};
 
 /// The header that carries the request id on every response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

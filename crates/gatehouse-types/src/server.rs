@@ -17,9 +17,26 @@ pub enum DatabaseBackend {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityResponse {
-    pub token_id: ApiTokenId,
+    pub kind: CallerKind,
+    /// The API token's id, for a caller with an API token.
+    #[serde(default)]
+    pub token_id: Option<ApiTokenId>,
+    /// The OAuth client's id, for a caller with an access token.
+    #[serde(default)]
+    pub client_id: Option<String>,
     pub name: String,
     pub role: Role,
+}
+
+/// What credential the caller presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CallerKind {
+    ApiToken,
+    /// An OAuth client with an access token (a JWT).
+    Client,
 }
 
 /// `GET /v1/server`.

@@ -193,7 +193,7 @@ fn to_record(
             "api_token"
         }
         .into(),
-        actor_id: caller.token_id.to_string(),
+        actor_id: caller.id(),
         actor_name: caller.name.clone(),
         on_behalf_of: event.on_behalf_of.map(|w| redact_text(&w).into_owned()),
         action: redact_text(&event.action).into_owned(),

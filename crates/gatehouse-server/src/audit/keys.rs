@@ -1,8 +1,6 @@
 //! The checkpoint key: 32 random bytes, hex, in a file only the owner can read,
 //! never in the database whose checkpoints it signs.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use gatehouse_audit::{CheckpointPolicy, CheckpointSigner, Sealer};
@@ -51,46 +49,22 @@ fn key_error(path: &Path, reason: impl std::fmt::Display) -> ServerError {
 }
 
 fn load_or_create(path: &Path) -> Result<CheckpointSigner, ServerError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let mode = std::fs::metadata(path)
-                .map_err(|e| key_error(path, e))?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                return Err(key_error(
-                    path,
-                    format!(
-                        "is readable by others (mode {:o}); chmod 600 it",
-                        mode & 0o777
-                    ),
-                ));
-            }
-            let bytes = hex::decode(text.trim()).map_err(|_| key_error(path, "is not hex"))?;
-            let secret = <[u8; 32]>::try_from(bytes.as_slice())
-                .map_err(|_| key_error(path, "must hold 32 bytes (64 hex digits)"))?;
-            Ok(CheckpointSigner::from_secret(&secret))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut secret = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut secret);
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| key_error(path, e))?;
-            writeln!(file, "{}", hex::encode(secret)).map_err(|e| key_error(path, e))?;
-            file.sync_all().map_err(|e| key_error(path, e))?;
-            Ok(CheckpointSigner::from_secret(&secret))
-        }
-        Err(e) => Err(key_error(path, e)),
-    }
+    let text = crate::secret_file::read_or_create(path, || {
+        let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(secret.as_mut());
+        zeroize::Zeroizing::new(hex::encode(secret.as_ref()))
+    })
+    .map_err(|e| key_error(path, e))?;
+    let bytes = hex::decode(text.as_str()).map_err(|_| key_error(path, "is not hex"))?;
+    let secret = <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| key_error(path, "must hold 32 bytes (64 hex digits)"))?;
+    Ok(CheckpointSigner::from_secret(&secret))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn created_once_then_reused_and_loose_permissions_refused() {

@@ -29,7 +29,7 @@ use std::time::Duration;
 use axum::response::sse::Event;
 use futures_util::stream::{self, Stream};
 use gatehouse_store::Store;
-use gatehouse_types::{ApiError, ApiTokenId, ErrorCode};
+use gatehouse_types::{ApiError, ErrorCode};
 use http::HeaderMap;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -41,7 +41,7 @@ use crate::clock::Clock;
 use crate::config::StreamConfig;
 use crate::error::ApiFailure;
 use crate::pipeline::{Principal, RequestFacts};
-use crate::tokens;
+use crate::auth::Authenticator;
 
 /// Records read per query while catching up.
 const PAGE: u32 = 500;
@@ -59,14 +59,14 @@ pub struct Streams {
 struct Open {
     total: usize,
     /// Holds only tokens with a stream open, so at most `max_total` entries.
-    per_token: HashMap<ApiTokenId, usize>,
+    per_token: HashMap<String, usize>,
 }
 
 /// One stream's place under the caps, given back on drop.
 #[derive(Debug)]
 pub struct Slot {
     streams: Arc<Streams>,
-    token: ApiTokenId,
+    token: String,
 }
 
 impl Streams {
@@ -85,7 +85,7 @@ impl Streams {
     }
 
     /// A place for one more stream of `token`, if both caps allow it.
-    fn take(self: &Arc<Self>, token: ApiTokenId) -> Result<Slot, ApiFailure> {
+    fn take(self: &Arc<Self>, token: String) -> Result<Slot, ApiFailure> {
         let mut open = self.open();
         let mine = open.per_token.get(&token).copied().unwrap_or(0);
         let refusal = if mine >= self.config.max_per_token {
@@ -101,7 +101,7 @@ impl Streams {
             );
         }
         open.total += 1;
-        open.per_token.insert(token, mine + 1);
+        open.per_token.insert(token.clone(), mine + 1);
         Ok(Slot {
             streams: self.clone(),
             token,
@@ -155,7 +155,7 @@ pub async fn open_stream(
     facts: &RequestFacts,
     from: Option<(u64, &'static str)>,
 ) -> Result<impl Stream<Item = Result<Event, Infallible>> + Send + 'static, ApiFailure> {
-    let slot = state.streams.take(caller.token_id)?;
+    let slot = state.streams.take(caller.id())?;
     let head = state.store.audit().last_seq().await?;
     let window = state.streams.config.max_replay_records;
     let start = match from {
@@ -175,6 +175,7 @@ pub async fn open_stream(
     let tail = Tail {
         store: state.store.clone(),
         clock: state.clock.clone(),
+        auth: state.auth.clone(),
         policies: state.policies.clone(),
         caller,
         source_ip: facts.source_ip.clone(),
@@ -199,6 +200,7 @@ pub async fn open_stream(
 struct Tail {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    auth: Arc<Authenticator>,
     policies: Arc<Policies>,
     caller: Principal,
     source_ip: String,
@@ -271,12 +273,7 @@ impl Tail {
     /// Whether the caller may still watch: its token valid, `audit.stream`
     /// still permitted by the active policies.
     async fn check(&self) -> Result<(), ApiFailure> {
-        let principal = tokens::find_active_by_id(
-            self.store.as_ref(),
-            self.clock.as_ref(),
-            self.caller.token_id,
-        )
-        .await?;
+        let principal = self.auth.recheck(&self.caller).await?;
         let now_s = self.clock.now().timestamp();
         let (decision, _) = self.policies.decide(
             &principal,
@@ -298,7 +295,7 @@ impl Tail {
         self.is_ended = true;
         tracing::info!(
             request_id = %self.request_id,
-            token_id = %self.caller.token_id,
+            caller = %self.caller.id(),
             code = %failure.code,
             "live audit stream ended"
         );

@@ -78,3 +78,44 @@ impl Audit {
         Ok(committed)
     }
 }
+
+/// A change no request made: the local operator's (`gatehouse init`,
+/// `gatehouse keys rotate`) or the server's own (scheduled key rotation).
+pub struct SystemChange {
+    /// `operator` or `system`.
+    pub actor_kind: &'static str,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub action: &'static str,
+    pub sealer: std::sync::Arc<Sealer>,
+}
+
+impl RecordChange for SystemChange {
+    fn record(
+        &self,
+        time_us: i64,
+        (kind, id): (&str, &str),
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Record {
+        Record {
+            time_us,
+            actor_kind: self.actor_kind.into(),
+            actor_id: self.actor_id.clone(),
+            actor_name: self.actor_name.clone(),
+            action: self.action.into(),
+            resource_type: kind.into(),
+            resource_id: id.into(),
+            outcome: "success".into(),
+            source_ip: "local".into(),
+            request_id: format!("{}-{}", self.action, uuid::Uuid::new_v4()),
+            before: before.map(|v| v.to_string()),
+            after: after.map(|v| v.to_string()),
+            ..Record::default()
+        }
+    }
+
+    fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+}

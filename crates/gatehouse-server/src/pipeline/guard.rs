@@ -10,7 +10,6 @@ use super::{target, AuditSlot, RequestFacts};
 use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::routes::{Access, Lookup};
-use crate::tokens;
 
 /// Route lookup → authenticate → authorize, for every matched route.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -59,9 +58,18 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         Lookup::Unknown => return ApiFailure::forbidden().into_response(),
     };
 
-    let principal = match tokens::authenticate(&state, request.headers()).await {
+    let principal = match state.auth.authenticate(request.headers()).await {
         Ok(principal) => principal,
-        Err(failure) => return failure.into_response(),
+        Err(refused) => {
+            // The caller hears `invalid_token`; the record says which check
+            // failed, for the security team.
+            if let (Some(slot), Some(reason)) = (&slot, refused.reason) {
+                let mut details = serde_json::Map::new();
+                details.insert("rejected_because".into(), json!(reason));
+                slot.note().details = Some(details);
+            }
+            return refused.failure.into_response();
+        }
     };
     if let Some(slot) = &slot {
         slot.note().principal = Some(principal.clone());
@@ -93,7 +101,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         .map(|f| f.source_ip.clone())
         .unwrap_or_default();
     let now_s = state.clock.now().timestamp();
-    let (decision, version) = state.policies.decide(
+    let (mut decision, version) = state.policies.decide(
         &principal,
         action,
         described.as_ref(),
@@ -101,6 +109,12 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         now_s,
         requested_role,
     );
+    // An access token does no more than its scopes cover, whatever the
+    // policies allow (ID-10).
+    let has_scope = principal.has_scope_for(action);
+    if !has_scope {
+        decision.is_allowed = false;
+    }
     if let Some(slot) = &slot {
         let mut record = json!({
             "decision": if decision.is_allowed { "allow" } else { "deny" },
@@ -111,11 +125,17 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         if decision.is_denied_by_error {
             record["denied_by"] = json!("evaluation_error");
         }
+        if principal.client_grant().is_some() {
+            record["scope"] = json!({"required": action.scope(), "granted": has_scope});
+            if !has_scope {
+                record["denied_by"] = json!("scope");
+            }
+        }
         slot.note().authorization = Some(record);
     }
     if !decision.is_allowed {
         tracing::info!(
-            token_id = %principal.token_id,
+            caller = %principal.id(),
             role = %principal.role,
             action = action.as_str(),
             policies = ?decision.policies,

@@ -30,7 +30,7 @@ mod record;
 mod target;
 mod throttle;
 
-pub use change::{ChangeRecord, RecordChange};
+pub use change::{ChangeRecord, RecordChange, SystemChange};
 pub use extract::{ApiJson, ApiPath, ApiQuery, Caller, PathToken, PathVersion};
 pub use finalize::finalize;
 pub use guard::guard;
@@ -43,9 +43,71 @@ use gatehouse_types::{ApiTokenId, Role};
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub token_id: ApiTokenId,
     pub name: String,
     pub role: Role,
+    pub kind: PrincipalKind,
+}
+
+/// The credential the caller presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// An opaque API token.
+    ApiToken(ApiTokenId),
+    /// An OAuth client's access token (a JWT), as verified.
+    Client(Box<ClientGrant>),
+}
+
+/// What an access token says of the client calling with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientGrant {
+    pub client_id: String,
+    pub jti: String,
+    /// The token's scopes: the most it may do, whatever the policies allow.
+    pub scopes: Vec<String>,
+    /// Unix seconds.
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+impl Principal {
+    /// The id audit records and limits know the caller by: the API token's id
+    /// or the client's.
+    pub fn id(&self) -> String {
+        match &self.kind {
+            PrincipalKind::ApiToken(id) => id.to_string(),
+            PrincipalKind::Client(grant) => grant.client_id.clone(),
+        }
+    }
+
+    /// The audit record's actor kind.
+    pub fn actor_kind(&self) -> &'static str {
+        match (&self.kind, self.role) {
+            (PrincipalKind::Client(_), _) => "client",
+            (PrincipalKind::ApiToken(_), Role::Service) => "service",
+            (PrincipalKind::ApiToken(_), _) => "api_token",
+        }
+    }
+
+    pub fn api_token_id(&self) -> Option<ApiTokenId> {
+        match &self.kind {
+            PrincipalKind::ApiToken(id) => Some(*id),
+            PrincipalKind::Client(_) => None,
+        }
+    }
+
+    pub fn client_grant(&self) -> Option<&ClientGrant> {
+        match &self.kind {
+            PrincipalKind::Client(grant) => Some(grant),
+            PrincipalKind::ApiToken(_) => None,
+        }
+    }
+
+    /// Whether the caller's credential covers `action`: an API token's role
+    /// is all it carries, an access token also its scopes.
+    pub fn has_scope_for(&self, action: crate::authz::Action) -> bool {
+        self.client_grant()
+            .is_none_or(|g| g.scopes.iter().any(|s| s == action.scope()))
+    }
 }
 
 /// The request's id, in the request's extensions from the first stage on.

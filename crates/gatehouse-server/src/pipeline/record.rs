@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use gatehouse_audit::redact::{redact_json, redact_text};
 use gatehouse_audit::{Outcome, Record};
 use gatehouse_store::BlockedRow;
-use gatehouse_types::{ErrorCode, Role};
+use gatehouse_types::ErrorCode;
 use http::request::Parts;
 use serde_json::{json, Map, Value};
 
@@ -197,15 +197,7 @@ pub fn build_record(
     error: Option<ErrorCode>,
 ) -> Record {
     let (actor_kind, actor_id, actor_name) = match &note.principal {
-        Some(p) => (
-            if p.role == Role::Service {
-                "service"
-            } else {
-                "api_token"
-            },
-            p.token_id.to_string(),
-            redact_text(&p.name).into_owned(),
-        ),
+        Some(p) => (p.actor_kind(), p.id(), redact_text(&p.name).into_owned()),
         None => ("anonymous", String::new(), String::new()),
     };
     let action = note.action.unwrap_or("route.unknown");
@@ -265,7 +257,7 @@ pub fn blocked_row(
         identity: note
             .principal
             .as_ref()
-            .map(|p| format!("{} ({})", redact_text(&p.name), p.token_id)),
+            .map(|p| format!("{} ({})", redact_text(&p.name), p.id())),
         method: facts.method.clone(),
         route: note
             .route

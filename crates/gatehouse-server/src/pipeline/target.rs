@@ -124,7 +124,7 @@ pub async fn requested_role(
     request: Request,
     limit: usize,
 ) -> Result<(Request, Option<String>), ApiFailure> {
-    if action != Action::CreateApiToken {
+    if !action.asks_for_role() {
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();

@@ -24,7 +24,7 @@ pub async fn create(
                 state.clock.as_ref(),
                 request,
                 state.default_token_ttl_seconds,
-                Some(caller.token_id),
+                caller.api_token_id(),
                 &change,
             )
             .await

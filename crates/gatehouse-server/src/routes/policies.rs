@@ -238,6 +238,7 @@ async fn check_lockout(state: &AppState, candidate: &Engine) -> Result<(), ApiFa
                 id: t.id.to_string(),
                 name: t.name.clone(),
                 role: t.role.clone(),
+                client: None,
             };
             candidate
                 .decide_call(catalog, &caller, Action::CreatePolicyVersion, None, &ctx)
@@ -271,7 +272,7 @@ async fn write_version(
         version: 0,
         sha256: sha256(&text),
         text,
-        author: format!("{} ({})", author.name, author.token_id),
+        author: format!("{} ({})", author.name, author.id()),
         reason,
         created_at_us: now,
         rolled_back_from: rolled_back_from.and_then(|v| i64::try_from(v).ok()),

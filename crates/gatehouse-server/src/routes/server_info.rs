@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::Json;
-use gatehouse_types::{DatabaseBackend, IdentityResponse, ServerInfoResponse};
+use gatehouse_types::{CallerKind, DatabaseBackend, IdentityResponse, ServerInfoResponse};
 
 use crate::app::AppState;
 use crate::pipeline::Caller;
@@ -20,7 +20,12 @@ pub async fn show(
         started_at: state.started_at,
         uptime_seconds: u64::try_from((now - state.started_at).num_seconds()).unwrap_or(0),
         identity: IdentityResponse {
-            token_id: caller.token_id,
+            kind: match caller.client_grant() {
+                Some(_) => CallerKind::Client,
+                None => CallerKind::ApiToken,
+            },
+            token_id: caller.api_token_id(),
+            client_id: caller.client_grant().map(|g| g.client_id.clone()),
             name: caller.name,
             role: caller.role,
         },
