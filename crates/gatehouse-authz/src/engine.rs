@@ -165,6 +165,8 @@ impl CallContext {
 pub enum AttrValue {
     String(String),
     Long(i64),
+    Bool(bool),
+    Set(Vec<String>),
 }
 
 /// The item a route acts on (AZ-12): its canonical id and, when it exists, its
@@ -510,6 +512,10 @@ fn restricted(v: &AttrValue) -> RestrictedExpression {
     match v {
         AttrValue::String(s) => RestrictedExpression::new_string(s.clone()),
         AttrValue::Long(n) => RestrictedExpression::new_long(*n),
+        AttrValue::Bool(b) => RestrictedExpression::new_bool(*b),
+        AttrValue::Set(items) => RestrictedExpression::new_set(
+            items.iter().map(|s| RestrictedExpression::new_string(s.clone())),
+        ),
     }
 }
 

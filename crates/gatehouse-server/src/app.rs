@@ -10,8 +10,8 @@ use gatehouse_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::audit::stream::Streams;
-use crate::auth::Authenticator;
 use crate::audit::AuditLog;
+use crate::auth::Authenticator;
 use crate::authz::Policies;
 use crate::clock::Clock;
 use crate::config::{CapacityConfig, StreamConfig};

@@ -78,7 +78,9 @@ impl Authenticator {
             .map(|(_, token)| token.trim())
             .ok_or_else(|| refused("authorization_header_malformed"))?;
         if looks_like_jwt(credential) {
-            let claims = self.verify_jwt(credential).map_err(|r| refused(r.as_str()))?;
+            let claims = self
+                .verify_jwt(credential)
+                .map_err(|r| refused(r.as_str()))?;
             principal_of_claims(&claims).map_err(|r| refused(r.as_str()))
         } else {
             tokens::find_active(self.store.as_ref(), self.clock.as_ref(), credential)
@@ -97,7 +99,10 @@ impl Authenticator {
         let now_s = self.clock.now().timestamp();
         let set = self.keys.current();
         let claims = set.verifier.verify(token, now_s)?;
-        if self.state.is_revoked(&claims.jti, &claims.client_id, claims.iat) {
+        if self
+            .state
+            .is_revoked(&claims.jti, &claims.client_id, claims.iat)
+        {
             return Err(Rejection::Revoked);
         }
         Ok(claims)
@@ -145,7 +150,12 @@ pub fn principal_of_claims(claims: &AccessClaims) -> Result<Principal, Rejection
         kind: PrincipalKind::Client(Box::new(ClientGrant {
             client_id: claims.client_id.clone(),
             jti: claims.jti.clone(),
-            scopes: claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            scopes: claims
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             issued_at: claims.iat,
             expires_at: claims.exp,
         })),

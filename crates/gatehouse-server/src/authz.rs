@@ -262,10 +262,12 @@ fn caller_of(principal: &Principal) -> TokenCaller {
         id: principal.id(),
         name: principal.name.clone(),
         role: principal.role.as_str().to_owned(),
-        client: principal.client_grant().map(|g| gatehouse_authz::ClientFacts {
-            // Client credentials are for confidential clients only.
-            is_confidential: true,
-            scopes: g.scopes.clone(),
-        }),
+        client: principal
+            .client_grant()
+            .map(|g| gatehouse_authz::ClientFacts {
+                // Client credentials are for confidential clients only.
+                is_confidential: true,
+                scopes: g.scopes.clone(),
+            }),
     }
 }

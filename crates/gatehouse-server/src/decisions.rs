@@ -3,11 +3,13 @@
 //! (AZ-9). The routes in `routes/policies.rs` only parse, call these and answer.
 
 use gatehouse_authz::{check_request, matrix, Action};
+use serde_json::{json, Value};
 use gatehouse_types::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, DecisionRequest, ErrorCode, IngestError,
     PolicyMatrixResponse, MAX_DECISION_BATCH,
 };
 
+use crate::auth::{principal_of_claims, Authenticator};
 use crate::authz::Policies;
 use crate::error::ApiFailure;
 
@@ -15,6 +17,7 @@ use crate::error::ApiFailure;
 /// the rest are still answered. Also says how many were allowed.
 pub fn decide_batch(
     policies: &Policies,
+    auth: &Authenticator,
     request: AuthorizeRequest,
 ) -> Result<(AuthorizeResponse, u32), ApiFailure> {
     if request.requests.is_empty() || request.requests.len() > MAX_DECISION_BATCH {
@@ -32,10 +35,14 @@ pub fn decide_batch(
         .enumerate()
         .map(|(i, value)| {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
-            let asked = serde_path_to_error::deserialize::<_, DecisionRequest>(value)
-                .map_err(|e| IngestError {
-                    code: ErrorCode::InvalidBody,
-                    message: format!("{}: {}", e.path(), e.inner()),
+            let asked = with_token_principal(auth, value)
+                .and_then(|value| {
+                    serde_path_to_error::deserialize::<_, DecisionRequest>(value).map_err(|e| {
+                        IngestError {
+                            code: ErrorCode::InvalidBody,
+                            message: format!("{}: {}", e.path(), e.inner()),
+                        }
+                    })
                 })
                 .and_then(|r| {
                     check_request(catalog, &r).map_err(|e| IngestError {
@@ -66,6 +73,48 @@ pub fn decide_batch(
         results,
     };
     Ok((response, allowed))
+}
+
+/// A request may name its principal by an access token instead
+/// (`"principal_token": "<jwt>"`, AZ-4): "may this token's subject do X to
+/// Y". The token is verified as on any private request; its subject becomes
+/// the principal entity, with its role and the token's scopes.
+fn with_token_principal(auth: &Authenticator, mut value: Value) -> Result<Value, IngestError> {
+    let Some(object) = value.as_object_mut() else {
+        return Ok(value);
+    };
+    let Some(token) = object.remove("principal_token") else {
+        return Ok(value);
+    };
+    let refused = || IngestError {
+        code: ErrorCode::InvalidToken,
+        message: "invalid or expired token".into(),
+    };
+    if object.contains_key("principal") {
+        return Err(IngestError {
+            code: ErrorCode::InvalidBody,
+            message: "give principal or principal_token, not both".into(),
+        });
+    }
+    let token = token.as_str().ok_or_else(refused)?;
+    let claims = auth.verify_jwt(token).map_err(|_| refused())?;
+    let principal = principal_of_claims(&claims).map_err(|_| refused())?;
+    let grant = principal.client_grant().ok_or_else(refused)?;
+    object.insert(
+        "principal".into(),
+        json!({
+            "type": "Client",
+            "id": grant.client_id,
+            "attributes": {
+                "name": principal.name,
+                "is_confidential": true,
+                "role": principal.role.as_str(),
+                "scopes": grant.scopes,
+            },
+            "parents": [{"type": "Role", "id": principal.role.as_str()}],
+        }),
+    );
+    Ok(value)
 }
 
 /// Role × action from the live policies.

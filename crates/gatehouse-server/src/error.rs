@@ -81,6 +81,12 @@ impl IntoResponse for ApiFailure {
     }
 }
 
+/// Marks an error response already written in its endpoint's own shape (the
+/// OAuth endpoints answer RFC 6749's `{"error", "error_description"}`): the
+/// pipeline records it with the [`ApiFailure`] beside it, and leaves the body.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnShape;
+
 impl From<gatehouse_store::StoreError> for ApiFailure {
     fn from(e: gatehouse_store::StoreError) -> Self {
         match e {

@@ -11,6 +11,7 @@ use gatehouse_server::clock::SystemClock;
 use gatehouse_server::config::Config;
 
 mod audit_cli;
+mod keys_cli;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +36,9 @@ enum Command {
     /// Work on the audit trail directly in the database (offline).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The token signing keys (offline): list them, or rotate now.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Create the data directory, run migrations, and mint the first administrator token.
     Init {
         /// Write the token to this file (created, owner-only) instead of printing it.
@@ -44,6 +48,15 @@ enum Command {
         #[arg(long)]
         new_admin_token: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Every key: id, algorithm, state, when it was made and until when it verifies.
+    List,
+    /// The next key signs from now on; the current one verifies until its
+    /// tokens expire. Running servers follow within a second. Recorded.
+    Rotate,
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -103,6 +116,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => init(config, token_file, new_admin_token)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Keys(KeysCommand::List) => keys_cli::run(config, false).await,
+        Command::Keys(KeysCommand::Rotate) => keys_cli::run(config, true).await,
         Command::Audit(AuditCommand::Verify) => audit_cli::verify(config).await,
         Command::Audit(AuditCommand::Export {
             format,

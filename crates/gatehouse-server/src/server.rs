@@ -13,16 +13,16 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::{self, AppParts, TokenSettings};
-use crate::auth::Authenticator;
-use crate::signing::KeyRing;
-use crate::token_state::TokenState;
 use crate::audit::{load_or_create_sealer, AuditLog};
+use crate::auth::Authenticator;
 use crate::authz::Policies;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::pipeline::{SourceLimiter, SystemChange};
+use crate::signing::KeyRing;
 use crate::tls::{self, TlsMaterial};
+use crate::token_state::TokenState;
 use crate::tokens;
 
 /// A data directory made ready: the directory (owner-only), the database with its

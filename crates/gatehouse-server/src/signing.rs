@@ -147,12 +147,21 @@ impl KeyRing {
             if state == KeyState::Current {
                 // A sealed key that does not open (another KEK, altered bytes)
                 // stops the server: it must not sign with anything else.
-                let private = seal::open(&self.kek, &row.kid, &row.sealed_private).map_err(|e| {
-                    key_err(&row.kid, format!("{e} (is this replica's token-keys.kek the one that sealed it?)"))
-                })?;
+                let private =
+                    seal::open(&self.kek, &row.kid, &row.sealed_private).map_err(|e| {
+                        key_err(
+                            &row.kid,
+                            format!(
+                                "{e} (is this replica's token-keys.kek the one that sealed it?)"
+                            ),
+                        )
+                    })?;
                 let pair = KeyPair::from_parts(jwk.clone(), private)
                     .map_err(|e| key_err(&row.kid, e.to_string()))?;
-                signer = Some(pair.signer().map_err(|e| key_err(&row.kid, e.to_string()))?);
+                signer = Some(
+                    pair.signer()
+                        .map_err(|e| key_err(&row.kid, e.to_string()))?,
+                );
             }
             keys.push(KeyResponse {
                 kid: row.kid.clone(),
@@ -258,7 +267,8 @@ impl KeyRing {
             path: "new signing key".into(),
             reason,
         };
-        let pair = KeyPair::generate(self.algorithm, &mut rng).map_err(|e| key_err(e.to_string()))?;
+        let pair =
+            KeyPair::generate(self.algorithm, &mut rng).map_err(|e| key_err(e.to_string()))?;
         let sealed = seal::seal(&self.kek, pair.kid(), pair.private_der(), &mut rng)
             .map_err(|e| key_err(e.to_string()))?;
         Ok(SigningKeyRow {
@@ -275,7 +285,11 @@ impl KeyRing {
     }
 
     /// Keeps the keys rotated on schedule, checking every minute.
-    pub fn spawn_schedule(self: &Arc<Self>, clock: Arc<dyn crate::clock::Clock>, change: Arc<dyn RecordChange>) {
+    pub fn spawn_schedule(
+        self: &Arc<Self>,
+        clock: Arc<dyn crate::clock::Clock>,
+        change: Arc<dyn RecordChange>,
+    ) {
         let ring = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -293,10 +307,17 @@ impl KeyRing {
 }
 
 /// On-demand rotation (`POST /v1/keys/rotate`, `gatehouse keys rotate`).
-pub async fn rotate_now(ring: &KeyRing, now_s: i64, change: &dyn RecordChange) -> Result<Vec<KeyResponse>, ApiFailure> {
+pub async fn rotate_now(
+    ring: &KeyRing,
+    now_s: i64,
+    change: &dyn RecordChange,
+) -> Result<Vec<KeyResponse>, ApiFailure> {
     ring.rotate(now_s, true, change).await.map_err(|e| {
         tracing::error!(error = %e, "signing key rotation failed");
-        ApiFailure::new(ErrorCode::Unavailable, "the keys could not be rotated; try again")
+        ApiFailure::new(
+            ErrorCode::Unavailable,
+            "the keys could not be rotated; try again",
+        )
     })?;
     Ok(ring.current().keys.clone())
 }
@@ -308,4 +329,44 @@ fn wire_state(state: KeyState) -> SigningKeyState {
         KeyState::Previous => SigningKeyState::Previous,
         KeyState::Retired => SigningKeyState::Retired,
     }
+}
+
+/// `gatehouse keys list|rotate`: the keys of an existing database, without a
+/// server. The key-encryption key must already exist (never created here:
+/// keys sealed under a new one would not open on the servers). A rotation is
+/// recorded as the local operator's and reaches running servers through the
+/// token events within a second.
+pub async fn offline(config: &Config, rotate: bool) -> Result<Vec<KeyResponse>, ServerError> {
+    let store = gatehouse_store::open_existing(&config.effective_database_url()).await?;
+    let outcome = offline_on(config, store.clone(), rotate).await;
+    store.close().await;
+    outcome
+}
+
+async fn offline_on(
+    config: &Config,
+    store: Arc<dyn Store>,
+    rotate: bool,
+) -> Result<Vec<KeyResponse>, ServerError> {
+    if std::env::var(KEK_VAR).is_err() && !config.effective_kek_file().exists() {
+        return Err(ServerError::TokenKey {
+            path: config.effective_kek_file().display().to_string(),
+            reason: "does not exist: the servers' key-encryption key is needed (set tokens.kek_file or GATEHOUSE_TOKEN_KEK)".into(),
+        });
+    }
+    let kek = load_or_create_kek(config)?;
+    let sealer = Arc::new(crate::audit::load_sealer(config)?);
+    let change = crate::pipeline::SystemChange {
+        actor_kind: "operator",
+        actor_id: "gatehouse keys rotate".into(),
+        actor_name: "local operator".into(),
+        action: "keys.rotate",
+        sealer,
+    };
+    let now_s = chrono::Utc::now().timestamp();
+    let ring = KeyRing::open(config, &config.effective_issuer(), store, kek, now_s, &change).await?;
+    if rotate {
+        ring.rotate(now_s, true, &change).await?;
+    }
+    Ok(ring.current().keys.clone())
 }

@@ -99,7 +99,10 @@ impl TokenState {
         let now_us = clock.now().timestamp_micros();
         let loaded = store.token_events().in_force(now_us).await?;
         state.apply(&loaded);
-        state.known().high_water_us = state.known().high_water_us.max(now_us - OVERLAP_US);
+        {
+            let mut known = state.known();
+            known.high_water_us = known.high_water_us.max(now_us - OVERLAP_US);
+        }
         let weak = Arc::downgrade(&state);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(POLL);

@@ -103,7 +103,7 @@ impl std::fmt::Debug for ClientRow {
 }
 
 /// Builds the changed client from the stored one, inside the transaction; `None`
-/// leaves it as it is (nothing written, nothing recorded).
+/// leaves it as it is (only the record is written).
 pub type ClientEdit<'a> = dyn Fn(&ClientRow) -> Option<ClientRow> + Send + Sync + 'a;
 /// Builds the change's record from the client before and after.
 pub type ClientAudit<'a> = dyn Fn(&ClientRow, &ClientRow) -> Record + Send + Sync + 'a;
@@ -130,7 +130,8 @@ pub trait ClientStore: Send + Sync {
     async fn find(&self, id: &str) -> Result<Option<ClientRow>, StoreError>;
     /// Oldest first.
     async fn list(&self) -> Result<Vec<ClientRow>, StoreError>;
-    /// Applies `edit` to the stored client and commits it with its record; when
+    /// Applies `edit` to the stored client and commits it with its record (an
+    /// edit that changes nothing commits the record alone); when
     /// the edit disables the client or moves `tokens_valid_after_us`, a
     /// `client` event (until `event_not_after_us`) tells every replica.
     async fn update(
@@ -156,7 +157,8 @@ pub struct TokenEventRow {
 #[async_trait::async_trait]
 pub trait TokenEventStore: Send + Sync {
     /// Revokes the access token `jti` until `not_after_us` (its expiry), with
-    /// its record. `false` when it was already revoked (nothing written).
+    /// its record. `false` when it was already revoked (only the record is
+    /// written).
     async fn revoke_token(
         &self,
         jti: &str,
@@ -318,6 +320,11 @@ macro_rules! impl_token_stores {
                     return Ok($crate::ClientUpdated::Unknown);
                 };
                 let Some(mut after) = edit(&before) else {
+                    // Nothing to change: the request is still recorded.
+                    let record = audit(&before, &before);
+                    Self::append_locked(&mut tx, std::slice::from_ref(&record), &[], sealer)
+                        .await?;
+                    tx.commit().await?;
                     return Ok($crate::ClientUpdated::Unchanged(Box::new(before)));
                 };
                 // The edit cannot move the row's identity or history.
@@ -364,13 +371,12 @@ macro_rules! impl_token_stores {
                 .bind(jti)
                 .fetch_optional(&mut *tx)
                 .await?;
-                if known.is_some() {
-                    return Ok(false);
+                if known.is_none() {
+                    Self::append_event(&mut tx, "token", jti, not_after_us, at_us).await?;
                 }
-                Self::append_event(&mut tx, "token", jti, not_after_us, at_us).await?;
                 Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok(known.is_none())
             }
 
             async fn in_force(

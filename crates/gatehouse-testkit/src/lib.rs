@@ -182,6 +182,27 @@ impl TestServer {
         format!("{}{}", self.base_url, path)
     }
 
+    /// Another server on the same database, data directory (so the same audit
+    /// key and key-encryption key) and clock: a second replica. Give the first
+    /// a fixed `tokens.issuer`, or each names its own address as issuer.
+    pub async fn replica(&self) -> TestServer {
+        let prepared =
+            gatehouse_server::prepare_with_store(self.config.clone(), self.store.clone()).unwrap();
+        let server = gatehouse_server::start(prepared, self.clock.clone())
+            .await
+            .unwrap();
+        TestServer {
+            base_url: server.base_url(),
+            fingerprint: server.fingerprint.clone(),
+            admin_token: self.admin_token.clone(),
+            clock: self.clock.clone(),
+            store: self.store.clone(),
+            config: self.config.clone(),
+            server: Some(server),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await;

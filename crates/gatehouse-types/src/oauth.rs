@@ -229,7 +229,9 @@ pub struct AuthorizationServerMetadata {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
     pub scopes_supported: Vec<String>,
-    /// Access tokens' signature algorithms (RFC 9068).
-    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// The algorithms of the published keys: access tokens (RFC 9068) and,
+    /// with sign-in, ID tokens are signed with them.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
     pub service_documentation: String,
 }

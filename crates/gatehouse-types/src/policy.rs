@@ -252,7 +252,9 @@ pub struct SimulateResponse {
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeRequest {
     /// Each a [`DecisionRequest`]; kept as JSON so that one malformed request
-    /// gets its own error and the others are still answered.
+    /// gets its own error and the others are still answered. Instead of
+    /// `principal`, a request may give `principal_token`: an access token whose
+    /// verified subject is the principal.
     #[cfg_attr(feature = "ts", ts(type = "Array<DecisionRequest>"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<DecisionRequest>))]
     pub requests: Vec<Value>,

@@ -36,12 +36,12 @@ use tokio::time::Instant;
 
 use super::to_wire;
 use crate::app::AppState;
+use crate::auth::Authenticator;
 use crate::authz::{Action, Policies};
 use crate::clock::Clock;
 use crate::config::StreamConfig;
 use crate::error::ApiFailure;
 use crate::pipeline::{Principal, RequestFacts};
-use crate::auth::Authenticator;
 
 /// Records read per query while catching up.
 const PAGE: u32 = 500;

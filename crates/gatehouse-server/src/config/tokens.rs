@@ -122,15 +122,30 @@ mod tests {
     #[test]
     fn token_settings_are_bounded_and_name_their_key() {
         let c = load("[tokens]\nalgorithm = \"ES256\"\nissuer = \"https://id.example\"\n").unwrap();
-        assert_eq!(c.tokens.key_algorithm(), gatehouse_tokens::KeyAlgorithm::Es256);
+        assert_eq!(
+            c.tokens.key_algorithm(),
+            gatehouse_tokens::KeyAlgorithm::Es256
+        );
         assert_eq!(c.effective_issuer(), "https://id.example");
         for (toml, key) in [
             ("[tokens]\nalgorithm = \"HS256\"\n", "tokens.algorithm"),
             ("[tokens]\nalgorithm = \"none\"\n", "tokens.algorithm"),
-            ("[tokens]\nclock_skew_seconds = 61\n", "tokens.clock_skew_seconds"),
-            ("[tokens]\naccess_token_ttl_seconds = 86400\n", "tokens.access_token_ttl_seconds"),
-            ("[tokens]\nissuer = \"http://id.example\"\n", "tokens.issuer"),
-            ("[tokens]\nissuer = \"https://id.example/?a=b\"\n", "tokens.issuer"),
+            (
+                "[tokens]\nclock_skew_seconds = 61\n",
+                "tokens.clock_skew_seconds",
+            ),
+            (
+                "[tokens]\naccess_token_ttl_seconds = 86400\n",
+                "tokens.access_token_ttl_seconds",
+            ),
+            (
+                "[tokens]\nissuer = \"http://id.example\"\n",
+                "tokens.issuer",
+            ),
+            (
+                "[tokens]\nissuer = \"https://id.example/?a=b\"\n",
+                "tokens.issuer",
+            ),
             ("[tokens]\nrotation_days = 0\n", "tokens.rotation_days"),
         ] {
             let e = load(toml).unwrap_err().to_string();

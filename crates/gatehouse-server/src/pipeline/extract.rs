@@ -154,7 +154,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathToken {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match item_of(parts)? {
             Item::ApiToken(id) => Ok(PathToken(ApiTokenId(id))),
-            Item::PolicyVersion(_) => Err(ApiFailure::internal()),
+            _ => Err(ApiFailure::internal()),
         }
     }
 }
@@ -165,7 +165,21 @@ impl<S: Send + Sync> FromRequestParts<S> for PathVersion {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match item_of(parts)? {
             Item::PolicyVersion(n) => Ok(PathVersion(n)),
-            Item::ApiToken(_) => Err(ApiFailure::internal()),
+            _ => Err(ApiFailure::internal()),
+        }
+    }
+}
+
+/// The OAuth client a route's path names, as the guard parsed and authorized it.
+pub struct PathClient(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathClient {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match item_of(parts)? {
+            Item::Client(id) => Ok(PathClient(id.to_string())),
+            _ => Err(ApiFailure::internal()),
         }
     }
 }

@@ -16,7 +16,11 @@ use super::throttle::Verdict;
 use super::RequestId;
 use crate::app::AppState;
 use crate::clock::to_micros;
-use crate::error::ApiFailure;
+use crate::error::{ApiFailure, OwnShape};
+
+/// Routes whose callers authenticate in the body (OAuth client authentication
+/// by `client_secret_post`): counted as anonymous only once that has failed.
+const BODY_CREDENTIAL_PATHS: [&str; 3] = ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"];
 
 const SECURITY_HEADERS: [(HeaderName, &str); 6] = [
     (
@@ -71,7 +75,8 @@ async fn handle(state: AppState, mut request: Request, next: Next) -> Response {
 
     // Requests without a credential are counted before they are handled; ones
     // whose credential fails, once it has.
-    let has_credential = request.headers().contains_key(header::AUTHORIZATION);
+    let has_credential = request.headers().contains_key(header::AUTHORIZATION)
+        || BODY_CREDENTIAL_PATHS.contains(&request.uri().path());
     let now_s = state.clock.now().timestamp();
     let mut throttled = if has_credential {
         Verdict::Allow
@@ -117,10 +122,16 @@ async fn handle(state: AppState, mut request: Request, next: Next) -> Response {
             response = render(failure, response.status(), &request_id, response);
         }
     } else if let Some(failure) = failure {
-        response = render(failure, response.status(), &request_id, response);
+        if response.extensions().get::<OwnShape>().is_none() {
+            response = render(failure, response.status(), &request_id, response);
+        }
     }
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
+        // A response that may be cached (the published keys) says so itself.
+        if name == header::CACHE_CONTROL && headers.contains_key(&name) {
+            continue;
+        }
         headers.insert(name, HeaderValue::from_static(value));
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {

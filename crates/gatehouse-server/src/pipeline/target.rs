@@ -18,6 +18,8 @@ use crate::error::ApiFailure;
 pub enum Item {
     ApiToken(Uuid),
     PolicyVersion(u64),
+    /// An OAuth client: its id is a UUID, so it has one canonical spelling too.
+    Client(Uuid),
 }
 
 /// The item in `path`, at the placeholder of the matched `pattern`
@@ -40,6 +42,9 @@ pub fn parse(kind: &str, raw: &str) -> Result<Item, ApiFailure> {
         "ApiToken" => Uuid::parse_str(&decoded)
             .map(Item::ApiToken)
             .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "token id must be a UUID")),
+        "Client" => Uuid::parse_str(&decoded)
+            .map(Item::Client)
+            .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "client id must be a UUID")),
         "PolicyVersion" => decoded
             .parse::<u64>()
             .ok()
@@ -95,6 +100,33 @@ pub async fn describe(state: &AppState, item: Item) -> Result<Target, ApiFailure
                     vec![
                         ("name", AttrValue::String(r.name)),
                         ("role", AttrValue::String(r.role)),
+                    ]
+                }),
+            }
+        }
+        Item::Client(id) => {
+            let row = state.store.clients().find(&id.to_string()).await?;
+            Target {
+                id: id.to_string(),
+                parents: row
+                    .as_ref()
+                    .map(|r| vec![("Role", r.role.clone())])
+                    .unwrap_or_default(),
+                attributes: row.map(|r| {
+                    vec![
+                        ("name", AttrValue::String(r.name)),
+                        ("is_confidential", AttrValue::Bool(r.is_confidential)),
+                        ("role", AttrValue::String(r.role)),
+                        (
+                            "scopes",
+                            AttrValue::Set(
+                                r.scopes
+                                    .split(' ')
+                                    .filter(|s| !s.is_empty())
+                                    .map(str::to_owned)
+                                    .collect(),
+                            ),
+                        ),
                     ]
                 }),
             }

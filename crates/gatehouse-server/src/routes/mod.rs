@@ -5,7 +5,9 @@
 mod api_tokens;
 mod audit;
 mod blocked;
+mod clients;
 mod health;
+mod keys;
 mod policies;
 mod server_info;
 
@@ -18,6 +20,7 @@ use http::Method;
 
 use crate::app::AppState;
 use crate::authz::Action;
+use crate::oauth;
 
 /// What a route needs before its handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +256,86 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         "/v1/blocked/summary",
         Action::SummarizeBlocked,
         blocked::summary,
+    )
+    .private(
+        Method::GET,
+        "/v1/clients",
+        Action::ListClients,
+        clients::list,
+    )
+    .private(
+        Method::POST,
+        "/v1/clients",
+        Action::CreateClient,
+        clients::create,
+    )
+    .private(
+        Method::GET,
+        "/v1/clients/{id}",
+        Action::ReadClient,
+        clients::read,
+    )
+    .private(
+        Method::PATCH,
+        "/v1/clients/{id}",
+        Action::UpdateClient,
+        clients::update,
+    )
+    .private(
+        Method::DELETE,
+        "/v1/clients/{id}",
+        Action::DisableClient,
+        clients::disable,
+    )
+    .private(
+        Method::POST,
+        "/v1/clients/{id}/secret",
+        Action::RotateClientSecret,
+        clients::rotate_secret,
+    )
+    .private(Method::GET, "/v1/keys", Action::ListKeys, keys::list)
+    .private(
+        Method::POST,
+        "/v1/keys/rotate",
+        Action::RotateKeys,
+        keys::rotate,
+    )
+    // OAuth 2.0: callers authenticate with client credentials, not a bearer.
+    .public(
+        Method::POST,
+        "/oauth2/token",
+        "oauth2.token",
+        oauth::token::token,
+    )
+    .public(
+        Method::POST,
+        "/oauth2/revoke",
+        "oauth2.revoke",
+        oauth::revoke::revoke,
+    )
+    .public(
+        Method::POST,
+        "/oauth2/introspect",
+        "oauth2.introspect",
+        oauth::introspect::introspect,
+    )
+    .public(
+        Method::GET,
+        "/.well-known/oauth-authorization-server",
+        "discovery.read",
+        oauth::discovery::server_metadata,
+    )
+    .public(
+        Method::GET,
+        "/.well-known/openid-configuration",
+        "discovery.read",
+        oauth::discovery::server_metadata,
+    )
+    .public(
+        Method::GET,
+        "/.well-known/jwks.json",
+        "discovery.jwks",
+        oauth::discovery::jwks,
     );
     (routes.router, routes.table)
 }

@@ -389,7 +389,7 @@ pub async fn authorize(
     audit: Audit,
     ApiJson(request): ApiJson<AuthorizeRequest>,
 ) -> Result<Json<AuthorizeResponse>, ApiFailure> {
-    let (response, allowed) = decisions::decide_batch(&state.policies, request)?;
+    let (response, allowed) = decisions::decide_batch(&state.policies, &state.auth, request)?;
     audit.detail(
         "decisions",
         serde_json::json!({"asked": response.results.len(), "allowed": allowed, "policy_version": response.version}),

@@ -62,6 +62,7 @@ pub async fn admin_id(server: &TestServer) -> ApiTokenId {
         .unwrap()
         .identity
         .token_id
+        .unwrap()
 }
 
 /// One page of up to 1000 records matching `filters`, newest first.

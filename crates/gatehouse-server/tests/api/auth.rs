@@ -78,7 +78,8 @@ async fn every_bad_token_gets_the_same_answer(db: Db) {
         .await
         .unwrap()
         .identity
-        .token_id;
+        .token_id
+        .unwrap();
     server.client().revoke_api_token(revoked_id).await.unwrap();
     let good = server.admin_token.clone();
     let unknown = format!("gh_{}", "A".repeat(43));
@@ -225,7 +226,8 @@ async fn an_auditor_reads_but_cannot_mint_or_revoke(db: Db) {
         .await
         .unwrap()
         .identity
-        .token_id;
+        .token_id
+        .unwrap();
     assert_eq!(
         auditor.revoke_api_token(admin_id).await.unwrap_err().code(),
         Some(ErrorCode::Forbidden)

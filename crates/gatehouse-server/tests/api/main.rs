@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod errors;
+mod oauth;
 mod openapi;
 mod policies;
 mod reset;

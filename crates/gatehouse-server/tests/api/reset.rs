@@ -27,7 +27,13 @@ async fn a_request_dropped_mid_way_is_still_recorded(db: Db) {
         .await
         .unwrap()
         .admin_token;
-    let router = gatehouse_server::application(&config, store, prepared.sealer.clone(), clock)
+    let router = gatehouse_server::application(
+        &config,
+        store,
+        prepared.sealer.clone(),
+        clock,
+        "https://gatehouse.test",
+    )
         .await
         .unwrap();
 
