@@ -514,7 +514,9 @@ fn restricted(v: &AttrValue) -> RestrictedExpression {
         AttrValue::Long(n) => RestrictedExpression::new_long(*n),
         AttrValue::Bool(b) => RestrictedExpression::new_bool(*b),
         AttrValue::Set(items) => RestrictedExpression::new_set(
-            items.iter().map(|s| RestrictedExpression::new_string(s.clone())),
+            items
+                .iter()
+                .map(|s| RestrictedExpression::new_string(s.clone())),
         ),
     }
 }

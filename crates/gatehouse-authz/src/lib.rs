@@ -18,8 +18,7 @@ mod request;
 pub use action::Action;
 pub use engine::{
     AttrValue, CallContext, Catalog, ClientFacts, Decision, Engine, Target, TokenCaller,
-    BUILTIN_POLICIES,
-    BUILTIN_ROLES,
+    BUILTIN_POLICIES, BUILTIN_ROLES,
 };
 pub use policies::{
     first_problem, line_column, parse_policies, ParsedPolicies, MAX_POLICIES, MAX_POLICY_TEXT,

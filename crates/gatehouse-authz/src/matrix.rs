@@ -89,6 +89,19 @@ pub fn cell(catalog: &Catalog, engine: &Engine, role: &str, action: Action) -> M
                 parents: Vec::new(),
             }
         }
+        "Client" => {
+            let mut attributes = Map::new();
+            attributes.insert("name".into(), Value::from("another client"));
+            attributes.insert("is_confidential".into(), Value::from(true));
+            attributes.insert("role".into(), Value::from("user"));
+            attributes.insert("scopes".into(), Value::Array(Vec::new()));
+            EntityData {
+                kind: kind.into(),
+                id: "matrix".into(),
+                attributes,
+                parents: Vec::new(),
+            }
+        }
         _ => EntityData {
             kind: kind.into(),
             id: id.into(),

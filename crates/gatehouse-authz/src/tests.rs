@@ -55,7 +55,11 @@ fn every_action_needs_the_scope_of_its_area_and_kind() {
         assert_eq!(kind == "read", a.is_read_only(), "{a}");
         // The area is the action's own prefix, but the API description
         // (`api.describe`) reads like the server's other facts.
-        let prefix = if *a == Action::DescribeApi { "server" } else { a.as_str().split('.').next().unwrap() };
+        let prefix = if *a == Action::DescribeApi {
+            "server"
+        } else {
+            a.as_str().split('.').next().unwrap()
+        };
         assert_eq!(prefix, area, "{a}: {}", a.scope());
     }
 }
@@ -77,12 +81,30 @@ fn a_clients_token_is_the_client_in_its_role_with_its_scopes() {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
         }),
     };
-    let allowed = e.decide_call(&c, &client(&["audit:read"]), Action::SearchAudit, None, &ctx());
+    let allowed = e.decide_call(
+        &c,
+        &client(&["audit:read"]),
+        Action::SearchAudit,
+        None,
+        &ctx(),
+    );
     assert!(allowed.is_allowed, "{allowed:?}");
-    let denied = e.decide_call(&c, &client(&["keys:read"]), Action::SearchAudit, None, &ctx());
+    let denied = e.decide_call(
+        &c,
+        &client(&["keys:read"]),
+        Action::SearchAudit,
+        None,
+        &ctx(),
+    );
     assert!(!denied.is_allowed && denied.errors.is_empty(), "{denied:?}");
     // The role's built-in policy still applies: an auditor client writes nothing.
-    let write = e.decide_call(&c, &client(&["audit:read"]), Action::IngestAuditEvents, None, &ctx());
+    let write = e.decide_call(
+        &c,
+        &client(&["audit:read"]),
+        Action::IngestAuditEvents,
+        None,
+        &ctx(),
+    );
     assert!(!write.is_allowed);
 }
 

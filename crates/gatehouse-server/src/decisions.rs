@@ -3,11 +3,11 @@
 //! (AZ-9). The routes in `routes/policies.rs` only parse, call these and answer.
 
 use gatehouse_authz::{check_request, matrix, Action};
-use serde_json::{json, Value};
 use gatehouse_types::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, DecisionRequest, ErrorCode, IngestError,
     PolicyMatrixResponse, MAX_DECISION_BATCH,
 };
+use serde_json::{json, Value};
 
 use crate::auth::{principal_of_claims, Authenticator};
 use crate::authz::Policies;

@@ -6,7 +6,10 @@ use gatehouse_server::config::Config;
 
 pub async fn run(config: Config, rotate: bool) -> anyhow::Result<ExitCode> {
     let keys = gatehouse_server::signing::offline(&config, rotate).await?;
-    println!("{:<45} {:<6} {:<9} {:<25} verifies until", "kid", "alg", "state", "created");
+    println!(
+        "{:<45} {:<6} {:<9} {:<25} verifies until",
+        "kid", "alg", "state", "created"
+    );
     for k in keys {
         println!(
             "{:<45} {:<6} {:<9} {:<25} {}",

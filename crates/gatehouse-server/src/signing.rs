@@ -364,7 +364,15 @@ async fn offline_on(
         sealer,
     };
     let now_s = chrono::Utc::now().timestamp();
-    let ring = KeyRing::open(config, &config.effective_issuer(), store, kek, now_s, &change).await?;
+    let ring = KeyRing::open(
+        config,
+        &config.effective_issuer(),
+        store,
+        kek,
+        now_s,
+        &change,
+    )
+    .await?;
     if rotate {
         ring.rotate(now_s, true, &change).await?;
     }

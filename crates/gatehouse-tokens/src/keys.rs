@@ -218,9 +218,12 @@ impl KeyPair {
             URL_SAFE_NO_PAD.encode(header),
             URL_SAFE_NO_PAD.encode(payload)
         );
-        let signature =
-            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding_key()?, self.algorithm.jwt())
-                .map_err(|e| TokensError::Sign(e.to_string()))?;
+        let signature = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &self.encoding_key()?,
+            self.algorithm.jwt(),
+        )
+        .map_err(|e| TokensError::Sign(e.to_string()))?;
         Ok(format!("{message}.{signature}"))
     }
 

@@ -27,6 +27,12 @@ pub use audit_query::{
     AUDIT_FILTER_KEYS, BLOCKED_ANY, MAX_FILTER_LEN, OUTCOMES,
 };
 pub use error::{ApiError, ErrorCode, BLOCK_REASONS};
+pub use oauth::{
+    AuthorizationServerMetadata, ClientListResponse, ClientResponse, ClientSecretResponse,
+    ClientStatus, CreateClientRequest, GrantType, IntrospectionResponse, KeyListResponse,
+    KeyResponse, OAuthErrorResponse, SigningKeyState, TokenResponse, UpdateClientRequest,
+    MAX_CLIENT_LIST_LEN, MAX_CLIENT_NAME_LEN,
+};
 pub use policy::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CreatePolicyVersionRequest,
     DecisionRequest, DecisionResponse, DiffLine, EntityData, EntityRef, MatrixCell,
@@ -34,12 +40,6 @@ pub use policy::{
     PolicyVersionPage, PolicyVersionResponse, PolicyVersionSummary, RollbackPoliciesRequest,
     SchemaAction, SimulateRequest, SimulateResponse, ValidatePoliciesRequest,
     ValidatePoliciesResponse, MAX_DECISION_BATCH, MAX_POLICY_REASON_LEN,
-};
-pub use oauth::{
-    AuthorizationServerMetadata, ClientListResponse, ClientResponse, ClientSecretResponse,
-    ClientStatus, CreateClientRequest, GrantType, IntrospectionResponse, KeyListResponse,
-    KeyResponse, SigningKeyState, TokenResponse, UpdateClientRequest, MAX_CLIENT_LIST_LEN,
-    MAX_CLIENT_NAME_LEN,
 };
 pub use role::{Role, UnknownRole};
 pub use server::{CallerKind, DatabaseBackend, IdentityResponse, ServerInfoResponse};

@@ -235,3 +235,16 @@ pub struct AuthorizationServerMetadata {
     pub subject_types_supported: Vec<String>,
     pub service_documentation: String,
 }
+
+/// An OAuth endpoint's error (RFC 6749 §5.2): OAuth clients parse this shape,
+/// so these endpoints answer it instead of `ApiError`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OAuthErrorResponse {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`,
+    /// `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`,
+    /// `unsupported_token_type`, `server_error` or `temporarily_unavailable`.
+    pub error: String,
+    #[serde(default)]
+    pub error_description: Option<String>,
+}

@@ -68,7 +68,11 @@ impl Default for CapacityConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteConcurrency {
+    /// Pages of the trail (filters on indexed columns, keyset paging).
     pub audit_search: usize,
+    /// Searches with free text (`q`), which read every row in range: each
+    /// keeps a database core busy, so fewer run at once.
+    pub audit_text_search: usize,
     pub audit_export: usize,
     pub audit_verify: usize,
     pub blocked_list: usize,
@@ -80,6 +84,7 @@ impl Default for RouteConcurrency {
     fn default() -> Self {
         Self {
             audit_search: 16,
+            audit_text_search: 4,
             audit_export: 2,
             audit_verify: 1,
             blocked_list: 2,
@@ -104,6 +109,7 @@ impl RouteConcurrency {
     pub fn read_connections(&self) -> u32 {
         let c = self;
         let sum = c.audit_search
+            + c.audit_text_search
             + c.audit_export
             + c.audit_verify
             + c.blocked_list
@@ -114,9 +120,10 @@ impl RouteConcurrency {
     }
 
     /// Each heavy route's config key, and its limit.
-    pub fn entries(&self) -> [(&'static str, usize); 6] {
+    pub fn entries(&self) -> [(&'static str, usize); 7] {
         [
             ("audit_search", self.audit_search),
+            ("audit_text_search", self.audit_text_search),
             ("audit_export", self.audit_export),
             ("audit_verify", self.audit_verify),
             ("blocked_list", self.blocked_list),
@@ -218,8 +225,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.capacity.concurrency.audit_search, 7);
-        // 7 + 2 + 1 + 2 + 5 + 2, and two spare.
-        assert_eq!(c.capacity.store_options().read_connections, 21);
+        // 7 + 4 + 2 + 1 + 2 + 5 + 2, and two spare.
+        assert_eq!(c.capacity.store_options().read_connections, 25);
         assert_eq!(c.audit.stream.max_per_token, 2);
         for (toml, key) in [
             (

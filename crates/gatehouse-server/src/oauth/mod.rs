@@ -202,10 +202,7 @@ pub async fn authenticate_client(
         note.principal = Some(client_principal(&row, None));
         note.details
             .get_or_insert_with(serde_json::Map::new)
-            .insert(
-                "client_proof".into(),
-                json!(credentials.method.as_str()),
-            );
+            .insert("client_proof".into(), json!(credentials.method.as_str()));
     }
     Ok(row)
 }

@@ -10,6 +10,7 @@
 
 mod core;
 mod errors;
+mod oauth;
 mod params;
 mod policies;
 mod records;
@@ -33,7 +34,7 @@ pub const BEARER: &str = "bearer";
 #[openapi(
     info(
         title = "Gatehouse API",
-        description = "Gatehouse's HTTPS API (TLS 1.3 only). Every route but `/healthz` needs an API token (`Authorization: Bearer ...`) whose role the policies permit the route's action; every error is an `ApiError` in the one shape, and every response carries its `x-request-id`.",
+        description = "Gatehouse's HTTPS API (TLS 1.3 only). Every route but `/healthz`, the OAuth endpoints and discovery needs a bearer credential (an API token, or an OAuth access token) that the policies, and an access token's scopes, permit the route's action; every error is an `ApiError` in the one shape, and every response carries its `x-request-id`.",
     ),
     paths(
         core::healthz,
@@ -60,6 +61,20 @@ pub const BEARER: &str = "bearer";
         policies::simulate_policies,
         policies::policy_matrix,
         policies::authorize,
+        oauth::list_clients,
+        oauth::create_client,
+        oauth::read_client,
+        oauth::update_client,
+        oauth::disable_client,
+        oauth::rotate_client_secret,
+        oauth::list_keys,
+        oauth::rotate_keys,
+        oauth::token,
+        oauth::revoke,
+        oauth::introspect,
+        oauth::oauth_metadata,
+        oauth::openid_configuration,
+        oauth::jwks,
     ),
     components(schemas(ApiError)),
     modifiers(&Shared),
@@ -70,6 +85,9 @@ pub const BEARER: &str = "bearer";
         (name = "blocked", description = "Requests the pipeline refused (GW-6)"),
         (name = "policies", description = "Versioned Cedar policies, simulation, the permissions matrix (AZ-1 to AZ-9)"),
         (name = "decisions", description = "Authorization decisions for services"),
+        (name = "clients", description = "OAuth clients: machine identities with scopes (ID-10)"),
+        (name = "keys", description = "Token signing keys: published, rotated, retired (TK-2)"),
+        (name = "oauth", description = "OAuth 2.0: the token, revocation and introspection endpoints, discovery and the key set (TK-1 to TK-5)"),
     )
 )]
 pub struct ApiDoc;
@@ -86,7 +104,7 @@ impl Modify for Shared {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An API token (`gh_...`); `gatehouse init` prints the first one.",
+                        "An API token (`gh_...`; `gatehouse init` prints the first one), or an access token from `/oauth2/token`.",
                     ))
                     .build(),
             ),

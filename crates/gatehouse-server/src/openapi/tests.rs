@@ -71,12 +71,16 @@ fn the_document_has_exactly_the_routes_of_the_table() {
     assert!(from_doc.iter().any(|r| !r.3) && from_doc.iter().any(|r| r.3));
     assert_eq!(
         doc["components"]["securitySchemes"][super::BEARER],
-        json!({"type": "http", "scheme": "bearer", "description": "An API token (`gh_...`); `gatehouse init` prints the first one."})
+        json!({"type": "http", "scheme": "bearer", "description": "An API token (`gh_...`; `gatehouse init` prints the first one), or an access token from `/oauth2/token`."})
     );
     assert!(doc.get("security").is_none(), "no global security");
 }
 
 fn refers_to_api_error(doc: &Value, response: &Value) -> bool {
+    refers_to(doc, response, "ApiError")
+}
+
+fn refers_to(doc: &Value, response: &Value, schema: &str) -> bool {
     let response = match response["$ref"].as_str() {
         Some(r) => {
             let name = r.strip_prefix("#/components/responses/").unwrap();
@@ -86,7 +90,7 @@ fn refers_to_api_error(doc: &Value, response: &Value) -> bool {
     };
     let content = response["content"].as_object().unwrap();
     content.len() == 1
-        && content["application/json"]["schema"]["$ref"] == "#/components/schemas/ApiError"
+        && content["application/json"]["schema"]["$ref"] == format!("#/components/schemas/{schema}")
 }
 
 /// Every error code is in the document: all values of `ErrorCode`, the error
@@ -124,7 +128,13 @@ fn every_error_code_and_status_is_described_in_the_one_shape() {
             let statuses = op["responses"].as_object().unwrap();
             for (status, response) in statuses {
                 let n: u16 = status.parse().unwrap();
-                if n >= 400 {
+                // The OAuth endpoints answer their own errors in RFC 6749's shape.
+                if path.starts_with("/oauth2/") && (n == 400 || n == 401) {
+                    assert!(
+                        refers_to(&doc, response, "OAuthErrorResponse"),
+                        "{method} {path} {status}"
+                    );
+                } else if n >= 400 {
                     assert!(
                         refers_to_api_error(&doc, response),
                         "{method} {path} {status}"

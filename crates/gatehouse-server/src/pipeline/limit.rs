@@ -35,6 +35,8 @@ const RETRY_AFTER_SECONDS: u64 = 1;
 #[derive(Debug)]
 pub struct RouteLimits {
     turns: HashMap<Action, Arc<Semaphore>>,
+    /// Free-text searches take turns of their own, fewer.
+    text_search: Arc<Semaphore>,
     wait: Duration,
 }
 
@@ -54,14 +56,23 @@ impl RouteLimits {
         .collect();
         Self {
             turns,
+            text_search: Arc::new(Semaphore::new(c.audit_text_search.max(1))),
             wait: Duration::from_millis(config.queue_wait_ms),
         }
     }
 
     /// A turn on `action`'s route, waiting at most the configured time; `None`
     /// means the route is not limited, `Some(Err)` that it stayed full.
-    async fn take(&self, action: Action) -> Option<Result<OwnedSemaphorePermit, ApiFailure>> {
-        let turns = self.turns.get(&action)?.clone();
+    async fn take(
+        &self,
+        action: Action,
+        is_text_search: bool,
+    ) -> Option<Result<OwnedSemaphorePermit, ApiFailure>> {
+        let turns = if is_text_search && action == Action::SearchAudit {
+            self.text_search.clone()
+        } else {
+            self.turns.get(&action)?.clone()
+        };
         let busy = || {
             ApiFailure::new(
                 ErrorCode::Unavailable,
@@ -94,7 +105,12 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     let Some(action) = action else {
         return next.run(request).await;
     };
-    let permit = match state.limits.take(action).await {
+    // A free-text search: `q` with a value, however its name is spelt
+    // (`%71=` is `q=`), as the handler's parser reads it.
+    let is_text_search = request.uri().query().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "q" && !v.is_empty())
+    });
+    let permit = match state.limits.take(action, is_text_search).await {
         None => return next.run(request).await,
         Some(Err(busy)) => return busy.into_response(),
         Some(Ok(permit)) => permit,

@@ -34,8 +34,8 @@ async fn a_request_dropped_mid_way_is_still_recorded(db: Db) {
         clock,
         "https://gatehouse.test",
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
 
     // A body that has sent one byte and then waits.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);

@@ -23,7 +23,13 @@ async fn server_info_names_backend_version_and_caller(db: Db) {
 async fn mint_list_revoke_lifecycle(db: Db) {
     let server = TestServer::start(db).await;
     let admin = server.client();
-    let me = admin.server_info().await.unwrap().identity.token_id.unwrap();
+    let me = admin
+        .server_info()
+        .await
+        .unwrap()
+        .identity
+        .token_id
+        .unwrap();
     let request = CreateApiTokenRequest {
         name: "  ci pipeline  ".into(),
         role: Role::Service,
@@ -80,7 +86,13 @@ async fn mint_list_revoke_lifecycle(db: Db) {
 async fn the_last_administrator_cannot_be_revoked(db: Db) {
     let server = TestServer::start(db).await;
     let admin = server.client();
-    let me = admin.server_info().await.unwrap().identity.token_id.unwrap();
+    let me = admin
+        .server_info()
+        .await
+        .unwrap()
+        .identity
+        .token_id
+        .unwrap();
     let e = admin.revoke_api_token(me).await.unwrap_err();
     assert_eq!(e.code(), Some(ErrorCode::Conflict));
     assert!(admin.server_info().await.is_ok(), "still works");
@@ -91,7 +103,13 @@ async fn the_last_administrator_cannot_be_revoked(db: Db) {
         admin.server_info().await.unwrap_err().code(),
         Some(ErrorCode::InvalidToken)
     );
-    let second_id = second.server_info().await.unwrap().identity.token_id.unwrap();
+    let second_id = second
+        .server_info()
+        .await
+        .unwrap()
+        .identity
+        .token_id
+        .unwrap();
     assert_eq!(
         second.revoke_api_token(second_id).await.unwrap_err().code(),
         Some(ErrorCode::Conflict)

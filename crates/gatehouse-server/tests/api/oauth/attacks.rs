@@ -50,32 +50,182 @@ async fn every_attack_gets_the_same_401_and_the_record_names_the_check(db: Db) {
     };
     let now = base["iat"].as_i64().unwrap();
     let cases: Vec<(&str, String, &str)> = vec![
-        ("alg none, unsigned", format!("{}.{}.", b64(none.as_bytes()), b64(body.as_bytes())), "algorithm_mismatch"),
-        ("alg none, signed", format!("{}.{}.{good_sig}", b64(none.as_bytes()), b64(body.as_bytes())), "algorithm_mismatch"),
-        ("HS256 keyed with the public key", format!("{hs_message}.{hs_sig}"), "algorithm_mismatch"),
-        ("signature of zeros", format!("{}.{}", good.rsplit_once('.').unwrap().0, b64(&[0; 64])), "bad_signature"),
-        ("unknown kid", signed(header(json!({"kid": "no-such-key"})), body.clone()), "unknown_key"),
-        ("kid as a path", signed(header(json!({"kid": "../../../../etc/passwd"})), body.clone()), "unknown_key"),
-        ("kid as SQL", signed(header(json!({"kid": "' OR 1=1 --"})), body.clone()), "unknown_key"),
-        ("jku", signed(header(json!({"jku": "https://attacker.test/jwks.json"})), body.clone()), "forbidden_header_member"),
-        ("x5u", signed(header(json!({"x5u": "https://attacker.test/cert.pem"})), body.clone()), "forbidden_header_member"),
-        ("embedded jwk", signed(header(json!({"jwk": key.public()})), body.clone()), "forbidden_header_member"),
-        ("x5c", signed(header(json!({"x5c": ["MIIBszCCAVmgAwIBAgIU"]})), body.clone()), "forbidden_header_member"),
-        ("crit", signed(header(json!({"crit": ["exp"]})), body.clone()), "forbidden_header_member"),
-        ("expired", signed(header(json!({})), with(base.clone(), json!({"iat": now - 400, "nbf": now - 400, "exp": now - 31}))), "expired"),
-        ("nbf in the future", signed(header(json!({})), with(base.clone(), json!({"nbf": now + 120}))), "not_yet_valid"),
-        ("wrong aud", signed(header(json!({})), with(base.clone(), json!({"aud": "another-api"}))), "wrong_audience"),
-        ("wrong iss", signed(header(json!({})), with(base.clone(), json!({"iss": "https://attacker.test"}))), "wrong_issuer"),
-        ("typ JWT (an ID token)", signed(header(json!({"typ": "JWT"})), body.clone()), "wrong_type"),
-        ("typ of a refresh token", signed(header(json!({"typ": "rt+jwt"})), body.clone()), "wrong_type"),
-        ("exp as a string", signed(header(json!({})), with(base.clone(), json!({"exp": (now + 300).to_string()}))), "bad_claims"),
-        ("missing exp", signed(header(json!({})), with(base.clone(), json!({"exp": null}))), "bad_claims"),
-        ("a year long", signed(header(json!({})), with(base.clone(), json!({"exp": now + 366 * 86_400}))), "bad_lifetime"),
-        ("duplicate exp", signed(header(json!({})), body.replacen('{', &format!("{{\"exp\":{},", now + 999_999), 1)), "duplicate_member"),
-        ("subject not its client", signed(header(json!({})), with(base.clone(), json!({"sub": "someone-else"}))), "bad_claims"),
-        ("an unknown role", signed(header(json!({})), with(base.clone(), json!({"role": "root"}))), "bad_claims"),
-        ("over 4 KiB", format!("{good}{}", "A".repeat(5000)), "too_large"),
-        ("two parts", good.rsplit_once('.').unwrap().0.to_owned(), "malformed"),
+        (
+            "alg none, unsigned",
+            format!("{}.{}.", b64(none.as_bytes()), b64(body.as_bytes())),
+            "algorithm_mismatch",
+        ),
+        (
+            "alg none, signed",
+            format!(
+                "{}.{}.{good_sig}",
+                b64(none.as_bytes()),
+                b64(body.as_bytes())
+            ),
+            "algorithm_mismatch",
+        ),
+        (
+            "HS256 keyed with the public key",
+            format!("{hs_message}.{hs_sig}"),
+            "algorithm_mismatch",
+        ),
+        (
+            "signature of zeros",
+            format!("{}.{}", good.rsplit_once('.').unwrap().0, b64(&[0; 64])),
+            "bad_signature",
+        ),
+        (
+            "unknown kid",
+            signed(header(json!({"kid": "no-such-key"})), body.clone()),
+            "unknown_key",
+        ),
+        (
+            "kid as a path",
+            signed(
+                header(json!({"kid": "../../../../etc/passwd"})),
+                body.clone(),
+            ),
+            "unknown_key",
+        ),
+        (
+            "kid as SQL",
+            signed(header(json!({"kid": "' OR 1=1 --"})), body.clone()),
+            "unknown_key",
+        ),
+        (
+            "jku",
+            signed(
+                header(json!({"jku": "https://attacker.test/jwks.json"})),
+                body.clone(),
+            ),
+            "forbidden_header_member",
+        ),
+        (
+            "x5u",
+            signed(
+                header(json!({"x5u": "https://attacker.test/cert.pem"})),
+                body.clone(),
+            ),
+            "forbidden_header_member",
+        ),
+        (
+            "embedded jwk",
+            signed(header(json!({"jwk": key.public()})), body.clone()),
+            "forbidden_header_member",
+        ),
+        (
+            "x5c",
+            signed(
+                header(json!({"x5c": ["MIIBszCCAVmgAwIBAgIU"]})),
+                body.clone(),
+            ),
+            "forbidden_header_member",
+        ),
+        (
+            "crit",
+            signed(header(json!({"crit": ["exp"]})), body.clone()),
+            "forbidden_header_member",
+        ),
+        (
+            "expired",
+            signed(
+                header(json!({})),
+                with(
+                    base.clone(),
+                    json!({"iat": now - 400, "nbf": now - 400, "exp": now - 31}),
+                ),
+            ),
+            "expired",
+        ),
+        (
+            "nbf in the future",
+            signed(
+                header(json!({})),
+                with(base.clone(), json!({"nbf": now + 120})),
+            ),
+            "not_yet_valid",
+        ),
+        (
+            "wrong aud",
+            signed(
+                header(json!({})),
+                with(base.clone(), json!({"aud": "another-api"})),
+            ),
+            "wrong_audience",
+        ),
+        (
+            "wrong iss",
+            signed(
+                header(json!({})),
+                with(base.clone(), json!({"iss": "https://attacker.test"})),
+            ),
+            "wrong_issuer",
+        ),
+        (
+            "typ JWT (an ID token)",
+            signed(header(json!({"typ": "JWT"})), body.clone()),
+            "wrong_type",
+        ),
+        (
+            "typ of a refresh token",
+            signed(header(json!({"typ": "rt+jwt"})), body.clone()),
+            "wrong_type",
+        ),
+        (
+            "exp as a string",
+            signed(
+                header(json!({})),
+                with(base.clone(), json!({"exp": (now + 300).to_string()})),
+            ),
+            "bad_claims",
+        ),
+        (
+            "missing exp",
+            signed(header(json!({})), with(base.clone(), json!({"exp": null}))),
+            "bad_claims",
+        ),
+        (
+            "a year long",
+            signed(
+                header(json!({})),
+                with(base.clone(), json!({"exp": now + 366 * 86_400})),
+            ),
+            "bad_lifetime",
+        ),
+        (
+            "duplicate exp",
+            signed(
+                header(json!({})),
+                body.replacen('{', &format!("{{\"exp\":{},", now + 999_999), 1),
+            ),
+            "duplicate_member",
+        ),
+        (
+            "subject not its client",
+            signed(
+                header(json!({})),
+                with(base.clone(), json!({"sub": "someone-else"})),
+            ),
+            "bad_claims",
+        ),
+        (
+            "an unknown role",
+            signed(
+                header(json!({})),
+                with(base.clone(), json!({"role": "root"})),
+            ),
+            "bad_claims",
+        ),
+        (
+            "over 4 KiB",
+            format!("{good}{}", "A".repeat(5000)),
+            "too_large",
+        ),
+        (
+            "two parts",
+            good.rsplit_once('.').unwrap().0.to_owned(),
+            "malformed",
+        ),
     ];
     let mut bodies = Vec::new();
     for (name, token, reason) in &cases {
@@ -119,8 +269,14 @@ mod hmac_sign {
         }
         let inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
         let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-        let h1 = Sha256::new().chain_update(&inner).chain_update(message).finalize();
-        let h2 = Sha256::new().chain_update(&outer).chain_update(h1).finalize();
+        let h1 = Sha256::new()
+            .chain_update(&inner)
+            .chain_update(message)
+            .finalize();
+        let h2 = Sha256::new()
+            .chain_update(&outer)
+            .chain_update(h1)
+            .finalize();
         super::b64(&h2)
     }
 }
@@ -134,7 +290,10 @@ async fn revoked_and_expired_tokens_are_refused_as_any_other(db: Db) {
         .raw()
         .post(server.url("/oauth2/revoke"))
         .header("authorization", super::basic(&client.id, &client.secret))
-        .form(&[("token", token.as_str()), ("token_type_hint", "access_token")])
+        .form(&[
+            ("token", token.as_str()),
+            ("token_type_hint", "access_token"),
+        ])
         .send()
         .await
         .unwrap();

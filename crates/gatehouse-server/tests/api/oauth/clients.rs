@@ -51,7 +51,10 @@ async fn clients_are_registered_changed_and_disabled_on_the_record(db: Db) {
     assert_eq!(patched.status(), 200);
     assert_eq!(record["before"]["name"], "auditor client");
     assert_eq!(record["after"]["name"], "reporting");
-    assert_eq!(record["after"]["scopes"], json!(["audit:read", "blocked:read"]));
+    assert_eq!(
+        record["after"]["scopes"],
+        json!(["audit:read", "blocked:read"])
+    );
     // The same path, spelt in upper case, is the same client.
     let upper = server
         .raw()
@@ -74,7 +77,10 @@ async fn clients_are_registered_changed_and_disabled_on_the_record(db: Db) {
     let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, client.secret);
     assert!(!record.to_string().contains(&new_secret));
-    let new = TestClient { id: client.id.clone(), secret: new_secret.clone() };
+    let new = TestClient {
+        id: client.id.clone(),
+        secret: new_secret.clone(),
+    };
     assert_eq!(token_response(&server, &new, &[]).await.status(), 200);
     assert_eq!(token_response(&server, &client, &[]).await.status(), 200);
     server.clock.advance(chrono::Duration::seconds(86_400));
@@ -100,7 +106,9 @@ async fn clients_are_registered_changed_and_disabled_on_the_record(db: Db) {
     let trail = super::recent_records(&server, "resource_type=client").await;
     for secret in [&client.secret, &new_secret] {
         assert!(!dump.contains(secret.as_str()));
-        assert!(!Value::Array(trail.clone()).to_string().contains(secret.as_str()));
+        assert!(!Value::Array(trail.clone())
+            .to_string()
+            .contains(secret.as_str()));
     }
 }
 
@@ -117,19 +125,77 @@ async fn bad_registrations_are_refused_and_only_administrators_grant_roles(db: D
         b
     };
     let cases = [
-        ("unknown scope", with(json!({"scopes": ["everything"]})), ErrorCode::ValidationFailed),
-        ("no scope", with(json!({"scopes": []})), ErrorCode::ValidationFailed),
-        ("no grant", with(json!({"grant_types": []})), ErrorCode::ValidationFailed),
-        ("public with client_credentials", with(json!({"is_confidential": false})), ErrorCode::ValidationFailed),
-        ("code without redirect", with(json!({"grant_types": ["authorization_code"]})), ErrorCode::ValidationFailed),
-        ("http redirect", with(json!({"grant_types": ["authorization_code"], "redirect_uris": ["http://app.example/cb"]})), ErrorCode::ValidationFailed),
-        ("localhost redirect", with(json!({"grant_types": ["authorization_code"], "redirect_uris": ["http://localhost/cb"]})), ErrorCode::ValidationFailed),
-        ("redirect with fragment", with(json!({"grant_types": ["authorization_code"], "redirect_uris": ["https://app.example/cb#x"]})), ErrorCode::ValidationFailed),
-        ("empty name", with(json!({"name": " "})), ErrorCode::ValidationFailed),
-        ("control character", with(json!({"name": "a\u{7}b"})), ErrorCode::ValidationFailed),
-        ("the implicit grant", with(json!({"grant_types": ["implicit"]})), ErrorCode::InvalidBody),
-        ("a made-up role", with(json!({"role": "root"})), ErrorCode::InvalidBody),
-        ("an unknown field", with(json!({"client_secret": "mine"})), ErrorCode::InvalidBody),
+        (
+            "unknown scope",
+            with(json!({"scopes": ["everything"]})),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "no scope",
+            with(json!({"scopes": []})),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "no grant",
+            with(json!({"grant_types": []})),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "public with client_credentials",
+            with(json!({"is_confidential": false})),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "code without redirect",
+            with(json!({"grant_types": ["authorization_code"]})),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "http redirect",
+            with(
+                json!({"grant_types": ["authorization_code"], "redirect_uris": ["http://app.example/cb"]}),
+            ),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "localhost redirect",
+            with(
+                json!({"grant_types": ["authorization_code"], "redirect_uris": ["http://localhost/cb"]}),
+            ),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "redirect with fragment",
+            with(
+                json!({"grant_types": ["authorization_code"], "redirect_uris": ["https://app.example/cb#x"]}),
+            ),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "empty name",
+            with(json!({"name": " "})),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "control character",
+            with(json!({"name": "a\u{7}b"})),
+            ErrorCode::ValidationFailed,
+        ),
+        (
+            "the implicit grant",
+            with(json!({"grant_types": ["implicit"]})),
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "a made-up role",
+            with(json!({"role": "root"})),
+            ErrorCode::InvalidBody,
+        ),
+        (
+            "an unknown field",
+            with(json!({"client_secret": "mine"})),
+            ErrorCode::InvalidBody,
+        ),
     ];
     for (name, body, code) in cases {
         let response = post(&server, &admin, body).await;
@@ -137,19 +203,25 @@ async fn bad_registrations_are_refused_and_only_administrators_grant_roles(db: D
         assert!(!error.message.is_empty(), "{name}");
     }
     // Loopback on any port and https are fine for native and web apps.
-    let ok = with(json!({"grant_types": ["client_credentials", "authorization_code"],
-        "redirect_uris": ["http://127.0.0.1/cb", "http://[::1]:51234/cb", "https://app.example/cb"]}));
+    let ok = with(
+        json!({"grant_types": ["client_credentials", "authorization_code"],
+        "redirect_uris": ["http://127.0.0.1/cb", "http://[::1]:51234/cb", "https://app.example/cb"]}),
+    );
     assert_eq!(post(&server, &admin, ok).await.status(), 201);
     // A service allowed to register clients still cannot register another role.
     let policy = format!(
         "{}\n@id(\"svc_clients\")\npermit (principal in Role::\"service\", action == Action::\"clients.create\", resource);",
         gatehouse_authz::BUILTIN_POLICIES
     );
-    server.client().create_policy_version(&gatehouse_types::CreatePolicyVersionRequest {
-        text: policy,
-        base_version: 1,
-        reason: "services register their own clients".into(),
-    }).await.unwrap();
+    server
+        .client()
+        .create_policy_version(&gatehouse_types::CreatePolicyVersionRequest {
+            text: policy,
+            base_version: 1,
+            reason: "services register their own clients".into(),
+        })
+        .await
+        .unwrap();
     let service = server.mint(Role::Service).await;
     assert_eq!(post(&server, &service, base.clone()).await.status(), 201);
     let escalate = post(&server, &service, with(json!({"role": "administrator"}))).await;
@@ -157,10 +229,22 @@ async fn bad_registrations_are_refused_and_only_administrators_grant_roles(db: D
     // Auditors read clients and change none.
     let auditor = server.mint(Role::Auditor).await;
     assert_eq!(
-        server.raw().get(server.url("/v1/clients")).bearer_auth(&auditor).send().await.unwrap().status(),
+        server
+            .raw()
+            .get(server.url("/v1/clients"))
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
-    assert_error(post(&server, &auditor, base).await, 403, ErrorCode::Forbidden).await;
+    assert_error(
+        post(&server, &auditor, base).await,
+        403,
+        ErrorCode::Forbidden,
+    )
+    .await;
     let _ = basic;
 }
 

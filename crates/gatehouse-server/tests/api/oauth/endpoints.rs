@@ -18,7 +18,9 @@ async fn assert_oauth_error(response: reqwest::Response, status: u16, error: &st
     }
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], error, "{body}");
-    assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(body["error_description"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
     assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
     body
 }
@@ -60,7 +62,10 @@ async fn client_credentials_issue_a_short_lived_token_that_works_on_private_rout
     let record = record_of(&server, &search).await;
     assert_eq!(search.status(), 200);
     assert_eq!(record["actor"]["kind"], "client");
-    assert_eq!(record["details"]["access_decision"]["scope"]["granted"], true);
+    assert_eq!(
+        record["details"]["access_decision"]["scope"]["granted"],
+        true
+    );
     // A narrower scope on request; client_secret_post works as well.
     let narrow = server
         .raw()
@@ -136,7 +141,10 @@ async fn every_bad_token_request_gets_its_rfc_6749_error(db: Db) {
             .join("&")
     };
     let post = |auth: Option<String>, content_type: &'static str, body: String| {
-        let mut request = raw.post(&url).header("content-type", content_type).body(body);
+        let mut request = raw
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body);
         if let Some(auth) = auth {
             request = request.header("authorization", auth);
         }
@@ -145,27 +153,145 @@ async fn every_bad_token_request_gets_its_rfc_6749_error(db: Db) {
     let urlenc = "application/x-www-form-urlencoded";
     let cc = "grant_type=client_credentials".to_owned();
     let cases: Vec<(&str, Option<String>, &'static str, String, u16, &str)> = vec![
-        ("JSON body", Some(good_basic.clone()), "application/json", r#"{"grant_type":"client_credentials"}"#.into(), 400, "invalid_request"),
-        ("no grant_type", Some(good_basic.clone()), urlenc, "scope=audit%3Awrite".into(), 400, "invalid_request"),
-        ("grant_type twice", Some(good_basic.clone()), urlenc, format!("{cc}&{cc}"), 400, "invalid_request"),
-        ("a broken escape", Some(good_basic.clone()), urlenc, format!("{cc}&scope=%zz"), 400, "invalid_request"),
-        ("the password grant", Some(good_basic.clone()), urlenc, form(&[("grant_type", "password"), ("username", "a"), ("password", "b")]), 400, "unsupported_grant_type"),
-        ("the implicit grant", Some(good_basic.clone()), urlenc, form(&[("grant_type", "implicit")]), 400, "unsupported_grant_type"),
-        ("a made-up grant", Some(good_basic.clone()), urlenc, form(&[("grant_type", "urn:x:y")]), 400, "unsupported_grant_type"),
-        ("no client authentication", None, urlenc, cc.clone(), 401, "invalid_client"),
-        ("a wrong secret", Some(basic(&client.id, "ghs_wrong")), urlenc, cc.clone(), 401, "invalid_client"),
-        ("an unknown client", Some(basic("0190a5f4-0000-7000-8000-000000000001", &client.secret)), urlenc, cc.clone(), 401, "invalid_client"),
-        ("a bearer, not Basic", Some(format!("Bearer {}", server.admin_token)), urlenc, cc.clone(), 401, "invalid_client"),
-        ("Basic that is not base64", Some("Basic !!!".into()), urlenc, cc.clone(), 401, "invalid_client"),
-        ("two methods at once", Some(good_basic.clone()), urlenc, format!("{cc}&client_id={}&client_secret={}", client.id, client.secret), 400, "invalid_request"),
-        ("a scope it does not have", Some(good_basic.clone()), urlenc, format!("{cc}&scope=keys%3Awrite"), 400, "invalid_scope"),
-        ("a malformed scope", Some(good_basic.clone()), urlenc, format!("{cc}&scope=a%22b"), 400, "invalid_scope"),
+        (
+            "JSON body",
+            Some(good_basic.clone()),
+            "application/json",
+            r#"{"grant_type":"client_credentials"}"#.into(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "no grant_type",
+            Some(good_basic.clone()),
+            urlenc,
+            "scope=audit%3Awrite".into(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "grant_type twice",
+            Some(good_basic.clone()),
+            urlenc,
+            format!("{cc}&{cc}"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "a broken escape",
+            Some(good_basic.clone()),
+            urlenc,
+            format!("{cc}&scope=%zz"),
+            400,
+            "invalid_request",
+        ),
+        (
+            "the password grant",
+            Some(good_basic.clone()),
+            urlenc,
+            form(&[
+                ("grant_type", "password"),
+                ("username", "a"),
+                ("password", "b"),
+            ]),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "the implicit grant",
+            Some(good_basic.clone()),
+            urlenc,
+            form(&[("grant_type", "implicit")]),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "a made-up grant",
+            Some(good_basic.clone()),
+            urlenc,
+            form(&[("grant_type", "urn:x:y")]),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "no client authentication",
+            None,
+            urlenc,
+            cc.clone(),
+            401,
+            "invalid_client",
+        ),
+        (
+            "a wrong secret",
+            Some(basic(&client.id, "ghs_wrong")),
+            urlenc,
+            cc.clone(),
+            401,
+            "invalid_client",
+        ),
+        (
+            "an unknown client",
+            Some(basic(
+                "0190a5f4-0000-7000-8000-000000000001",
+                &client.secret,
+            )),
+            urlenc,
+            cc.clone(),
+            401,
+            "invalid_client",
+        ),
+        (
+            "a bearer, not Basic",
+            Some(format!("Bearer {}", server.admin_token)),
+            urlenc,
+            cc.clone(),
+            401,
+            "invalid_client",
+        ),
+        (
+            "Basic that is not base64",
+            Some("Basic !!!".into()),
+            urlenc,
+            cc.clone(),
+            401,
+            "invalid_client",
+        ),
+        (
+            "two methods at once",
+            Some(good_basic.clone()),
+            urlenc,
+            format!(
+                "{cc}&client_id={}&client_secret={}",
+                client.id, client.secret
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            "a scope it does not have",
+            Some(good_basic.clone()),
+            urlenc,
+            format!("{cc}&scope=keys%3Awrite"),
+            400,
+            "invalid_scope",
+        ),
+        (
+            "a malformed scope",
+            Some(good_basic.clone()),
+            urlenc,
+            format!("{cc}&scope=a%22b"),
+            400,
+            "invalid_scope",
+        ),
     ];
     for (name, auth, content_type, body, status, error) in cases {
         let response = post(auth, content_type, body).await.unwrap();
         let record = record_of(&server, &response).await;
         assert_oauth_error(response, status, error).await;
-        assert_eq!(record["details"]["rfc6749_error"], error, "{name}: {record}");
+        assert_eq!(
+            record["details"]["rfc6749_error"], error,
+            "{name}: {record}"
+        );
         assert!(!record.to_string().contains(&client.secret), "{name}");
     }
     // A client that may not use the grant.
@@ -173,17 +299,27 @@ async fn every_bad_token_request_gets_its_rfc_6749_error(db: Db) {
         .raw()
         .post(server.url("/v1/clients"))
         .bearer_auth(&server.admin_token)
-        .json(&json!({"name": "app", "role": "user", "grant_types": ["authorization_code"],
-            "scopes": ["server:read"], "redirect_uris": ["http://127.0.0.1/callback"]}))
+        .json(
+            &json!({"name": "app", "role": "user", "grant_types": ["authorization_code"],
+            "scopes": ["server:read"], "redirect_uris": ["http://127.0.0.1/callback"]}),
+        )
         .send()
         .await
         .unwrap();
     let code_only: Value = code_only.json().await.unwrap();
     let app = TestClient {
-        id: code_only["client"]["client_id"].as_str().unwrap().to_owned(),
+        id: code_only["client"]["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
         secret: code_only["client_secret"].as_str().unwrap().to_owned(),
     };
-    assert_oauth_error(token_response(&server, &app, &[]).await, 400, "unauthorized_client").await;
+    assert_oauth_error(
+        token_response(&server, &app, &[]).await,
+        400,
+        "unauthorized_client",
+    )
+    .await;
     // The good request, after all that, still works.
     assert_eq!(token_response(&server, &client, &[]).await.status(), 200);
 }
@@ -202,14 +338,24 @@ async fn introspection_answers_allowed_clients_and_says_only_inactive_otherwise(
             .form(&[("token", token)])
             .send()
     };
-    let active: Value = introspect(&resource, &token).await.unwrap().json().await.unwrap();
+    let active: Value = introspect(&resource, &token)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(active["active"], true);
     assert_eq!(active["client_id"], caller.id);
     assert_eq!(active["scope"], "audit:read");
     assert_eq!(active["token_type"], "Bearer");
     assert!(active["exp"].as_i64().unwrap() > active["iat"].as_i64().unwrap());
     // Garbage, and a revoked token: `{"active": false}` and nothing else.
-    let garbage: Value = introspect(&resource, "not-a-token").await.unwrap().json().await.unwrap();
+    let garbage: Value = introspect(&resource, "not-a-token")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(garbage, json!({"active": false}));
     let revoked = server
         .raw()
@@ -220,10 +366,20 @@ async fn introspection_answers_allowed_clients_and_says_only_inactive_otherwise(
         .await
         .unwrap();
     assert_eq!(revoked.status(), 200);
-    let after: Value = introspect(&resource, &token).await.unwrap().json().await.unwrap();
+    let after: Value = introspect(&resource, &token)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(after, json!({"active": false}));
     // A client not allowed to introspect, and no client at all.
-    assert_oauth_error(introspect(&caller, &token).await.unwrap(), 400, "unauthorized_client").await;
+    assert_oauth_error(
+        introspect(&caller, &token).await.unwrap(),
+        400,
+        "unauthorized_client",
+    )
+    .await;
     let anonymous = server
         .raw()
         .post(server.url("/oauth2/introspect"))
@@ -251,7 +407,12 @@ async fn revocation_answers_200_for_unknown_tokens_and_refuses_other_clients_tok
     // Unknown and malformed tokens: 200, nothing revoked (RFC 7009 §2.2).
     assert_eq!(revoke(&a, "no-such-token").await.unwrap().status(), 200);
     // Another client's token: refused, and it keeps working.
-    assert_oauth_error(revoke(&b, &token).await.unwrap(), 400, "unauthorized_client").await;
+    assert_oauth_error(
+        revoke(&b, &token).await.unwrap(),
+        400,
+        "unauthorized_client",
+    )
+    .await;
     assert_eq!(call(&server, &token).await.status(), 200);
     // Its own: revoked; twice is fine.
     assert_eq!(revoke(&a, &token).await.unwrap().status(), 200);
@@ -272,20 +433,47 @@ async fn revocation_answers_200_for_unknown_tokens_and_refuses_other_clients_tok
 // proves: TK-2, TK-6
 async fn discovery_and_the_key_set_describe_what_exists(db: Db) {
     let server = TestServer::start(db).await;
-    for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
-        let meta: Value = server.raw().get(server.url(path)).send().await.unwrap().json().await.unwrap();
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let meta: Value = server
+            .raw()
+            .get(server.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(meta["issuer"], server.base_url);
         assert_eq!(meta["token_endpoint"], server.url("/oauth2/token"));
         assert_eq!(meta["jwks_uri"], server.url("/.well-known/jwks.json"));
         assert_eq!(meta["revocation_endpoint"], server.url("/oauth2/revoke"));
-        assert_eq!(meta["introspection_endpoint"], server.url("/oauth2/introspect"));
+        assert_eq!(
+            meta["introspection_endpoint"],
+            server.url("/oauth2/introspect")
+        );
         assert_eq!(meta["grant_types_supported"], json!(["client_credentials"]));
-        assert_eq!(meta["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post"]));
-        assert_eq!(meta["id_token_signing_alg_values_supported"], json!(["EdDSA"]));
+        assert_eq!(
+            meta["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "client_secret_post"])
+        );
+        assert_eq!(
+            meta["id_token_signing_alg_values_supported"],
+            json!(["EdDSA"])
+        );
         let scopes = meta["scopes_supported"].as_array().unwrap();
-        assert!(scopes.contains(&json!("audit:read")) && scopes.contains(&json!("tokens:introspect")));
+        assert!(
+            scopes.contains(&json!("audit:read")) && scopes.contains(&json!("tokens:introspect"))
+        );
     }
-    let jwks = server.raw().get(server.url("/.well-known/jwks.json")).send().await.unwrap();
+    let jwks = server
+        .raw()
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(jwks.headers()["content-type"], "application/jwk-set+json");
     assert_eq!(jwks.headers()["cache-control"], "public, max-age=300");
     let jwks: Value = jwks.json().await.unwrap();

@@ -54,7 +54,9 @@ async fn the_oauth2_crate_gets_introspects_and_revokes_a_token(db: Db) {
     assert_eq!(info.client_id().unwrap().as_str(), app.id);
     // The app revokes it; the resource server then hears it is inactive.
     app_client
-        .revoke_token(StandardRevocableToken::AccessToken(token.access_token().clone()))
+        .revoke_token(StandardRevocableToken::AccessToken(
+            token.access_token().clone(),
+        ))
         .unwrap()
         .request_async(&http)
         .await

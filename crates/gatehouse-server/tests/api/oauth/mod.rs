@@ -78,8 +78,7 @@ pub async fn access_token(server: &TestServer, client: &TestClient) -> String {
 /// database and the key-encryption key would have it: to build tokens whose
 /// signature is good and whose contents are not.
 pub async fn current_key(server: &TestServer) -> KeyPair {
-    let kek_text =
-        std::fs::read_to_string(server.config.data_dir.join("token-keys.kek")).unwrap();
+    let kek_text = std::fs::read_to_string(server.config.data_dir.join("token-keys.kek")).unwrap();
     let kek = Kek::from_base64(&kek_text).unwrap();
     let rows = server.store.signing_keys().list().await.unwrap();
     let row = rows.iter().find(|r| r.state == "current").unwrap();
