@@ -5,7 +5,7 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-hardening package fmt
+.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-hardening bench-tokens package fmt
 
 ## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
@@ -89,6 +89,12 @@ bench-audit:
 ## under wrk (POST /v1/authorize, a search page); BASE, BENCH_SECONDS, BENCH_RECORDS.
 bench-hardening:
 	bash scripts/bench-hardening.sh
+
+## Issue 13's targets: EdDSA verification against raw ed25519-dalek, and over
+## HTTPS client_credentials grants, introspection, a private route with an API
+## token and with a JWT (release build, wrk).
+bench-tokens:
+	bash scripts/bench-tokens.sh
 
 ## The console's speed with 10 M records in its embedded server (BENCH_DIR must
 ## hold bench-audit's database; a million blocked requests are added once), in the
