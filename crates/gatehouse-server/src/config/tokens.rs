@@ -120,6 +120,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_documents_the_section_at_its_defaults() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config.example.toml");
+        let c = Config::load(Some(std::path::Path::new(example)), Vec::new()).unwrap();
+        assert_eq!(c.tokens, super::TokensConfig::default());
+        let text = std::fs::read_to_string(example).unwrap();
+        for key in ["issuer", "audience", "access_token_ttl_seconds", "clock_skew_seconds",
+            "algorithm", "rotation_days", "kek_file", "secret_grace_seconds"] {
+            assert!(text.contains(&format!("# {key} = ")), "{key}");
+        }
+    }
+
+    #[test]
     fn token_settings_are_bounded_and_name_their_key() {
         let c = load("[tokens]\nalgorithm = \"ES256\"\nissuer = \"https://id.example\"\n").unwrap();
         assert_eq!(

@@ -489,7 +489,63 @@ async fn discovery_and_the_key_set_describe_what_exists(db: Db) {
     }
 }
 
+// proves: AZ-4, TK-3
+async fn the_decision_api_answers_for_a_tokens_subject(db: Db) {
+    let server = TestServer::start(db).await;
+    let reporting = register(&server, "auditor", &["audit:read"]).await;
+    let token = access_token(&server, &reporting).await;
+    let ask = |requests: Value| {
+        server
+            .raw()
+            .post(server.url("/v1/authorize"))
+            .bearer_auth(&server.admin_token)
+            .json(&json!({ "requests": requests }))
+            .send()
+    };
+    let context = json!({"source_ip": "10.0.0.1", "time": 1_790_000_000});
+    let question = |token: &str, action: &str| {
+        json!({"principal_token": token, "action": action,
+            "resource": {"type": "AuditTrail", "id": "audit"}, "context": context})
+    };
+    let answer: Value = ask(json!([
+        question(&token, "audit.search"),
+        question(&token, "audit.ingest"),
+        question("eyJhbGciOiJub25lIn0.e30.", "audit.search"),
+        {
+            let mut both = question(&token, "audit.search");
+            both["principal"] = json!({"type": "ApiToken", "id": "x", "attributes": {"name": "x", "role": "auditor"}});
+            both
+        },
+    ]))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let results = answer["results"].as_array().unwrap();
+    // The token's subject is the client, in its role: it may search, not ingest.
+    assert_eq!(results[0]["result"]["decision"], "allow", "{answer}");
+    assert_eq!(results[0]["result"]["policies"], json!(["builtin.auditor"]));
+    assert_eq!(results[1]["result"]["decision"], "deny", "{answer}");
+    // A forged token gets the uniform refusal, alone; the others are answered.
+    assert_eq!(results[2]["error"]["code"], "invalid_token", "{answer}");
+    assert_eq!(results[3]["error"]["code"], "invalid_body", "{answer}");
+    // A revoked token answers for no one.
+    let revoked = server
+        .raw()
+        .post(server.url("/oauth2/revoke"))
+        .header("authorization", basic(&reporting.id, &reporting.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let answer: Value = ask(json!([question(&token, "audit.search")])).await.unwrap().json().await.unwrap();
+    assert_eq!(answer["results"][0]["error"]["code"], "invalid_token", "{answer}");
+}
+
 on_both_databases!(
+    the_decision_api_answers_for_a_tokens_subject,
     client_credentials_issue_a_short_lived_token_that_works_on_private_routes,
     an_administrator_client_does_no_more_than_its_scopes,
     every_bad_token_request_gets_its_rfc_6749_error,
