@@ -312,13 +312,21 @@ pub async fn rotate_now(
     now_s: i64,
     change: &dyn RecordChange,
 ) -> Result<Vec<KeyResponse>, ApiFailure> {
-    ring.rotate(now_s, true, change).await.map_err(|e| {
-        tracing::error!(error = %e, "signing key rotation failed");
+    let unavailable = || {
         ApiFailure::new(
             ErrorCode::Unavailable,
             "the keys could not be rotated; try again",
         )
+    };
+    let rotated = ring.rotate(now_s, true, change).await.map_err(|e| {
+        tracing::error!(error = %e, "signing key rotation failed");
+        unavailable()
     })?;
+    // Only a rotation that committed has its record; otherwise the request is
+    // recorded as the failure it is.
+    if !rotated {
+        return Err(unavailable());
+    }
     Ok(ring.current().keys.clone())
 }
 

@@ -112,16 +112,32 @@ impl TokenState {
                 tick.tick().await;
                 let Some(state) = weak.upgrade() else { return };
                 let since = state.known().high_water_us - OVERLAP_US;
-                match store.token_events().since(since, BATCH).await {
-                    Ok(events) => {
-                        if state.apply(&events) {
-                            let now_s = clock.now().timestamp();
-                            if let Err(e) = keys.reload(now_s).await {
-                                tracing::error!(error = %e, "cannot reload the signing keys");
+                // The whole window, a page at a time: a burst of revocations
+                // larger than a page is read to its end, never stalled on.
+                let mut after_seq = 0;
+                let mut keys_changed = false;
+                loop {
+                    match store.token_events().since(since, after_seq, BATCH).await {
+                        Ok(events) => {
+                            keys_changed |= state.apply(&events);
+                            match events.last() {
+                                Some(last) if events.len() == BATCH as usize => {
+                                    after_seq = last.seq
+                                }
+                                _ => break,
                             }
                         }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the token events");
+                            break;
+                        }
                     }
-                    Err(e) => tracing::warn!(error = %e, "cannot read the token events"),
+                }
+                if keys_changed {
+                    let now_s = clock.now().timestamp();
+                    if let Err(e) = keys.reload(now_s).await {
+                        tracing::error!(error = %e, "cannot reload the signing keys");
+                    }
                 }
                 polls += 1;
                 // About once a minute: forget what expired; every ten, prune the table.

@@ -169,9 +169,15 @@ pub trait TokenEventStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Events still in force at `now_us`, in order: what a replica loads on start.
     async fn in_force(&self, now_us: i64) -> Result<Vec<TokenEventRow>, StoreError>;
-    /// Events appended at or after `since_us`, in order, at most `limit`: the
-    /// poll. Overlapping windows are expected; applying an event is idempotent.
-    async fn since(&self, since_us: i64, limit: u32) -> Result<Vec<TokenEventRow>, StoreError>;
+    /// Events appended at or after `since_us` with a sequence number above
+    /// `after_seq`, in order, at most `limit`: the poll, a page at a time.
+    /// Overlapping windows are expected; applying an event is idempotent.
+    async fn since(
+        &self,
+        since_us: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<TokenEventRow>, StoreError>;
     /// Forgets events no longer in force at `now_us` (they concern only tokens
     /// that have expired). Returns how many.
     async fn prune(&self, now_us: i64) -> Result<u64, StoreError>;
@@ -393,14 +399,17 @@ macro_rules! impl_token_stores {
             async fn since(
                 &self,
                 since_us: i64,
+                after_seq: i64,
                 limit: u32,
             ) -> Result<Vec<$crate::TokenEventRow>, $crate::StoreError> {
                 let sql = format!(
-                    "SELECT {} FROM token_events WHERE at_us >= $1 ORDER BY seq LIMIT $2",
+                    "SELECT {} FROM token_events WHERE at_us >= $1 AND seq > $2 \
+                     ORDER BY seq LIMIT $3",
                     $crate::tokens::EVENT_COLUMNS
                 );
                 Ok(sqlx::query_as(&sql)
                     .bind(since_us)
+                    .bind(after_seq)
                     .bind(i64::from(limit))
                     .fetch_all(&self.lookup)
                     .await?)

@@ -21,7 +21,10 @@ use gatehouse_tokens::{AccessClaims, KeyAlgorithm, KeyPair, SubjectKind, Verifie
 use rand::SeedableRng;
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -50,17 +53,28 @@ fn main() {
     assert_eq!(verifier.verify(&token, now).unwrap(), claims);
 
     let (signing_input, signature) = token.rsplit_once('.').unwrap();
-    let signature = ed25519_dalek::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
-    let x = URL_SAFE_NO_PAD.decode(pair.public().x.as_deref().unwrap()).unwrap();
+    let signature =
+        ed25519_dalek::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+    let x = URL_SAFE_NO_PAD
+        .decode(pair.public().x.as_deref().unwrap())
+        .unwrap();
     let raw_key = ed25519_dalek::VerifyingKey::from_bytes(&x.try_into().unwrap()).unwrap();
-    raw_key.verify(signing_input.as_bytes(), &signature).unwrap();
+    raw_key
+        .verify(signing_input.as_bytes(), &signature)
+        .unwrap();
 
-    println!("token: {} bytes, EdDSA; {n} verifications per round, {rounds} rounds", token.len());
+    println!(
+        "token: {} bytes, EdDSA; {n} verifications per round, {rounds} rounds",
+        token.len()
+    );
     let (mut raw_total, mut ours_total) = (0f64, 0f64);
     for round in 1..=rounds {
         let started = Instant::now();
         for _ in 0..n {
-            std::hint::black_box(raw_key.verify(std::hint::black_box(signing_input.as_bytes()), &signature)).unwrap();
+            std::hint::black_box(
+                raw_key.verify(std::hint::black_box(signing_input.as_bytes()), &signature),
+            )
+            .unwrap();
         }
         let raw = started.elapsed().as_nanos() as f64 / n as f64;
         let started = Instant::now();

@@ -125,8 +125,16 @@ mod tests {
         let c = Config::load(Some(std::path::Path::new(example)), Vec::new()).unwrap();
         assert_eq!(c.tokens, super::TokensConfig::default());
         let text = std::fs::read_to_string(example).unwrap();
-        for key in ["issuer", "audience", "access_token_ttl_seconds", "clock_skew_seconds",
-            "algorithm", "rotation_days", "kek_file", "secret_grace_seconds"] {
+        for key in [
+            "issuer",
+            "audience",
+            "access_token_ttl_seconds",
+            "clock_skew_seconds",
+            "algorithm",
+            "rotation_days",
+            "kek_file",
+            "secret_grace_seconds",
+        ] {
             assert!(text.contains(&format!("# {key} = ")), "{key}");
         }
     }

@@ -111,7 +111,14 @@ fn issue(
     client: &ClientRow,
     scopes: &Scopes,
 ) -> Result<(String, String, i64, i64), Refusal> {
-    let now = state.clock.now().timestamp();
+    // Tokens issued at or before a client's cut are refused; one issued in the
+    // same second as the cut, but after it, says so by its `iat` (at most a
+    // second ahead, within the skew).
+    let now = state
+        .clock
+        .now()
+        .timestamp()
+        .max(client.tokens_valid_after_us / 1_000_000 + 1);
     let exp = now + state.tokens.access_ttl_seconds;
     let jti = uuid::Uuid::new_v4().to_string();
     let claims = AccessClaims {

@@ -129,7 +129,7 @@ async fn a_rotation_moves_every_key_at_once_and_only_from_the_current_it_saw() {
         ));
         assert_eq!(states(store.as_ref()).await.len(), 3);
         // Every applied change left a `keys` event and its record.
-        let events = store.token_events().since(0, 100).await.unwrap();
+        let events = store.token_events().since(0, 0, 100).await.unwrap();
         assert_eq!(
             events.iter().filter(|e| e.kind == "keys").count(),
             3,
@@ -198,7 +198,12 @@ async fn client_changes_commit_with_their_record_and_cuts_reach_the_events() {
         // The edit could not move the id.
         assert_eq!(after.id, "c1");
         assert!(
-            store.token_events().since(0, 10).await.unwrap().is_empty(),
+            store
+                .token_events()
+                .since(0, 0, 10)
+                .await
+                .unwrap()
+                .is_empty(),
             "{b:?}"
         );
         // Unchanged and unknown.
@@ -240,7 +245,7 @@ async fn client_changes_commit_with_their_record_and_cuts_reach_the_events() {
             .update("c1", &disable, &audit, 9_000, &sealer)
             .await
             .unwrap();
-        let events = store.token_events().since(0, 10).await.unwrap();
+        let events = store.token_events().since(0, 0, 10).await.unwrap();
         let seen: Vec<_> = events
             .iter()
             .map(|e| (e.kind.as_str(), e.subject.as_str(), e.at_us))
@@ -287,12 +292,24 @@ async fn a_revoked_token_is_an_event_until_it_would_have_expired() {
         );
         assert_eq!(subjects(events.in_force(400).await.unwrap()), vec!["jti-2"]);
         assert_eq!(
-            subjects(events.since(150, 10).await.unwrap()),
+            subjects(events.since(150, 0, 10).await.unwrap()),
             vec!["jti-2"]
         );
-        assert_eq!(subjects(events.since(0, 1).await.unwrap()), vec!["jti-1"]);
+        assert_eq!(
+            subjects(events.since(0, 0, 1).await.unwrap()),
+            vec!["jti-1"]
+        );
+        // The next page starts after the last sequence number read.
+        let first = events.since(0, 0, 1).await.unwrap()[0].seq;
+        assert_eq!(
+            subjects(events.since(0, first, 10).await.unwrap()),
+            vec!["jti-2"]
+        );
         assert_eq!(events.prune(500).await.unwrap(), 1);
-        assert_eq!(subjects(events.since(0, 10).await.unwrap()), vec!["jti-2"]);
+        assert_eq!(
+            subjects(events.since(0, 0, 10).await.unwrap()),
+            vec!["jti-2"]
+        );
         // Three revocation records in the trail, the repeat's included.
         let page = store.audit().read_after(0, 10).await.unwrap();
         assert_eq!(page.len(), 3, "{b:?}");

@@ -101,6 +101,20 @@ async fn clients_are_registered_changed_and_disabled_on_the_record(db: Db) {
     assert_eq!(disabled["status"], "disabled");
     assert_eq!(call(&server, &token).await.status(), 401);
     assert_eq!(token_response(&server, &new, &[]).await.status(), 401);
+    // Enabled again in the same second: the old token stays refused, a new one
+    // works at once.
+    let enabled = server
+        .raw()
+        .patch(&path)
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"status": "active"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enabled.status(), 200);
+    let again = access_token(&server, &new).await;
+    assert_eq!(call(&server, &again).await.status(), 200);
+    assert_eq!(call(&server, &token).await.status(), 401);
     // No secret ever reached the database in clear.
     let dump = format!("{:?}", server.store.clients().list().await.unwrap());
     let trail = super::recent_records(&server, "resource_type=client").await;

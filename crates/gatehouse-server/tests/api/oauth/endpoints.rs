@@ -540,8 +540,16 @@ async fn the_decision_api_answers_for_a_tokens_subject(db: Db) {
         .await
         .unwrap();
     assert_eq!(revoked.status(), 200);
-    let answer: Value = ask(json!([question(&token, "audit.search")])).await.unwrap().json().await.unwrap();
-    assert_eq!(answer["results"][0]["error"]["code"], "invalid_token", "{answer}");
+    let answer: Value = ask(json!([question(&token, "audit.search")]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["results"][0]["error"]["code"], "invalid_token",
+        "{answer}"
+    );
 }
 
 on_both_databases!(
