@@ -180,3 +180,70 @@ fn the_example_config_is_valid_and_complete() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+// proves: TK-2
+#[test]
+fn keys_are_listed_and_rotated_offline_and_the_rotation_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [("GATEHOUSE_DATA_DIR", data.to_str().unwrap())];
+    // No data directory yet: a clear error, nothing created.
+    let early = gatehouse(&["keys", "list"], &env);
+    assert_eq!(early.status.code(), Some(2), "{}", stdout(&early));
+    assert!(!data.join("token-keys.kek").exists());
+    assert!(gatehouse(&["init"], &env).status.success());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data.join("token-keys.kek"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let list = gatehouse(&["keys", "list"], &env);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let states = |text: &str| {
+        let mut s: Vec<String> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().nth(2).unwrap().to_owned())
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(
+        states(&stdout(&list)),
+        ["current", "next"],
+        "{}",
+        stdout(&list)
+    );
+    let rotate = gatehouse(&["keys", "rotate"], &env);
+    assert!(rotate.status.success(), "{}", stderr(&rotate));
+    assert_eq!(
+        states(&stdout(&rotate)),
+        ["current", "next", "previous"],
+        "{}",
+        stdout(&rotate)
+    );
+    // The rotation is the operator's, on the record.
+    let export = gatehouse(
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--action",
+            "keys.rotate",
+        ],
+        &env,
+    );
+    assert!(export.status.success(), "{}", stderr(&export));
+    let records: Vec<serde_json::Value> = stdout(&export)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        records.iter().any(
+            |r| r["actor"]["id"] == "gatehouse keys rotate" && r["actor"]["kind"] == "operator"
+        ),
+        "{records:?}"
+    );
+}

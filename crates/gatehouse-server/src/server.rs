@@ -91,6 +91,9 @@ pub async fn init(
     is_forced: bool,
 ) -> Result<InitReport, ServerError> {
     let store = prepared.store.as_ref();
+    // The token key-encryption key is made with the data directory, so the
+    // offline `gatehouse keys` commands work before the first `serve`.
+    crate::signing::load_or_create_kek(&prepared.config)?;
     let active = tokens::count_active_administrators(store, clock)
         .await
         .map_err(|e| ServerError::Init(e.message.into_owned()))?;

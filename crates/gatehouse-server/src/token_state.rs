@@ -141,10 +141,10 @@ impl TokenState {
                 }
                 polls += 1;
                 // About once a minute: forget what expired; every ten, prune the table.
-                if polls % 240 == 0 {
+                if polls.is_multiple_of(240) {
                     let now = clock.now();
                     state.forget_expired(now.timestamp());
-                    if polls % 2400 == 0 {
+                    if polls.is_multiple_of(2400) {
                         if let Err(e) = store.token_events().prune(now.timestamp_micros()).await {
                             tracing::warn!(error = %e, "cannot prune the token events");
                         }

@@ -23,7 +23,7 @@ pub async fn create(
     let created = audit
         .commit_change(&state.audit, StatusCode::CREATED, |change| {
             let state = &state;
-            async move { clients::create(&state, &caller, request, &change).await }
+            async move { clients::create(state, &caller, request, &change).await }
         })
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -55,7 +55,7 @@ pub async fn update(
     let updated = audit
         .commit_change(&state.audit, StatusCode::OK, |change| {
             let state = &state;
-            async move { clients::update(&state, &id, request, &change).await }
+            async move { clients::update(state, &id, request, &change).await }
         })
         .await?;
     Ok(Json(updated))
@@ -72,7 +72,7 @@ pub async fn rotate_secret(
     let rotated = audit
         .commit_change(&state.audit, StatusCode::OK, |change| {
             let state = &state;
-            async move { clients::rotate_secret(&state, &id, &change).await }
+            async move { clients::rotate_secret(state, &id, &change).await }
         })
         .await?;
     Ok(Json(rotated))
@@ -89,7 +89,7 @@ pub async fn disable(
     let disabled = audit
         .commit_change(&state.audit, StatusCode::OK, |change| {
             let state = &state;
-            async move { clients::disable(&state, &id, &change).await }
+            async move { clients::disable(state, &id, &change).await }
         })
         .await?;
     Ok(Json(disabled))

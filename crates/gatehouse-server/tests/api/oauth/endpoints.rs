@@ -152,7 +152,9 @@ async fn every_bad_token_request_gets_its_rfc_6749_error(db: Db) {
     };
     let urlenc = "application/x-www-form-urlencoded";
     let cc = "grant_type=client_credentials".to_owned();
-    let cases: Vec<(&str, Option<String>, &'static str, String, u16, &str)> = vec![
+    // (what, Authorization, Content-Type, body, status, error)
+    type Case<'a> = (&'a str, Option<String>, &'static str, String, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "JSON body",
             Some(good_basic.clone()),
@@ -507,15 +509,14 @@ async fn the_decision_api_answers_for_a_tokens_subject(db: Db) {
         json!({"principal_token": token, "action": action,
             "resource": {"type": "AuditTrail", "id": "audit"}, "context": context})
     };
+    let mut both = question(&token, "audit.search");
+    both["principal"] =
+        json!({"type": "ApiToken", "id": "x", "attributes": {"name": "x", "role": "auditor"}});
     let answer: Value = ask(json!([
         question(&token, "audit.search"),
         question(&token, "audit.ingest"),
         question("eyJhbGciOiJub25lIn0.e30.", "audit.search"),
-        {
-            let mut both = question(&token, "audit.search");
-            both["principal"] = json!({"type": "ApiToken", "id": "x", "attributes": {"name": "x", "role": "auditor"}});
-            both
-        },
+        both,
     ]))
     .await
     .unwrap()
