@@ -99,7 +99,10 @@ async fn documented_query_parameters_are_the_routes_own(db: Db) {
                     .collect()
             })
             .unwrap_or_default();
-        let url = server.url(&format!("{}?zz_unknown=1", path.replace("{n}", "1")));
+        let concrete = path
+            .replace("{n}", "1")
+            .replace("{id}", &uuid::Uuid::new_v4().to_string());
+        let url = server.url(&format!("{concrete}?zz_unknown=1"));
         let response = server
             .raw()
             .get(&url)
