@@ -338,6 +338,8 @@ async fn apply(
         .clients()
         .update(id, &edit_fn, &audit, event_until, change.sealer())
         .await?;
+    // Whatever changed, this replica's OAuth endpoints read it again.
+    state.auth.state.forget_client(id);
     match outcome {
         ClientUpdated::Unknown => Err(ApiFailure::not_found("client")),
         ClientUpdated::Unchanged(row) => Ok(*row),

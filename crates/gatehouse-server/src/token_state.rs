@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use gatehouse_store::{Store, TokenEventRow};
+use gatehouse_store::{ClientRow, Store, TokenEventRow};
 
 use crate::clock::Clock;
 use crate::signing::KeyRing;
@@ -19,8 +19,14 @@ pub const POLL: Duration = Duration::from_millis(250);
 /// Each poll reads again this far back: an event committed late (its
 /// transaction began before one already seen) is still read.
 const OVERLAP_US: i64 = 5_000_000;
-/// Events read per poll at most; more are read on the next.
+/// Events read per query; a poll reads its whole window, a page at a time.
 const BATCH: u32 = 5_000;
+/// How long a client read for an OAuth endpoint is reused: a change made on
+/// this replica, or a cut made on any, drops it sooner.
+const CLIENT_TTL: Duration = Duration::from_secs(1);
+/// Clients kept at most (only clients that exist are kept, so callers cannot
+/// grow it with made-up ids); past it the cache starts over.
+const MAX_CLIENTS: usize = 10_000;
 
 #[derive(Default)]
 struct Known {
@@ -35,6 +41,8 @@ struct Known {
 #[derive(Default)]
 pub struct TokenState {
     known: Mutex<Known>,
+    /// Clients as the OAuth endpoints last read them, and when.
+    clients: Mutex<HashMap<String, (ClientRow, std::time::Instant)>>,
 }
 
 impl TokenState {
@@ -67,13 +75,45 @@ impl TokenState {
         *cut = (*cut).max(at_us);
     }
 
+    fn clients(&self) -> MutexGuard<'_, HashMap<String, (ClientRow, std::time::Instant)>> {
+        match self.clients.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// The client `id` as read less than a second ago, if it was.
+    pub fn cached_client(&self, id: &str) -> Option<ClientRow> {
+        let clients = self.clients();
+        clients
+            .get(id)
+            .filter(|(_, at)| at.elapsed() < CLIENT_TTL)
+            .map(|(row, _)| row.clone())
+    }
+
+    pub fn remember_client(&self, row: ClientRow) {
+        let mut clients = self.clients();
+        if clients.len() >= MAX_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(row.id.clone(), (row, std::time::Instant::now()));
+    }
+
+    /// Drops a changed client, so its next use reads it again.
+    pub fn forget_client(&self, id: &str) {
+        self.clients().remove(id);
+    }
+
     /// Applies events; returns whether the key set changed.
     fn apply(&self, events: &[TokenEventRow]) -> bool {
         let mut keys_changed = false;
         for e in events {
             match e.kind.as_str() {
                 "token" => self.revoke_token(&e.subject, e.not_after_us / 1_000_000),
-                "client" => self.cut_client(&e.subject, e.at_us),
+                "client" => {
+                    self.cut_client(&e.subject, e.at_us);
+                    self.forget_client(&e.subject);
+                }
                 "keys" => keys_changed = true,
                 _ => {}
             }
@@ -168,6 +208,40 @@ mod tests {
             not_after_us,
             at_us,
         }
+    }
+
+    fn client(id: &str) -> ClientRow {
+        ClientRow {
+            id: id.into(),
+            name: "c".into(),
+            is_confidential: true,
+            role: "service".into(),
+            grants: "client_credentials".into(),
+            scopes: "audit:write".into(),
+            redirect_uris: "[]".into(),
+            status: "active".into(),
+            secret_hash: Some(vec![1; 32]),
+            previous_secret_hash: None,
+            previous_secret_until_us: None,
+            tokens_valid_after_us: 0,
+            created_at_us: 0,
+            created_by: "t".into(),
+            updated_at_us: 0,
+        }
+    }
+
+    #[test]
+    fn a_cut_on_any_replica_drops_the_cached_client_and_the_cache_is_bounded() {
+        // proves: TK-5
+        let s = TokenState::default();
+        s.remember_client(client("c1"));
+        assert_eq!(s.cached_client("c1").map(|c| c.id), Some("c1".into()));
+        s.apply(&[event("client", "c1", 0, 1)]);
+        assert!(s.cached_client("c1").is_none());
+        for i in 0..MAX_CLIENTS + 5 {
+            s.remember_client(client(&format!("c{i}")));
+        }
+        assert!(s.clients().len() <= MAX_CLIENTS);
     }
 
     #[test]

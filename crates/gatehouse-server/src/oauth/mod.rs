@@ -172,12 +172,24 @@ pub async fn authenticate_client(
     if credentials.client_id.len() > 64 {
         return Err(failed("unknown_client"));
     }
-    let row = state
-        .store
-        .clients()
-        .find(&credentials.client_id)
-        .await
-        .map_err(|_| Refusal::new(OAuthErrorCode::TemporarilyUnavailable, "try again later"))?;
+    let cache = &state.auth.state;
+    let row = match cache.cached_client(&credentials.client_id) {
+        Some(row) => Some(row),
+        None => {
+            let row = state
+                .store
+                .clients()
+                .find(&credentials.client_id)
+                .await
+                .map_err(|_| {
+                    Refusal::new(OAuthErrorCode::TemporarilyUnavailable, "try again later")
+                })?;
+            if let Some(row) = &row {
+                cache.remember_client(row.clone());
+            }
+            row
+        }
+    };
     let now = state.clock.now();
     let Some(row) = row else {
         // Hash all the same, so an unknown id takes as long as a wrong secret.
