@@ -262,7 +262,66 @@ async fn bad_registrations_are_refused_and_only_administrators_grant_roles(db: D
     let _ = basic;
 }
 
+// proves: ID-10, TK-2
+async fn the_typed_client_manages_clients_and_keys(db: Db) {
+    use gatehouse_types::{
+        ClientStatus, CreateClientRequest, GrantType, SigningKeyState, UpdateClientRequest,
+    };
+    let server = TestServer::start(db).await;
+    let admin = server.client();
+    let created = admin
+        .create_client(&CreateClientRequest {
+            name: "billing".into(),
+            role: Role::Service,
+            is_confidential: true,
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec!["audit:write".into()],
+            redirect_uris: vec![],
+        })
+        .await
+        .unwrap();
+    let id = created.client.client_id.clone();
+    assert!(created.client_secret.is_some());
+    assert_eq!(admin.list_clients().await.unwrap().len(), 1);
+    assert_eq!(admin.client(&id).await.unwrap().name, "billing");
+    let renamed = admin
+        .update_client(
+            &id,
+            &UpdateClientRequest {
+                name: Some("billing v2".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "billing v2");
+    let rotated = admin.rotate_client_secret(&id).await.unwrap();
+    assert_ne!(rotated.client_secret, created.client_secret);
+    assert!(rotated.client.previous_secret_valid_until.is_some());
+    assert_eq!(
+        admin.disable_client(&id).await.unwrap().status,
+        ClientStatus::Disabled
+    );
+    let missing = admin
+        .client(&uuid::Uuid::new_v4().to_string())
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some(ErrorCode::NotFound));
+    let keys = admin.list_keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    let after = admin.rotate_keys().await.unwrap();
+    assert_eq!(after.len(), 3);
+    assert_eq!(
+        after
+            .iter()
+            .filter(|k| k.state == SigningKeyState::Previous)
+            .count(),
+        1
+    );
+}
+
 on_both_databases!(
+    the_typed_client_manages_clients_and_keys,
     clients_are_registered_changed_and_disabled_on_the_record,
     bad_registrations_are_refused_and_only_administrators_grant_roles,
 );
