@@ -40,16 +40,14 @@ async fn grant(
 ) -> Result<TokenResponse, Refusal> {
     let params = form(headers, body)?;
     let grant_type = params.require("grant_type")?;
-    if slot.is_some() {
-        if let Some(slot) = slot {
-            slot.note()
-                .details
-                .get_or_insert_with(serde_json::Map::new)
-                .insert(
-                    "grant_type".into(),
-                    json!(grant_type.chars().take(64).collect::<String>()),
-                );
-        }
+    if let Some(slot) = slot {
+        slot.note()
+            .details
+            .get_or_insert_with(serde_json::Map::new)
+            .insert(
+                "grant_type".into(),
+                json!(grant_type.chars().take(64).collect::<String>()),
+            );
     }
     if GrantType::parse(grant_type) != Some(GrantType::ClientCredentials) {
         return Err(Refusal::new(
