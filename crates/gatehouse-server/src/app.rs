@@ -19,8 +19,19 @@ use crate::error::ApiFailure;
 use crate::pipeline::{finalize, guard, limit, RouteLimits, SourceLimiter};
 use crate::routes::{self, RouteTable};
 
+/// Every handler's and stage's shared state: one `Arc`, so that the clones
+/// axum makes per request and per stage cost one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+pub struct AppStateInner {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub policies: Arc<Policies>,
@@ -69,7 +80,7 @@ pub struct AppParts {
 pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
     let (router, table) = routes::build();
     let table = Arc::new(table);
-    let state = AppState {
+    let state = AppState(Arc::new(AppStateInner {
         started_at: parts.clock.now(),
         store: parts.store,
         clock: parts.clock,
@@ -83,7 +94,7 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         streams: Streams::new(parts.stream),
         auth: parts.auth,
         tokens: Arc::new(parts.tokens),
-    };
+    }));
     // The later route layer runs first: the guard, then the heavy routes' limit.
     let router = router
         .route_layer(from_fn_with_state(state.clone(), limit))

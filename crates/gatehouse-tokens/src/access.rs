@@ -10,6 +10,7 @@
 //! `iat` with a bounded skew, and the key's own end of verification.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -28,6 +29,10 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// No access token lives longer than this, whatever it says.
 pub const MAX_LIFETIME_SECONDS: i64 = 24 * 3600;
+/// How many verified tokens a verifier remembers (see `Verifier::verify`).
+/// Only tokens whose signature verified are kept, so an anonymous caller
+/// cannot fill it; at ~1 KiB each this bounds it near 4 MiB.
+pub const VERIFIED_CACHE_ENTRIES: usize = 4096;
 /// The most skew a deployment may allow between clocks (RFC 8725 leaves it to
 /// the verifier; more makes an expired token live on).
 pub const MAX_SKEW_SECONDS: i64 = 60;
@@ -161,6 +166,17 @@ pub struct Verifier {
     issuer: String,
     audience: String,
     skew: i64,
+    /// Tokens whose signature and claims already verified, by their exact
+    /// bytes, with the key that signed them. A signature over the same bytes
+    /// with the same key verifies the same way every time, so only that is
+    /// remembered: the key's end, the times and the caller's revocation check
+    /// run on every call. A new key set is a new verifier, with nothing in it.
+    verified: Mutex<HashMap<Box<str>, Verified>>,
+}
+
+struct Verified {
+    kid: String,
+    claims: AccessClaims,
 }
 
 #[derive(Deserialize)]
@@ -180,6 +196,7 @@ impl Verifier {
             issuer: issuer.into(),
             audience: audience.into(),
             skew: skew.clamp(0, MAX_SKEW_SECONDS),
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -209,6 +226,12 @@ impl Verifier {
         &self.audience
     }
 
+    /// How many verified tokens it remembers now (at most
+    /// `VERIFIED_CACHE_ENTRIES`).
+    pub fn remembered(&self) -> usize {
+        self.verified.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
     /// The skew allowed, in seconds.
     pub fn skew(&self) -> i64 {
         self.skew
@@ -216,10 +239,55 @@ impl Verifier {
 
     /// The token's claims if every check passes at `now` (Unix seconds).
     /// Revocation is the caller's to check on the claims returned.
+    ///
+    /// A token seen before (byte for byte) skips the decoding and the
+    /// signature, not the checks that depend on `now`.
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, Rejection> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Rejection::TooLarge);
         }
+        let seen = self
+            .verified
+            .lock()
+            .ok()
+            .and_then(|m| m.get(token).map(|v| (v.kid.clone(), v.claims.clone())));
+        if let Some((kid, claims)) = seen {
+            let key = self.keys.get(&kid).ok_or(Rejection::UnknownKey)?;
+            if key.verifies_until.is_some_and(|until| now >= until) {
+                return Err(Rejection::KeyRetired);
+            }
+            self.check_claims(&claims, now)?;
+            return Ok(claims);
+        }
+        let (kid, claims) = self.verify_signed(token, now)?;
+        if let Ok(mut m) = self.verified.lock() {
+            if m.len() >= VERIFIED_CACHE_ENTRIES {
+                m.retain(|_, v| now < v.claims.exp.saturating_add(self.skew));
+                if m.len() >= VERIFIED_CACHE_ENTRIES {
+                    m.clear();
+                }
+            }
+            m.insert(
+                token.into(),
+                Verified {
+                    kid,
+                    claims: claims.clone(),
+                },
+            );
+        }
+        Ok(claims)
+    }
+
+    /// Every check, the signature included, whether or not the token was
+    /// seen before (what `verify` runs the first time; benchmarks measure it).
+    pub fn verify_uncached(&self, token: &str, now: i64) -> Result<AccessClaims, Rejection> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Rejection::TooLarge);
+        }
+        self.verify_signed(token, now).map(|(_, claims)| claims)
+    }
+
+    fn verify_signed(&self, token: &str, now: i64) -> Result<(String, AccessClaims), Rejection> {
         let mut parts = token.split('.');
         let (Some(head), Some(body), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -267,7 +335,7 @@ impl Verifier {
             _ => Rejection::Claims,
         })?;
         self.check_claims(&claims, now)?;
-        Ok(claims)
+        Ok((header.kid, claims))
     }
 
     fn check_claims(&self, c: &AccessClaims, now: i64) -> Result<(), Rejection> {

@@ -17,8 +17,10 @@ pub async fn create(
     audit: Audit,
     ApiJson(request): ApiJson<CreateApiTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiTokenResponse>), ApiFailure> {
+    let inner = state.clone();
     let created = audit
         .commit_change(&state.audit, StatusCode::CREATED, |change| async move {
+            let state = inner;
             tokens::create(
                 state.store.as_ref(),
                 state.clock.as_ref(),
@@ -47,8 +49,10 @@ pub async fn revoke(
     PathToken(id): PathToken,
 ) -> Result<Json<ApiTokenResponse>, ApiFailure> {
     audit.resource("api_token", id.0.to_string());
+    let inner = state.clone();
     let token = audit
         .commit_change(&state.audit, StatusCode::OK, |change| async move {
+            let state = inner;
             tokens::revoke(state.store.as_ref(), state.clock.as_ref(), id, &change).await
         })
         .await?;

@@ -24,9 +24,10 @@ pub async fn rotate(
     audit: Audit,
 ) -> Result<Json<KeyListResponse>, ApiFailure> {
     let now_s = state.clock.now().timestamp();
+    let auth = state.auth.clone();
     let items = audit
         .commit_change(&state.audit, StatusCode::OK, |change| async move {
-            signing::rotate_now(&state.auth.keys, now_s, &change).await
+            signing::rotate_now(&auth.keys, now_s, &change).await
         })
         .await?;
     Ok(Json(KeyListResponse { items }))

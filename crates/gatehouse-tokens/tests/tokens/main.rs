@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod attacks;
+mod remembered;
 mod rotation;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
