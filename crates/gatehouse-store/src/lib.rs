@@ -15,6 +15,7 @@ mod postgres;
 mod schema;
 mod sqlite;
 mod tokens;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,10 @@ pub use sqlite::SqliteStore;
 pub use tokens::{
     ClientAudit, ClientEdit, ClientRow, ClientStore, ClientUpdated, KeyApplied, KeyChange,
     SigningKeyRow, SigningKeyStore, TokenEventRow, TokenEventStore,
+};
+pub use users::{
+    DefinitionAudit, FlowRow, UserAudit, UserEdit, UserFilter, UserRow, UserStore, UserTypeRow,
+    UserTypeStore, UserUpdated,
 };
 
 /// How a store shares its database between readers and the writer (OP-4).
@@ -84,6 +89,8 @@ pub trait Store: Send + Sync + 'static {
     fn signing_keys(&self) -> &dyn SigningKeyStore;
     fn clients(&self) -> &dyn ClientStore;
     fn token_events(&self) -> &dyn TokenEventStore;
+    fn users(&self) -> &dyn UserStore;
+    fn user_types(&self) -> &dyn UserTypeStore;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.

@@ -163,6 +163,8 @@ const CHAIN_LOCK: i64 = 0x6761_7465_686f_7573;
 impl_api_token_store!(PgStore);
 crate::policy::impl_policy_store!(PgStore);
 crate::tokens::impl_token_stores!(PgStore);
+crate::users::impl_user_store!(PgStore);
+crate::users::impl_user_type_store!(PgStore);
 impl_audit_store!(PgStore, sqlx::Postgres, "ILIKE");
 
 #[async_trait::async_trait]
@@ -188,6 +190,14 @@ impl Store for PgStore {
         self
     }
     fn token_events(&self) -> &dyn crate::TokenEventStore {
+        self
+    }
+
+    fn users(&self) -> &dyn crate::UserStore {
+        self
+    }
+
+    fn user_types(&self) -> &dyn crate::UserTypeStore {
         self
     }
 

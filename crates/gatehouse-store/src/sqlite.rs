@@ -136,6 +136,8 @@ async fn arm_deadline(conn: &mut SqliteConnection, limit: Duration) -> Result<()
 impl_api_token_store!(SqliteStore);
 crate::policy::impl_policy_store!(SqliteStore);
 crate::tokens::impl_token_stores!(SqliteStore);
+crate::users::impl_user_store!(SqliteStore);
+crate::users::impl_user_type_store!(SqliteStore);
 impl_audit_store!(SqliteStore, sqlx::Sqlite, "LIKE");
 
 #[async_trait::async_trait]
@@ -161,6 +163,14 @@ impl Store for SqliteStore {
         self
     }
     fn token_events(&self) -> &dyn crate::TokenEventStore {
+        self
+    }
+
+    fn users(&self) -> &dyn crate::UserStore {
+        self
+    }
+
+    fn user_types(&self) -> &dyn crate::UserTypeStore {
         self
     }
 

@@ -8,6 +8,7 @@ mod api_token;
 mod audit;
 mod audit_query;
 mod error;
+mod identity;
 mod oauth;
 mod policy;
 mod role;
@@ -27,6 +28,11 @@ pub use audit_query::{
     AUDIT_FILTER_KEYS, BLOCKED_ANY, MAX_FILTER_LEN, OUTCOMES,
 };
 pub use error::{ApiError, ErrorCode, BLOCK_REASONS};
+pub use identity::{
+    AttributeDeclaration, AttributeKind, CreateUserRequest, Proof, RegistrationFlowDefinition,
+    RegistrationFlowListResponse, SecondFactor, SignInMethod, UpdateUserRequest, UserPage,
+    UserResponse, UserStatus, UserTypeDefinition, UserTypeListResponse, MAX_USER_PAGE,
+};
 pub use oauth::{
     AuthorizationServerMetadata, ClientListResponse, ClientResponse, ClientSecretResponse,
     ClientStatus, CreateClientRequest, GrantType, IntrospectionResponse, KeyListResponse,

@@ -7,6 +7,7 @@ mod capacity;
 mod existing;
 mod policies;
 mod tokens;
+mod users;
 
 use std::sync::Arc;
 
