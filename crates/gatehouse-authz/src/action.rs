@@ -91,8 +91,15 @@ actions! {
     CreatePolicyVersion => "policies.versions.create", write, "PolicyStore", "policies", "", "policies:write";
     RollbackPolicies => "policies.rollback", write, "PolicyStore", "policies", "", "policies:write";
     Authorize => "decisions.authorize", write, "DecisionPoint", "authorize", "", "decisions:write";
+    ListUsers => "users.list", read, "UserDirectory", "users", "", "users:read";
+    CreateUser => "users.create", write, "UserDirectory", "users", "", "users:write";
     ReadUser => "users.read", read, "User", "", "User", "users:read";
     UpdateUser => "users.update", write, "User", "", "User", "users:write";
+    DisableUser => "users.disable", write, "User", "", "User", "users:write";
+    ListUserTypes => "user_types.list", read, "UserDirectory", "users", "", "user_types:read";
+    PutUserType => "user_types.put", write, "UserType", "", "UserType", "user_types:write";
+    ListRegistrationFlows => "registration_flows.list", read, "UserDirectory", "users", "", "registration_flows:read";
+    PutRegistrationFlow => "registration_flows.put", write, "UserType", "", "UserType", "registration_flows:write";
     ListClients => "clients.list", read, "ClientRegistry", "clients", "", "clients:read";
     CreateClient => "clients.create", write, "ClientRegistry", "clients", "", "clients:write";
     ReadClient => "clients.read", read, "Client", "", "Client", "clients:read";

@@ -398,6 +398,7 @@ fn users_read_only_their_own_profile() {
             ("name", json!("Ann")),
             ("email", json!("ann@example.com")),
             ("user_type", json!("employee")),
+            ("status", json!("active")),
             ("entitlements", json!([])),
             ("is_locked", json!(false)),
             ("has_mfa", json!(true)),

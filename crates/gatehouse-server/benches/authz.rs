@@ -91,6 +91,7 @@ fn user(i: usize) -> DecisionRequest {
     attributes.insert("name".into(), json!(format!("user {i}")));
     attributes.insert("email".into(), json!(format!("u{i}@example.com")));
     attributes.insert("user_type".into(), json!("employee"));
+    attributes.insert("status".into(), json!("active"));
     attributes.insert("entitlements".into(), json!(entitlements));
     attributes.insert("is_locked".into(), json!(false));
     attributes.insert("has_mfa".into(), json!(true));

@@ -25,6 +25,8 @@ pub mod signing;
 pub mod tls;
 pub mod token_state;
 mod tokens;
+mod user_types;
+mod users;
 
 pub use error::{ApiFailure, ServerError};
 pub use server::{

@@ -89,8 +89,12 @@ pub enum UserUpdated {
 pub trait UserStore: Send + Sync {
     /// [`StoreError::Conflict`] when the id, email, phone or directory name is
     /// taken (and then nothing is written).
-    async fn create(&self, row: &UserRow, audit: &Record, sealer: &Sealer)
-        -> Result<(), StoreError>;
+    async fn create(
+        &self,
+        row: &UserRow,
+        audit: &Record,
+        sealer: &Sealer,
+    ) -> Result<(), StoreError>;
     async fn find(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
     /// By the stored (already normalised) email address.
     async fn find_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError>;
@@ -234,7 +238,10 @@ pub(crate) fn page_sql(filter: &UserFilter) -> (String, Vec<String>) {
         sql.push_str(" WHERE ");
         sql.push_str(&clauses.join(" AND "));
     }
-    sql.push_str(&format!(" ORDER BY id LIMIT {}", filter.limit.clamp(1, 1000)));
+    sql.push_str(&format!(
+        " ORDER BY id LIMIT {}",
+        filter.limit.clamp(1, 1000)
+    ));
     (sql, binds)
 }
 

@@ -103,6 +103,13 @@ pub enum SignInMethod {
     Directory,
 }
 
+impl SignInMethod {
+    /// Whether this method uses a password Gatehouse keeps.
+    pub fn uses_password(self) -> bool {
+        matches!(self, Self::Password | Self::PasswordAndPhoneCode)
+    }
+}
+
 /// A user type (ID-3): what its users carry and how they sign in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

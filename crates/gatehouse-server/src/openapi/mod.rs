@@ -16,6 +16,7 @@ mod policies;
 mod records;
 #[cfg(test)]
 mod tests;
+mod users;
 
 use std::sync::LazyLock;
 
@@ -67,6 +68,15 @@ pub const BEARER: &str = "bearer";
         oauth::update_client,
         oauth::disable_client,
         oauth::rotate_client_secret,
+        users::list_users,
+        users::create_user,
+        users::read_user,
+        users::update_user,
+        users::disable_user,
+        users::list_user_types,
+        users::put_user_type,
+        users::list_registration_flows,
+        users::put_registration_flow,
         oauth::list_keys,
         oauth::rotate_keys,
         oauth::token,
@@ -86,6 +96,7 @@ pub const BEARER: &str = "bearer";
         (name = "policies", description = "Versioned Cedar policies, simulation, the permissions matrix (AZ-1 to AZ-9)"),
         (name = "decisions", description = "Authorization decisions for services"),
         (name = "clients", description = "OAuth clients: machine identities with scopes (ID-10)"),
+        (name = "users", description = "Users, user types and registration flows (ID-1 to ID-3)"),
         (name = "keys", description = "Token signing keys: published, rotated, retired (TK-2)"),
         (name = "oauth", description = "OAuth 2.0: the token, revocation and introspection endpoints, discovery and the key set (TK-1 to TK-5)"),
     )

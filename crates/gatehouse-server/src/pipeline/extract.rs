@@ -184,6 +184,34 @@ impl<S: Send + Sync> FromRequestParts<S> for PathClient {
     }
 }
 
+/// The user a route's path names, as the guard parsed and authorized it.
+pub struct PathUser(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathUser {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match item_of(parts)? {
+            Item::User(id) => Ok(PathUser(id.to_string())),
+            _ => Err(ApiFailure::internal()),
+        }
+    }
+}
+
+/// The user type a route's path names, as the guard parsed and authorized it.
+pub struct PathUserType(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathUserType {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match item_of(parts)? {
+            Item::UserType(name) => Ok(PathUserType(name.as_str().to_owned())),
+            _ => Err(ApiFailure::internal()),
+        }
+    }
+}
+
 /// Path parameters; a malformed one is `invalid_parameter`, not a framework error.
 pub struct ApiPath<T>(pub T);
 

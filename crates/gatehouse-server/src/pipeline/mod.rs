@@ -31,7 +31,9 @@ mod target;
 mod throttle;
 
 pub use change::{ChangeRecord, RecordChange, SystemChange};
-pub use extract::{ApiJson, ApiPath, ApiQuery, Caller, PathClient, PathToken, PathVersion};
+pub use extract::{
+    ApiJson, ApiPath, ApiQuery, Caller, PathClient, PathToken, PathUser, PathUserType, PathVersion,
+};
 pub use finalize::finalize;
 pub use guard::guard;
 pub use limit::{limit, RouteLimits};

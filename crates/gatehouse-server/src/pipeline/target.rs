@@ -20,6 +20,42 @@ pub enum Item {
     PolicyVersion(u64),
     /// An OAuth client: its id is a UUID, so it has one canonical spelling too.
     Client(Uuid),
+    /// A user (ID-3), by UUID.
+    User(Uuid),
+    /// A user type (and its registration flow), by name.
+    UserType(TypeName),
+}
+
+/// A user type's name as a path names it: `[a-z][a-z0-9_]*`, at most 32
+/// bytes, so it is `Copy` and has one spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeName {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl TypeName {
+    fn parse(text: &str) -> Option<TypeName> {
+        let b = text.as_bytes();
+        let is_valid = !b.is_empty()
+            && b.len() <= 32
+            && b[0].is_ascii_lowercase()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_');
+        if !is_valid {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        bytes[..b.len()].copy_from_slice(b);
+        Some(TypeName {
+            bytes,
+            len: b.len(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
 }
 
 /// The item in `path`, at the placeholder of the matched `pattern`
@@ -45,6 +81,17 @@ pub fn parse(kind: &str, raw: &str) -> Result<Item, ApiFailure> {
         "Client" => Uuid::parse_str(&decoded)
             .map(Item::Client)
             .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "client id must be a UUID")),
+        "UserType" => TypeName::parse(&decoded)
+            .map(Item::UserType)
+            .ok_or_else(|| {
+                ApiFailure::new(
+                    ErrorCode::InvalidParameter,
+                    "a user type's name is 1 to 32 of a-z, 0-9 and _, starting with a letter",
+                )
+            }),
+        "User" => Uuid::parse_str(&decoded)
+            .map(Item::User)
+            .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "user id must be a UUID")),
         "PolicyVersion" => decoded
             .parse::<u64>()
             .ok()
@@ -129,6 +176,26 @@ pub async fn describe(state: &AppState, item: Item) -> Result<Target, ApiFailure
                         ),
                     ]
                 }),
+            }
+        }
+        Item::User(id) => {
+            let row = state.store.users().find(&id.to_string()).await?;
+            let now_us = crate::clock::to_micros(state.clock.now());
+            Target {
+                id: id.to_string(),
+                parents: row
+                    .as_ref()
+                    .map(|r| vec![("UserType", r.user_type.clone())])
+                    .unwrap_or_default(),
+                attributes: row.map(|r| crate::users::entity_attributes(&r, now_us)),
+            }
+        }
+        Item::UserType(name) => {
+            let row = state.store.user_types().find_type(name.as_str()).await?;
+            Target {
+                id: name.as_str().to_owned(),
+                parents: Vec::new(),
+                attributes: row.map(|_| Vec::new()),
             }
         }
         Item::PolicyVersion(n) => {
@@ -223,6 +290,33 @@ mod tests {
         assert!(parse("PolicyVersion", "0").is_err());
         assert!(parse("ApiToken", "not-a-uuid").is_err());
         assert!(parse("ApiToken", "%zz").is_err());
-        assert_eq!(parse("User", "x").unwrap_err().code, ErrorCode::Forbidden);
+        // A user type has one spelling (percent-decoded, as every path is);
+        // anything else is refused, never folded.
+        let name = TypeName::parse("clinician").unwrap();
+        assert_eq!(
+            parse("UserType", "clinician").unwrap(),
+            Item::UserType(name)
+        );
+        assert_eq!(
+            parse("UserType", "clin%69cian").unwrap(),
+            Item::UserType(name)
+        );
+        for other in [
+            "Clinician",
+            "CLINICIAN",
+            "1st",
+            "",
+            "a-b",
+            "a%00",
+            &"a".repeat(33),
+        ] {
+            assert!(parse("UserType", other).is_err(), "{other}");
+        }
+        assert_eq!(
+            parse("User", "x").unwrap_err().code,
+            ErrorCode::InvalidParameter
+        );
+        // An item of a type no route describes is denied by default.
+        assert_eq!(parse("Group", "x").unwrap_err().code, ErrorCode::Forbidden);
     }
 }

@@ -10,6 +10,7 @@ mod health;
 mod keys;
 mod policies;
 mod server_info;
+mod users;
 
 pub(crate) use audit::{parse_cursor, parse_time};
 
@@ -292,6 +293,45 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         "/v1/clients/{id}/secret",
         Action::RotateClientSecret,
         clients::rotate_secret,
+    )
+    .private(Method::GET, "/v1/users", Action::ListUsers, users::list)
+    .private(Method::POST, "/v1/users", Action::CreateUser, users::create)
+    .private(Method::GET, "/v1/users/{id}", Action::ReadUser, users::read)
+    .private(
+        Method::PATCH,
+        "/v1/users/{id}",
+        Action::UpdateUser,
+        users::update,
+    )
+    .private(
+        Method::DELETE,
+        "/v1/users/{id}",
+        Action::DisableUser,
+        users::disable,
+    )
+    .private(
+        Method::GET,
+        "/v1/user-types",
+        Action::ListUserTypes,
+        users::list_types,
+    )
+    .private(
+        Method::PUT,
+        "/v1/user-types/{name}",
+        Action::PutUserType,
+        users::put_type,
+    )
+    .private(
+        Method::GET,
+        "/v1/registration-flows",
+        Action::ListRegistrationFlows,
+        users::list_flows,
+    )
+    .private(
+        Method::PUT,
+        "/v1/registration-flows/{user_type}",
+        Action::PutRegistrationFlow,
+        users::put_flow,
     )
     .private(Method::GET, "/v1/keys", Action::ListKeys, keys::list)
     .private(

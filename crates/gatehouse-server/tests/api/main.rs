@@ -12,6 +12,7 @@ mod slow;
 mod throttle;
 mod tls;
 mod tokens;
+mod users;
 
 use gatehouse_types::{ApiError, ErrorCode, REQUEST_ID_HEADER};
 

@@ -3,9 +3,7 @@
 //! find users by type, status, attribute, entitlement and prefix, a keyset page
 //! at a time.
 
-use gatehouse_store::{
-    FlowRow, Store, StoreError, UserFilter, UserRow, UserTypeRow, UserUpdated,
-};
+use gatehouse_store::{FlowRow, Store, StoreError, UserFilter, UserRow, UserTypeRow, UserUpdated};
 
 use super::{assert_verifies, record, sealer, stores};
 
@@ -78,7 +76,10 @@ async fn types_and_flows_are_replaced_with_their_record_and_a_flow_needs_its_typ
         types.put_type(&changed, &audit, &sealer).await.unwrap();
         let found = types.find_type("clinician").await.unwrap().unwrap();
         assert_eq!(found.definition, "{\"v\":2}", "{b:?}");
-        assert_eq!(found.created_at_us, 5, "a replacement keeps the creation time");
+        assert_eq!(
+            found.created_at_us, 5,
+            "a replacement keeps the creation time"
+        );
         assert_eq!(
             seen.lock().unwrap().clone(),
             vec![(
@@ -121,11 +122,19 @@ async fn contact_points_are_unique_and_a_conflict_writes_nothing() {
         let users = store.users();
         let rec = record("admin", "users.create", 10);
         users
-            .create(&user("u1", "clinician", Some("ann@example.com")), &rec, &sealer)
+            .create(
+                &user("u1", "clinician", Some("ann@example.com")),
+                &rec,
+                &sealer,
+            )
             .await
             .unwrap();
         let taken = users
-            .create(&user("u2", "clinician", Some("ann@example.com")), &rec, &sealer)
+            .create(
+                &user("u2", "clinician", Some("ann@example.com")),
+                &rec,
+                &sealer,
+            )
             .await;
         assert!(matches!(taken, Err(StoreError::Conflict)), "{b:?}");
         assert!(users.find("u2").await.unwrap().is_none());
@@ -181,7 +190,11 @@ async fn filters_find_by_type_status_attribute_entitlement_and_prefix_a_page_at_
         let rec = record("admin", "users.create", 10);
         for i in 0..12 {
             let kind = if i % 3 == 0 { "patient" } else { "clinician" };
-            let mut row = user(&format!("u{i:02}"), kind, Some(&format!("p{i}@example.com")));
+            let mut row = user(
+                &format!("u{i:02}"),
+                kind,
+                Some(&format!("p{i}@example.com")),
+            );
             if i % 4 == 0 {
                 row.status = "disabled".into();
             }
@@ -283,7 +296,10 @@ async fn an_update_keeps_identity_and_reindexes_and_an_unchanged_one_is_still_re
         else {
             panic!("not updated");
         };
-        assert_eq!((after.id.as_str(), after.created_by.as_str()), ("u1", "admin"));
+        assert_eq!(
+            (after.id.as_str(), after.created_by.as_str()),
+            ("u1", "admin")
+        );
         assert_eq!(seen.lock().unwrap().len(), 1);
         let icu = UserFilter {
             attribute: Some(("department".into(), "icu".into())),
@@ -304,7 +320,10 @@ async fn an_update_keeps_identity_and_reindexes_and_an_unchanged_one_is_still_re
         ));
         assert_eq!(seen.lock().unwrap().len(), 2);
         assert_eq!(
-            users.update("nobody", &edit, &audit, &sealer).await.unwrap(),
+            users
+                .update("nobody", &edit, &audit, &sealer)
+                .await
+                .unwrap(),
             UserUpdated::Unknown
         );
         assert_verifies(store.as_ref(), &sealer).await;

@@ -1,0 +1,451 @@
+//! Passwords (ID-6, ID-7): the rules a new password must meet, and Argon2id.
+//!
+//! The rules are NIST SP 800-63B §5.1.1.2's: length counted in Unicode
+//! characters after NFKC (so the same password typed on two keyboards is the
+//! same password), 15 at least when it is the only factor and 8 when another
+//! follows, up to 256 (NIST asks that 64 be allowed), never truncated, no
+//! composition rules, and refused when it is known or guessable: on the
+//! operator's blocklist, or scored by zxcvbn (with the user's own details as
+//! context) below 3 when it is the only factor, below 2 when a second factor
+//! follows (10^6 guesses: out of reach of an online attacker held to 100
+//! failures an hour, ID-7, who must also beat the second factor). zxcvbn only looks at the first 100 characters, so a
+//! long password with a weak start is refused: erring towards refusal is safe.
+//!
+//! Hashing is Argon2id with OWASP's parameters. Verifying reports when a stored
+//! hash was made with other parameters, so sign-in upgrades it; `verify_dummy`
+//! spends the same time on an unknown account, so timing says nothing about
+//! which accounts exist. Argon2 costs 19 MiB per call: [`BoundedHasher`] caps
+//! how many run at once and keeps them off the async workers.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use argon2::password_hash::{self, PasswordHash, PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::{CryptoRng, RngCore};
+use tokio::sync::Semaphore;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
+
+use crate::IdentityError;
+
+/// The shortest password when it is the only factor (NIST SP 800-63B-4).
+pub const MIN_CHARS_ONLY_FACTOR: usize = 15;
+/// The shortest password when a second factor follows.
+pub const MIN_CHARS_WITH_SECOND_FACTOR: usize = 8;
+/// The longest password, in characters after NFKC.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// Input longer than this (bytes, before normalising) is refused before any
+/// work: no 256-character password comes near it, and it bounds what an
+/// anonymous caller makes the server normalise and hash.
+pub const MAX_PASSWORD_INPUT_BYTES: usize = 8192;
+/// zxcvbn's score 3 (at least 10^8 guesses) for a password alone.
+const MIN_SCORE_ONLY_FACTOR: u8 = 3;
+/// zxcvbn's score 2 (at least 10^6 guesses) when a second factor follows:
+/// zxcvbn scores no 8-character password above 2, and NIST allows 8 there.
+const MIN_SCORE_WITH_SECOND_FACTOR: u8 = 2;
+pub const SALT_BYTES: usize = 16;
+pub const OUTPUT_BYTES: usize = 32;
+/// A stored hash asking for more than these is refused (`IdentityError::Hash`)
+/// rather than run: no hasher here may write one (`Hasher::new` checks), and a
+/// corrupted row must not break the memory bound `BoundedHasher` promises.
+pub const MAX_MEMORY_KIB: u32 = 262_144;
+pub const MAX_ITERATIONS: u32 = 16;
+pub const MAX_PARALLELISM: u32 = 8;
+/// Hashed once per `Hasher` so `verify_dummy` has a real hash to lose against.
+const DUMMY_PASSWORD: &str = "gatehouse dummy password, never a real one";
+
+/// Why a password is refused. Never carries the password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRejection {
+    #[error("the password must have at least {min} characters")]
+    TooShort { min: usize },
+    #[error("the password must have at most {max} characters")]
+    TooLong { max: usize },
+    #[error("the password is too easy to guess")]
+    Common,
+    #[error("the password is on the list of refused passwords")]
+    Blocklisted,
+}
+
+/// NFKC into a buffer sized up front, so growing it leaves no stray copies
+/// behind for the common cases.
+fn normalise(password: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(password.len().saturating_mul(3)));
+    out.extend(password.nfkc());
+    out
+}
+
+fn too_long() -> PasswordRejection {
+    PasswordRejection::TooLong {
+        max: MAX_PASSWORD_CHARS,
+    }
+}
+
+/// What a new password must meet. The blocklist is kept normalised and
+/// lowercased, the way candidates are compared against it.
+#[derive(Clone, Default)]
+pub struct PasswordRules {
+    blocklist: HashSet<String>,
+}
+
+impl fmt::Debug for PasswordRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordRules")
+            .field("blocklist_len", &self.blocklist.len())
+            .finish()
+    }
+}
+
+impl PasswordRules {
+    pub fn new() -> PasswordRules {
+        PasswordRules::default()
+    }
+
+    /// Adds a list of refused passwords: one a line, `#` comments and blank
+    /// lines skipped, each line trimmed.
+    pub fn with_blocklist(mut self, text: &str) -> PasswordRules {
+        let entries = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(|line| normalise(line).to_lowercase());
+        self.blocklist.extend(entries);
+        self
+    }
+
+    pub fn blocklist_len(&self) -> usize {
+        self.blocklist.len()
+    }
+
+    /// Whether `password` may be set. `context` holds what an attacker would
+    /// try first: the user's email, name, the service's name.
+    pub fn check(
+        &self,
+        password: &str,
+        context: &[&str],
+        is_only_factor: bool,
+    ) -> Result<(), PasswordRejection> {
+        if password.len() > MAX_PASSWORD_INPUT_BYTES {
+            return Err(too_long());
+        }
+        let normalised = normalise(password);
+        let chars = normalised.chars().count();
+        let min = if is_only_factor {
+            MIN_CHARS_ONLY_FACTOR
+        } else {
+            MIN_CHARS_WITH_SECOND_FACTOR
+        };
+        if chars < min {
+            return Err(PasswordRejection::TooShort { min });
+        }
+        if chars > MAX_PASSWORD_CHARS {
+            return Err(too_long());
+        }
+        let lowered = Zeroizing::new(normalised.to_lowercase());
+        if self.blocklist.contains(lowered.as_str()) {
+            return Err(PasswordRejection::Blocklisted);
+        }
+        let words = context_words(context);
+        let inputs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let min_score = if is_only_factor {
+            MIN_SCORE_ONLY_FACTOR
+        } else {
+            MIN_SCORE_WITH_SECOND_FACTOR
+        };
+        if u8::from(zxcvbn::zxcvbn(&normalised, &inputs).score()) < min_score {
+            return Err(PasswordRejection::Common);
+        }
+        Ok(())
+    }
+}
+
+/// Each context value whole and split at punctuation, so "alice" counts as
+/// known when the email is "alice.smith@example.com".
+fn context_words(context: &[&str]) -> Vec<String> {
+    let mut words = Vec::new();
+    for value in context {
+        let value = normalise(value).to_lowercase();
+        words.extend(
+            value
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|part| part.chars().count() >= 3 && *part != value)
+                .map(str::to_owned),
+        );
+        if !value.is_empty() {
+            words.push(value);
+        }
+    }
+    words
+}
+
+/// Argon2id's costs. Salt (16 bytes) and output (32 bytes) are fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Argon2Params {
+    /// OWASP's Password Storage Cheat Sheet: m = 19 MiB, t = 2, p = 1.
+    pub const OWASP: Argon2Params = Argon2Params {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+}
+
+/// What a stored hash said about a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub is_match: bool,
+    /// Made with another algorithm, version or costs: hash again on success.
+    pub needs_rehash: bool,
+}
+
+/// Argon2id with fixed parameters, and a hash to verify against when the
+/// account does not exist (a hash of a public throwaway: safe to print).
+#[derive(Debug)]
+pub struct Hasher {
+    params: Argon2Params,
+    argon2: Argon2<'static>,
+    dummy_phc: String,
+}
+
+impl Hasher {
+    pub fn new(
+        params: Argon2Params,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Hasher, IdentityError> {
+        if params.memory_kib > MAX_MEMORY_KIB
+            || params.iterations > MAX_ITERATIONS
+            || params.parallelism > MAX_PARALLELISM
+        {
+            return Err(IdentityError::Hash);
+        }
+        let argon_params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            Some(OUTPUT_BYTES),
+        )
+        .map_err(|_| IdentityError::Hash)?;
+        let mut hasher = Hasher {
+            params,
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params),
+            dummy_phc: String::new(),
+        };
+        hasher.dummy_phc = hasher.hash(DUMMY_PASSWORD, rng)?;
+        Ok(hasher)
+    }
+
+    pub fn owasp(rng: &mut (impl RngCore + CryptoRng)) -> Result<Hasher, IdentityError> {
+        Hasher::new(Argon2Params::OWASP, rng)
+    }
+
+    pub fn params(&self) -> Argon2Params {
+        self.params
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) of the
+    /// NFKC-normalised password under a fresh salt.
+    pub fn hash(
+        &self,
+        password: &str,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<String, IdentityError> {
+        let mut salt = [0u8; SALT_BYTES];
+        rng.fill_bytes(&mut salt);
+        self.hash_with_salt(password, &salt)
+    }
+
+    fn hash_with_salt(
+        &self,
+        password: &str,
+        salt: &[u8; SALT_BYTES],
+    ) -> Result<String, IdentityError> {
+        if password.len() > MAX_PASSWORD_INPUT_BYTES {
+            return Err(too_long().into());
+        }
+        let normalised = normalise(password);
+        let salt = password_hash::SaltString::encode_b64(salt).map_err(|_| IdentityError::Hash)?;
+        let phc = self
+            .argon2
+            .hash_password(normalised.as_bytes(), &salt)
+            .map_err(|_| IdentityError::Hash)?;
+        Ok(phc.to_string())
+    }
+
+    /// Whether `password` is the one `phc` was made from, with the costs
+    /// `phc` names. A hash that does not parse, or asks for more than the
+    /// `MAX_*` costs, is an error, never a match.
+    pub fn verify(&self, phc: &str, password: &str) -> Result<Verified, IdentityError> {
+        if password.len() > MAX_PASSWORD_INPUT_BYTES {
+            return Err(too_long().into());
+        }
+        let parsed = PasswordHash::new(phc).map_err(|_| IdentityError::Hash)?;
+        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|_| IdentityError::Hash)?;
+        let stored = Params::try_from(&parsed).map_err(|_| IdentityError::Hash)?;
+        if parsed.salt.is_none()
+            || parsed.hash.is_none()
+            || stored.m_cost() > MAX_MEMORY_KIB
+            || stored.t_cost() > MAX_ITERATIONS
+            || stored.p_cost() > MAX_PARALLELISM
+        {
+            return Err(IdentityError::Hash);
+        }
+        let normalised = normalise(password);
+        let is_match = match self.argon2.verify_password(normalised.as_bytes(), &parsed) {
+            Ok(()) => true,
+            Err(password_hash::Error::Password) => false,
+            Err(_) => return Err(IdentityError::Hash),
+        };
+        let needs_rehash = algorithm != Algorithm::Argon2id
+            || parsed.version != Some(u32::from(Version::V0x13))
+            || stored.m_cost() != self.params.memory_kib
+            || stored.t_cost() != self.params.iterations
+            || stored.p_cost() != self.params.parallelism
+            || stored.output_len() != Some(OUTPUT_BYTES);
+        Ok(Verified {
+            is_match,
+            needs_rehash,
+        })
+    }
+
+    /// One full `verify` against a throwaway hash, result discarded: what
+    /// sign-in runs when the account is unknown (ID-7).
+    pub fn verify_dummy(&self, password: &str) {
+        let _ = self.verify(&self.dummy_phc, password);
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    hasher: Arc<Hasher>,
+    permits: Arc<Semaphore>,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// Decrements the running count however the work ends.
+struct Running<'a>(&'a Shared);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A [`Hasher`] for async code: at most `permits` hashes at once (so memory
+/// stays under 19 MiB × permits), each on tokio's blocking pool. A permit is
+/// held until the work ends, even when the caller stops waiting for it.
+#[derive(Debug, Clone)]
+pub struct BoundedHasher {
+    shared: Arc<Shared>,
+}
+
+impl BoundedHasher {
+    /// `permits` is at least 1.
+    pub fn new(hasher: Arc<Hasher>, permits: usize) -> BoundedHasher {
+        let permits = permits.clamp(1, Semaphore::MAX_PERMITS);
+        BoundedHasher {
+            shared: Arc::new(Shared {
+                hasher,
+                permits: Arc::new(Semaphore::new(permits)),
+                running: AtomicUsize::new(0),
+                peak: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    pub fn available_permits(&self) -> usize {
+        self.shared.permits.available_permits()
+    }
+
+    /// The most hashes that have run at the same time (a gauge for metrics).
+    pub fn peak_running(&self) -> usize {
+        self.shared.peak.load(Ordering::SeqCst)
+    }
+
+    /// Draws the salt now, so the rng never crosses into the blocking pool.
+    pub fn hash(
+        &self,
+        password: String,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> impl Future<Output = Result<String, IdentityError>> + Send + 'static {
+        let password = Zeroizing::new(password);
+        let mut salt = [0u8; SALT_BYTES];
+        rng.fill_bytes(&mut salt);
+        let work = run(Arc::clone(&self.shared), move |hasher| {
+            hasher.hash_with_salt(&password, &salt)
+        });
+        async move { work.await? }
+    }
+
+    pub async fn verify(&self, phc: String, password: String) -> Result<Verified, IdentityError> {
+        let password = Zeroizing::new(password);
+        run(Arc::clone(&self.shared), move |hasher| {
+            hasher.verify(&phc, &password)
+        })
+        .await?
+    }
+
+    pub async fn verify_dummy(&self, password: String) {
+        let password = Zeroizing::new(password);
+        let _ = run(Arc::clone(&self.shared), move |hasher| {
+            hasher.verify_dummy(&password)
+        })
+        .await;
+    }
+}
+
+async fn run<T: Send + 'static>(
+    shared: Arc<Shared>,
+    work: impl FnOnce(&Hasher) -> T + Send + 'static,
+) -> Result<T, IdentityError> {
+    let permit = Arc::clone(&shared.permits)
+        .acquire_owned()
+        .await
+        .map_err(|_| IdentityError::Hash)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let now = shared.running.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak.fetch_max(now, Ordering::SeqCst);
+        let _running = Running(&shared);
+        work(&shared.hasher)
+    })
+    .await
+    .map_err(|_| IdentityError::Hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_words_split_at_punctuation() {
+        // proves: ID-6 (context words include the parts of an email)
+        let words = context_words(&["Alice.Smith@Example.com"]);
+        assert!(words.contains(&"alice".to_owned()));
+        assert!(words.contains(&"smith".to_owned()));
+        assert!(words.contains(&"alice.smith@example.com".to_owned()));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_made_with_the_current_parameters() {
+        // proves: ID-7 (an unknown account costs one full verify at today's cost)
+        let params = Argon2Params {
+            memory_kib: 2048,
+            iterations: 3,
+            parallelism: 1,
+        };
+        let hasher = Hasher::new(params, &mut rand::rngs::OsRng).unwrap();
+        let v = hasher.verify(&hasher.dummy_phc, DUMMY_PASSWORD).unwrap();
+        assert!(v.is_match && !v.needs_rehash);
+        assert!(hasher.dummy_phc.contains("m=2048,t=3,p=1"));
+    }
+}

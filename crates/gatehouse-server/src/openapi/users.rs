@@ -1,0 +1,110 @@
+//! Users, user types and registration flows (ID-1 … ID-3). Stubs: only the
+//! attributes are read.
+#![allow(dead_code)]
+
+use gatehouse_types::{
+    ApiError, CreateUserRequest, RegistrationFlowDefinition, RegistrationFlowListResponse,
+    UpdateUserRequest, UserPage, UserResponse, UserTypeDefinition, UserTypeListResponse,
+};
+
+/// List users
+///
+/// A page in creation order (ids are UUIDv7); every filter given must hold.
+/// `next_after` continues a full page.
+#[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.list"))),
+    params(
+        ("user_type" = Option<String>, Query, description = "Users of this type"),
+        ("status" = Option<String>, Query, description = "`pending`, `active`, `locked` or `disabled`"),
+        ("attribute" = Option<String>, Query, description = "`name:value`: the attribute is (or, a set, holds) the value"),
+        ("entitlement" = Option<String>, Query, description = "Users holding this entitlement"),
+        ("q" = Option<String>, Query, description = "A prefix of the email, phone number or display name (case-insensitive)"),
+        ("after" = Option<String>, Query, description = "The previous page's `next_after`"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, 100 by default"),
+    ),
+    responses((status = 200, description = "A page of users", body = UserPage)))]
+pub fn list_users() {}
+
+/// Create a user
+///
+/// An administrator vouches for the contact points given (they count as
+/// verified). Attributes are checked against the user type's declarations.
+#[utoipa::path(post, path = "/v1/users", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.create"))),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "The user", body = UserResponse),
+        (status = 409, description = "`conflict`: another user has this email address or phone number", body = ApiError),
+    ))]
+pub fn create_user() {}
+
+/// Read a user
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.read"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserResponse),
+        (status = 404, description = "`not_found`: there is no such user", body = ApiError),
+    ))]
+pub fn read_user() {}
+
+/// Change a user
+///
+/// Type, display name, attributes (the whole set, checked against the type),
+/// entitlements, status. Setting `active` also ends an automatic lockout.
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.update"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The user, changed", body = UserResponse),
+        (status = 404, description = "`not_found`: there is no such user", body = ApiError),
+    ))]
+pub fn update_user() {}
+
+/// Disable a user
+///
+/// A soft delete: the user can no longer sign in; the record and its history
+/// stay.
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.disable"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user, disabled", body = UserResponse),
+        (status = 404, description = "`not_found`: there is no such user", body = ApiError),
+    ))]
+pub fn disable_user() {}
+
+/// List user types
+#[utoipa::path(get, path = "/v1/user-types", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("user_types.list"))),
+    responses((status = 200, description = "Every user type, by name", body = UserTypeListResponse)))]
+pub fn list_user_types() {}
+
+/// Create or replace a user type
+///
+/// Its declared attributes (typed; they become the Cedar `User`'s), sign-in
+/// methods, second factor and console role.
+#[utoipa::path(put, path = "/v1/user-types/{name}", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("user_types.put"))),
+    params(("name" = String, Path, description = "The type's name")),
+    request_body = UserTypeDefinition,
+    responses((status = 200, description = "The type as stored", body = UserTypeDefinition)))]
+pub fn put_user_type() {}
+
+/// List registration flows
+#[utoipa::path(get, path = "/v1/registration-flows", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("registration_flows.list"))),
+    responses((status = 200, description = "Every flow, by user type", body = RegistrationFlowListResponse)))]
+pub fn list_registration_flows() {}
+
+/// Create or replace a registration flow
+///
+/// What a new user of the type must prove, whether an administrator approves,
+/// which attributes they supply. A flow nobody could complete is refused.
+#[utoipa::path(put, path = "/v1/registration-flows/{user_type}", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("registration_flows.put"))),
+    params(("user_type" = String, Path, description = "The user type")),
+    request_body = RegistrationFlowDefinition,
+    responses((status = 200, description = "The flow as stored", body = RegistrationFlowDefinition)))]
+pub fn put_registration_flow() {}

@@ -1,0 +1,129 @@
+//! `/v1/users`, `/v1/user-types`, `/v1/registration-flows` (ID-1 … ID-3), thin
+//! over [`crate::users`] and [`crate::user_types`].
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use gatehouse_types::{
+    CreateUserRequest, RegistrationFlowDefinition, RegistrationFlowListResponse, UpdateUserRequest,
+    UserPage, UserResponse, UserTypeDefinition, UserTypeListResponse,
+};
+
+use crate::app::AppState;
+use crate::error::ApiFailure;
+use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathUser, PathUserType};
+use crate::user_types;
+use crate::users::{self, UserQuery};
+
+/// `POST /v1/users`.
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    audit: Audit,
+    ApiJson(request): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, Json<UserResponse>), ApiFailure> {
+    let created = audit
+        .commit_change(&state.audit, StatusCode::CREATED, |change| {
+            let state = &state;
+            async move { users::create(state, &caller, request, &change).await }
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `GET /v1/users`: a page in creation order, filtered.
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<UserQuery>,
+) -> Result<Json<UserPage>, ApiFailure> {
+    Ok(Json(users::list(state.store.as_ref(), query).await?))
+}
+
+/// `GET /v1/users/{id}`.
+pub async fn read(
+    State(state): State<AppState>,
+    PathUser(id): PathUser,
+) -> Result<Json<UserResponse>, ApiFailure> {
+    Ok(Json(users::read(state.store.as_ref(), &id).await?))
+}
+
+/// `PATCH /v1/users/{id}`.
+pub async fn update(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUser(id): PathUser,
+    ApiJson(request): ApiJson<UpdateUserRequest>,
+) -> Result<Json<UserResponse>, ApiFailure> {
+    audit.resource("user", id.clone());
+    let updated = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            async move { users::update(state, &id, request, &change).await }
+        })
+        .await?;
+    Ok(Json(updated))
+}
+
+/// `DELETE /v1/users/{id}`: disables (a soft delete).
+pub async fn disable(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUser(id): PathUser,
+) -> Result<Json<UserResponse>, ApiFailure> {
+    audit.resource("user", id.clone());
+    let disabled = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            async move { users::disable(state, &id, &change).await }
+        })
+        .await?;
+    Ok(Json(disabled))
+}
+
+/// `GET /v1/user-types`.
+pub async fn list_types(
+    State(state): State<AppState>,
+) -> Result<Json<UserTypeListResponse>, ApiFailure> {
+    Ok(Json(user_types::list_types(state.store.as_ref()).await?))
+}
+
+/// `PUT /v1/user-types/{name}`.
+pub async fn put_type(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUserType(name): PathUserType,
+    ApiJson(definition): ApiJson<UserTypeDefinition>,
+) -> Result<Json<UserTypeDefinition>, ApiFailure> {
+    audit.resource("user_type", name.clone());
+    let stored = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            async move { user_types::put_type(state, &name, definition, &change).await }
+        })
+        .await?;
+    Ok(Json(stored))
+}
+
+/// `GET /v1/registration-flows`.
+pub async fn list_flows(
+    State(state): State<AppState>,
+) -> Result<Json<RegistrationFlowListResponse>, ApiFailure> {
+    Ok(Json(user_types::list_flows(state.store.as_ref()).await?))
+}
+
+/// `PUT /v1/registration-flows/{user_type}`.
+pub async fn put_flow(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUserType(user_type): PathUserType,
+    ApiJson(definition): ApiJson<RegistrationFlowDefinition>,
+) -> Result<Json<RegistrationFlowDefinition>, ApiFailure> {
+    audit.resource("registration_flow", user_type.clone());
+    let stored = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            async move { user_types::put_flow(state, &user_type, definition, &change).await }
+        })
+        .await?;
+    Ok(Json(stored))
+}

@@ -1,0 +1,138 @@
+//! User types (ID-3) and their registration flows (ID-1, ID-2): what users of
+//! each type carry, how they sign in, and what a newcomer must prove. Each
+//! definition is checked by `gatehouse-identity` (a flow against its type)
+//! and stored with its before/after record.
+
+use gatehouse_identity::flow::RegistrationFlow;
+use gatehouse_identity::user_type::UserType;
+use gatehouse_store::{FlowRow, Store, UserTypeRow};
+use gatehouse_types::{
+    ErrorCode, RegistrationFlowDefinition, RegistrationFlowListResponse, UserTypeDefinition,
+    UserTypeListResponse,
+};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::clock::to_micros;
+use crate::error::ApiFailure;
+use crate::pipeline::RecordChange;
+use crate::users::{load_type, refused};
+
+fn invalid(message: impl Into<String>) -> ApiFailure {
+    ApiFailure::new(ErrorCode::ValidationFailed, message.into())
+}
+
+/// The wire's definition as the domain's type, checked (the two share one JSON
+/// shape, so a definition that does not convert is the caller's).
+fn domain_type(definition: &UserTypeDefinition) -> Result<UserType, ApiFailure> {
+    let value = serde_json::to_value(definition).map_err(|_| ApiFailure::internal())?;
+    let user_type: UserType =
+        serde_json::from_value(value).map_err(|e| invalid(format!("definition: {e}")))?;
+    user_type.validate().map_err(refused)?;
+    Ok(user_type)
+}
+
+fn domain_flow(definition: &RegistrationFlowDefinition) -> Result<RegistrationFlow, ApiFailure> {
+    let value = serde_json::to_value(definition).map_err(|_| ApiFailure::internal())?;
+    serde_json::from_value(value).map_err(|e| invalid(format!("definition: {e}")))
+}
+
+fn parsed<T: serde::de::DeserializeOwned>(text: &str) -> Option<Value> {
+    serde_json::from_str::<T>(text)
+        .ok()
+        .and_then(|_| serde_json::from_str(text).ok())
+}
+
+pub async fn list_types(store: &dyn Store) -> Result<UserTypeListResponse, ApiFailure> {
+    let items = store
+        .user_types()
+        .list_types()
+        .await?
+        .iter()
+        .map(|row| serde_json::from_str(&row.definition).map_err(|_| ApiFailure::internal()))
+        .collect::<Result<_, _>>()?;
+    Ok(UserTypeListResponse { items })
+}
+
+/// `PUT /v1/user-types/{name}`: creates or replaces a type. Users of the type
+/// keep their attributes; a newly required one is asked for at their next
+/// change.
+pub async fn put_type(
+    state: &AppState,
+    name: &str,
+    definition: UserTypeDefinition,
+    change: &dyn RecordChange,
+) -> Result<UserTypeDefinition, ApiFailure> {
+    if definition.name != name {
+        return Err(invalid("name: must be the name in the path"));
+    }
+    let user_type = domain_type(&definition)?;
+    let now_us = to_micros(state.clock.now());
+    let row = UserTypeRow {
+        name: user_type.name.as_str().to_owned(),
+        definition: serde_json::to_string(&user_type).map_err(|_| ApiFailure::internal())?,
+        created_at_us: now_us,
+        updated_at_us: now_us,
+    };
+    let audit = |before: Option<&str>, after: &str| {
+        change.record(
+            now_us,
+            ("user_type", name),
+            before.and_then(parsed::<UserTypeDefinition>),
+            parsed::<UserTypeDefinition>(after),
+        )
+    };
+    state
+        .store
+        .user_types()
+        .put_type(&row, &audit, change.sealer())
+        .await?;
+    serde_json::from_str(&row.definition).map_err(|_| ApiFailure::internal())
+}
+
+pub async fn list_flows(store: &dyn Store) -> Result<RegistrationFlowListResponse, ApiFailure> {
+    let items = store
+        .user_types()
+        .list_flows()
+        .await?
+        .iter()
+        .map(|row| serde_json::from_str(&row.definition).map_err(|_| ApiFailure::internal()))
+        .collect::<Result<_, _>>()?;
+    Ok(RegistrationFlowListResponse { items })
+}
+
+/// `PUT /v1/registration-flows/{user_type}`: the flow is checked against its
+/// type (a flow nobody could complete is refused).
+pub async fn put_flow(
+    state: &AppState,
+    user_type: &str,
+    definition: RegistrationFlowDefinition,
+    change: &dyn RecordChange,
+) -> Result<RegistrationFlowDefinition, ApiFailure> {
+    if definition.user_type != user_type {
+        return Err(invalid("user_type: must be the user type in the path"));
+    }
+    let kind = load_type(state.store.as_ref(), user_type).await?;
+    let flow = domain_flow(&definition)?;
+    flow.validate(&kind).map_err(refused)?;
+    let now_us = to_micros(state.clock.now());
+    let row = FlowRow {
+        user_type: user_type.to_owned(),
+        definition: serde_json::to_string(&flow).map_err(|_| ApiFailure::internal())?,
+        updated_at_us: now_us,
+    };
+    let audit = |before: Option<&str>, after: &str| {
+        change.record(
+            now_us,
+            ("registration_flow", user_type),
+            before.and_then(parsed::<RegistrationFlowDefinition>),
+            parsed::<RegistrationFlowDefinition>(after),
+        )
+    };
+    state
+        .store
+        .user_types()
+        .put_flow(&row, &audit, change.sealer())
+        .await?;
+    serde_json::from_str(&row.definition).map_err(|_| ApiFailure::internal())
+}
