@@ -96,6 +96,8 @@ actions! {
     ReadUser => "users.read", read, "User", "", "User", "users:read";
     UpdateUser => "users.update", write, "User", "", "User", "users:write";
     DisableUser => "users.disable", write, "User", "", "User", "users:write";
+    LockUser => "users.lock", write, "User", "", "User", "users:write";
+    UnlockUser => "users.unlock", write, "User", "", "User", "users:write";
     ListUserTypes => "user_types.list", read, "UserDirectory", "users", "", "user_types:read";
     PutUserType => "user_types.put", write, "UserType", "", "UserType", "user_types:write";
     ListRegistrationFlows => "registration_flows.list", read, "UserDirectory", "users", "", "registration_flows:read";

@@ -14,6 +14,7 @@ mod clients;
 pub mod clock;
 pub mod config;
 mod decisions;
+pub mod demo;
 mod error;
 pub mod oauth;
 pub mod openapi;
@@ -25,8 +26,8 @@ pub mod signing;
 pub mod tls;
 pub mod token_state;
 mod tokens;
-mod user_types;
-mod users;
+pub mod user_types;
+pub mod users;
 
 pub use error::{ApiFailure, ServerError};
 pub use server::{

@@ -12,6 +12,7 @@ use gatehouse_server::config::Config;
 
 mod audit_cli;
 mod keys_cli;
+mod users_cli;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +40,12 @@ enum Command {
     /// The token signing keys (offline): list them, or rotate now.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Seed user types, registration flows and a few dozen users of each type
+    /// (offline, recorded), so the console shows a living system.
+    Demo,
+    /// Users (offline): create, list, lock, unlock. Changes are recorded.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Create the data directory, run migrations, and mint the first administrator token.
     Init {
         /// Write the token to this file (created, owner-only) instead of printing it.
@@ -57,6 +64,43 @@ enum KeysCommand {
     /// The next key signs from now on; the current one verifies until its
     /// tokens expire. Running servers follow within a second. Recorded.
     Rotate,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create an active user of a type; values are checked against the type.
+    Create {
+        #[arg(long = "type")]
+        user_type: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// E.164, e.g. +447700900123.
+        #[arg(long)]
+        phone: Option<String>,
+        /// name=value, repeated; JSON values (numbers, booleans, lists) as such.
+        #[arg(long = "attribute")]
+        attributes: Vec<String>,
+        #[arg(long = "entitlement")]
+        entitlements: Vec<String>,
+    },
+    /// List users, oldest first.
+    List {
+        #[arg(long = "type")]
+        user_type: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        /// A prefix of the email, phone number or name.
+        #[arg(long)]
+        q: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Lock a user until unlocked.
+    Lock { id: String },
+    /// End a user's lock (an administrator's or an automatic lockout).
+    Unlock { id: String },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -101,6 +145,39 @@ fn main() -> ExitCode {
     }
 }
 
+fn users_request(command: UsersCommand) -> users_cli::Request {
+    match command {
+        UsersCommand::Create {
+            user_type,
+            name,
+            email,
+            phone,
+            attributes,
+            entitlements,
+        } => users_cli::Request::Create {
+            user_type,
+            display_name: name,
+            email,
+            phone,
+            attributes,
+            entitlements,
+        },
+        UsersCommand::List {
+            user_type,
+            status,
+            q,
+            limit,
+        } => users_cli::Request::List {
+            user_type,
+            status,
+            q,
+            limit,
+        },
+        UsersCommand::Lock { id } => users_cli::Request::Lock(id),
+        UsersCommand::Unlock { id } => users_cli::Request::Unlock(id),
+    }
+}
+
 fn fail(message: &str) -> ExitCode {
     eprintln!("gatehouse: error: {message}");
     ExitCode::from(2)
@@ -118,6 +195,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::Keys(KeysCommand::List) => keys_cli::run(config, false).await,
         Command::Keys(KeysCommand::Rotate) => keys_cli::run(config, true).await,
+        Command::Demo => users_cli::demo(config).await,
+        Command::Users(command) => users_cli::run(config, users_request(command)).await,
         Command::Audit(AuditCommand::Verify) => audit_cli::verify(config).await,
         Command::Audit(AuditCommand::Export {
             format,

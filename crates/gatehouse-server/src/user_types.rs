@@ -63,11 +63,22 @@ pub async fn put_type(
     definition: UserTypeDefinition,
     change: &dyn RecordChange,
 ) -> Result<UserTypeDefinition, ApiFailure> {
+    let now_us = to_micros(state.clock.now());
+    put_type_in(state.store.as_ref(), now_us, name, definition, change).await
+}
+
+/// [`put_type`] on a store at `now_us`.
+pub async fn put_type_in(
+    store: &dyn Store,
+    now_us: i64,
+    name: &str,
+    definition: UserTypeDefinition,
+    change: &dyn RecordChange,
+) -> Result<UserTypeDefinition, ApiFailure> {
     if definition.name != name {
         return Err(invalid("name: must be the name in the path"));
     }
     let user_type = domain_type(&definition)?;
-    let now_us = to_micros(state.clock.now());
     let row = UserTypeRow {
         name: user_type.name.as_str().to_owned(),
         definition: serde_json::to_string(&user_type).map_err(|_| ApiFailure::internal())?,
@@ -82,8 +93,7 @@ pub async fn put_type(
             parsed::<UserTypeDefinition>(after),
         )
     };
-    state
-        .store
+    store
         .user_types()
         .put_type(&row, &audit, change.sealer())
         .await?;
@@ -109,13 +119,24 @@ pub async fn put_flow(
     definition: RegistrationFlowDefinition,
     change: &dyn RecordChange,
 ) -> Result<RegistrationFlowDefinition, ApiFailure> {
+    let now_us = to_micros(state.clock.now());
+    put_flow_in(state.store.as_ref(), now_us, user_type, definition, change).await
+}
+
+/// [`put_flow`] on a store at `now_us`.
+pub async fn put_flow_in(
+    store: &dyn Store,
+    now_us: i64,
+    user_type: &str,
+    definition: RegistrationFlowDefinition,
+    change: &dyn RecordChange,
+) -> Result<RegistrationFlowDefinition, ApiFailure> {
     if definition.user_type != user_type {
         return Err(invalid("user_type: must be the user type in the path"));
     }
-    let kind = load_type(state.store.as_ref(), user_type).await?;
+    let kind = load_type(store, user_type).await?;
     let flow = domain_flow(&definition)?;
     flow.validate(&kind).map_err(refused)?;
-    let now_us = to_micros(state.clock.now());
     let row = FlowRow {
         user_type: user_type.to_owned(),
         definition: serde_json::to_string(&flow).map_err(|_| ApiFailure::internal())?,
@@ -129,8 +150,7 @@ pub async fn put_flow(
             parsed::<RegistrationFlowDefinition>(after),
         )
     };
-    state
-        .store
+    store
         .user_types()
         .put_flow(&row, &audit, change.sealer())
         .await?;

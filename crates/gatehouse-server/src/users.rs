@@ -149,7 +149,21 @@ pub async fn create(
     request: CreateUserRequest,
     change: &dyn RecordChange,
 ) -> Result<UserResponse, ApiFailure> {
-    let user_type = load_type(state.store.as_ref(), &request.user_type).await?;
+    let created_by = format!("{} ({})", caller.name, caller.id());
+    let now_us = to_micros(state.clock.now());
+    create_in(state.store.as_ref(), now_us, created_by, request, change).await
+}
+
+/// [`create`] on a store, by `created_by` (the API's caller, or the operator
+/// at the command line).
+pub async fn create_in(
+    store: &dyn Store,
+    now_us: i64,
+    created_by: String,
+    request: CreateUserRequest,
+    change: &dyn RecordChange,
+) -> Result<UserResponse, ApiFailure> {
+    let user_type = load_type(store, &request.user_type).await?;
     let display_name = check_display_name(&request.display_name)?;
     let email = request
         .email
@@ -168,7 +182,6 @@ pub async fn create(
             "email or phone: a user needs at least one way to be reached",
         ));
     }
-    let now_us = to_micros(state.clock.now());
     let row = UserRow {
         id: uuid::Uuid::now_v7().to_string(),
         user_type: user_type.name.as_str().to_owned(),
@@ -184,14 +197,13 @@ pub async fn create(
         source: "local".into(),
         directory_dn: None,
         created_at_us: now_us,
-        created_by: format!("{} ({})", caller.name, caller.id()),
+        created_by,
         updated_at_us: now_us,
         recent_failures: "[]".into(),
         locked_until_us: None,
     };
     let record = change.record(now_us, ("user", &row.id), None, json_of(&row));
-    state
-        .store
+    store
         .users()
         .create(&row, &record, change.sealer())
         .await
@@ -272,13 +284,45 @@ pub async fn read(store: &dyn Store, id: &str) -> Result<UserResponse, ApiFailur
     to_response(&row)
 }
 
-/// The user `request` makes of `before`, checked against the (new) type.
+/// What a change does to a stored user.
+pub enum Edit {
+    Update(UpdateUserRequest),
+    /// An administrator's lock: until unlocked (ID-7's automatic lockout ends
+    /// by itself).
+    Lock,
+    /// Ends an administrator's lock and an automatic lockout.
+    Unlock,
+}
+
+/// The user `edit` makes of `before`, checked against the (new) type.
 fn edited(
     before: &UserRow,
-    request: &UpdateUserRequest,
+    edit: &Edit,
     user_type: &UserType,
     now_us: i64,
 ) -> Result<UserRow, ApiFailure> {
+    let request = match edit {
+        Edit::Update(request) => request,
+        Edit::Lock | Edit::Unlock => {
+            let mut after = before.clone();
+            if before.status == "disabled" {
+                return Err(invalid(
+                    "status: a disabled user cannot be locked or unlocked",
+                ));
+            }
+            if matches!(edit, Edit::Lock) {
+                after.status = "locked".into();
+            } else {
+                if before.status == "locked" {
+                    after.status = "active".into();
+                }
+                after.locked_until_us = None;
+                after.recent_failures = "[]".into();
+            }
+            after.updated_at_us = now_us;
+            return Ok(after);
+        }
+    };
     let mut after = before.clone();
     after.user_type = user_type.name.as_str().to_owned();
     if let Some(name) = &request.display_name {
@@ -308,29 +352,30 @@ fn edited(
     Ok(after)
 }
 
-async fn apply(
-    state: &AppState,
+/// Applies `edit` to the user `id` at `now_us`, with its before/after record.
+pub async fn apply(
+    store: &dyn Store,
+    now_us: i64,
     id: &str,
-    request: UpdateUserRequest,
+    edit: Edit,
     change: &dyn RecordChange,
 ) -> Result<UserResponse, ApiFailure> {
-    let now_us = to_micros(state.clock.now());
     // Checked before the transaction, so a refused change writes nothing and is
     // recorded as the failure it is.
-    let current = state
-        .store
+    let current = store
         .users()
         .find(id)
         .await?
         .ok_or_else(|| ApiFailure::not_found("user"))?;
-    let type_name = request
-        .user_type
-        .clone()
-        .unwrap_or_else(|| current.user_type.clone());
-    let user_type = load_type(state.store.as_ref(), &type_name).await?;
-    edited(&current, &request, &user_type, now_us)?;
+    let type_name = match &edit {
+        Edit::Update(request) => request.user_type.clone(),
+        Edit::Lock | Edit::Unlock => None,
+    }
+    .unwrap_or_else(|| current.user_type.clone());
+    let user_type = load_type(store, &type_name).await?;
+    edited(&current, &edit, &user_type, now_us)?;
     let edit_fn = |before: &UserRow| -> Option<UserRow> {
-        edited(before, &request, &user_type, now_us)
+        edited(before, &edit, &user_type, now_us)
             .ok()
             .filter(|after| {
                 let mut same = after.clone();
@@ -341,8 +386,7 @@ async fn apply(
     let audit = |before: &UserRow, after: &UserRow| {
         change.record(now_us, ("user", id), json_of(before), json_of(after))
     };
-    let updated = state
-        .store
+    let updated = store
         .users()
         .update(id, &edit_fn, &audit, change.sealer())
         .await?;
@@ -353,25 +397,21 @@ async fn apply(
     }
 }
 
-/// `PATCH /v1/users/{id}`.
-pub async fn update(
+/// Applies `edit` at the server's time.
+pub async fn change(
     state: &AppState,
     id: &str,
-    request: UpdateUserRequest,
+    edit: Edit,
     change: &dyn RecordChange,
 ) -> Result<UserResponse, ApiFailure> {
-    apply(state, id, request, change).await
+    let now_us = to_micros(state.clock.now());
+    apply(state.store.as_ref(), now_us, id, edit, change).await
 }
 
 /// `DELETE /v1/users/{id}`: a soft delete; the user and their history stay.
-pub async fn disable(
-    state: &AppState,
-    id: &str,
-    change: &dyn RecordChange,
-) -> Result<UserResponse, ApiFailure> {
-    let request = UpdateUserRequest {
+pub fn disabling() -> Edit {
+    Edit::Update(UpdateUserRequest {
         status: Some(UserStatus::Disabled),
         ..UpdateUserRequest::default()
-    };
-    apply(state, id, request, change).await
+    })
 }

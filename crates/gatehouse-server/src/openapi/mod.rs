@@ -73,6 +73,8 @@ pub const BEARER: &str = "bearer";
         users::read_user,
         users::update_user,
         users::disable_user,
+        users::lock_user,
+        users::unlock_user,
         users::list_user_types,
         users::put_user_type,
         users::list_registration_flows,

@@ -75,6 +75,30 @@ pub fn update_user() {}
     ))]
 pub fn disable_user() {}
 
+/// Lock a user
+///
+/// Until unlocked: the user cannot sign in. A disabled user cannot be locked.
+#[utoipa::path(post, path = "/v1/users/{id}/lock", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.lock"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user, locked", body = UserResponse),
+        (status = 404, description = "`not_found`: there is no such user", body = ApiError),
+    ))]
+pub fn lock_user() {}
+
+/// Unlock a user
+///
+/// Ends an administrator's lock and an automatic lockout early.
+#[utoipa::path(delete, path = "/v1/users/{id}/lock", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.unlock"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user, unlocked", body = UserResponse),
+        (status = 404, description = "`not_found`: there is no such user", body = ApiError),
+    ))]
+pub fn unlock_user() {}
+
 /// List user types
 #[utoipa::path(get, path = "/v1/user-types", tag = "users", security(("bearer" = [])),
     extensions(("x-gatehouse-action" = json!("user_types.list"))),

@@ -310,6 +310,18 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         users::disable,
     )
     .private(
+        Method::POST,
+        "/v1/users/{id}/lock",
+        Action::LockUser,
+        users::lock,
+    )
+    .private(
+        Method::DELETE,
+        "/v1/users/{id}/lock",
+        Action::UnlockUser,
+        users::unlock,
+    )
+    .private(
         Method::GET,
         "/v1/user-types",
         Action::ListUserTypes,

@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathUser, PathUserType};
 use crate::user_types;
-use crate::users::{self, UserQuery};
+use crate::users::{self, Edit, UserQuery};
 
 /// `POST /v1/users`.
 pub async fn create(
@@ -58,7 +58,7 @@ pub async fn update(
     let updated = audit
         .commit_change(&state.audit, StatusCode::OK, |change| {
             let state = &state;
-            async move { users::update(state, &id, request, &change).await }
+            async move { users::change(state, &id, Edit::Update(request), &change).await }
         })
         .await?;
     Ok(Json(updated))
@@ -74,10 +74,43 @@ pub async fn disable(
     let disabled = audit
         .commit_change(&state.audit, StatusCode::OK, |change| {
             let state = &state;
-            async move { users::disable(state, &id, &change).await }
+            async move { users::change(state, &id, users::disabling(), &change).await }
         })
         .await?;
     Ok(Json(disabled))
+}
+
+/// `POST /v1/users/{id}/lock`: locked until unlocked.
+pub async fn lock(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUser(id): PathUser,
+) -> Result<Json<UserResponse>, ApiFailure> {
+    audit.resource("user", id.clone());
+    let locked = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            async move { users::change(state, &id, Edit::Lock, &change).await }
+        })
+        .await?;
+    Ok(Json(locked))
+}
+
+/// `DELETE /v1/users/{id}/lock`: ends an administrator's lock and an
+/// automatic lockout early.
+pub async fn unlock(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUser(id): PathUser,
+) -> Result<Json<UserResponse>, ApiFailure> {
+    audit.resource("user", id.clone());
+    let unlocked = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            async move { users::change(state, &id, Edit::Unlock, &change).await }
+        })
+        .await?;
+    Ok(Json(unlocked))
 }
 
 /// `GET /v1/user-types`.

@@ -101,6 +101,8 @@ async fn documented_query_parameters_are_the_routes_own(db: Db) {
             .unwrap_or_default();
         let concrete = path
             .replace("{n}", "1")
+            .replace("{name}", "clinician")
+            .replace("{user_type}", "clinician")
             .replace("{id}", &uuid::Uuid::new_v4().to_string());
         let url = server.url(&format!("{concrete}?zz_unknown=1"));
         let response = server
@@ -135,8 +137,9 @@ async fn documented_query_parameters_are_the_routes_own(db: Db) {
         assert_eq!(documented, known, "{path}'s documented query parameters");
         checked += 1;
     }
-    // audit events/export/stream, blocked list/summary, policy versions/diff/matrix.
-    assert_eq!(checked, 8);
+    // audit events/export/stream, blocked list/summary, policy versions/diff/matrix,
+    // users.
+    assert_eq!(checked, 9);
 }
 
 on_both_databases!(

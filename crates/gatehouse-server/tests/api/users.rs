@@ -111,6 +111,31 @@ async fn users_are_created_changed_and_disabled_on_the_record(db: Db) {
     assert_eq!(record["after"]["attributes"]["department"], "oncology");
     assert_eq!(record["after"]["attributes"]["grade"], 3);
 
+    // Locked by an administrator until unlocked, both on the record.
+    let lock_path = format!("{path}/lock");
+    let locked = send(
+        &server,
+        &server.admin_token,
+        reqwest::Method::POST,
+        &lock_path,
+        None,
+    )
+    .await;
+    let record = record_of(&server, &locked).await;
+    assert_eq!(record["action"], "users.lock");
+    assert_eq!(record["before"]["status"], "active");
+    assert_eq!(record["after"]["status"], "locked");
+    let unlocked = send(
+        &server,
+        &server.admin_token,
+        reqwest::Method::DELETE,
+        &lock_path,
+        None,
+    )
+    .await;
+    let unlocked: Value = unlocked.json().await.unwrap();
+    assert_eq!(unlocked["status"], "active");
+
     // Disabled: a soft delete, still readable.
     let disabled = send(
         &server,
@@ -133,6 +158,16 @@ async fn users_are_created_changed_and_disabled_on_the_record(db: Db) {
     .await
     .unwrap();
     assert_eq!(read["status"], "disabled");
+    // A disabled user is neither locked nor unlocked: disabling is final here.
+    let relock = send(
+        &server,
+        &server.admin_token,
+        reqwest::Method::POST,
+        &lock_path,
+        None,
+    )
+    .await;
+    assert_error(relock, 422, ErrorCode::ValidationFailed).await;
 
     // The same email again: a conflict, nothing written.
     let again = create(

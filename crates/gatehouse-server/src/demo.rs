@@ -1,0 +1,203 @@
+//! `gatehouse demo`: seeds a data directory with a living system, so that a new
+//! user of the console sees users to manage: three user types (clinicians,
+//! patients, operators) with their registration flows, and a few dozen users
+//! of each, every one created through the same checks and records as the API.
+//! Running it again adds nothing that exists (types and flows are replaced
+//! with the same definitions; users already seeded are kept).
+
+use std::sync::Arc;
+
+use gatehouse_audit::Sealer;
+use gatehouse_store::{Store, UserFilter};
+use gatehouse_types::{CreateUserRequest, RegistrationFlowDefinition, UserTypeDefinition};
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiFailure;
+use crate::pipeline::SystemChange;
+use crate::{user_types, users};
+
+/// How many users of each type the demo seeds.
+pub const USERS_PER_TYPE: usize = 36;
+
+/// What a run seeded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DemoReport {
+    pub user_types: usize,
+    pub flows: usize,
+    pub users_created: usize,
+    pub users_kept: usize,
+}
+
+fn definitions() -> Result<Vec<(UserTypeDefinition, RegistrationFlowDefinition)>, ApiFailure> {
+    let value = json!([
+        [{
+            "name": "clinician",
+            "description": "Doctors and nurses: password and a text code, or the hospital directory",
+            "attributes": [
+                {"name": "department", "kind": "string", "is_required": true},
+                {"name": "wards", "kind": "string_set"},
+                {"name": "grade", "kind": "long"}
+            ],
+            "sign_in": ["password_and_phone_code", "directory"],
+            "second_factor": "required"
+        }, {
+            "user_type": "clinician", "is_open": true,
+            "proofs": ["email", "phone", "password"],
+            "requires_approval": true, "attributes": ["department"]
+        }],
+        [{
+            "name": "patient",
+            "description": "Patients: their phone number is enough",
+            "attributes": [
+                {"name": "ward", "kind": "string"},
+                {"name": "is_inpatient", "kind": "boolean"}
+            ],
+            "sign_in": ["phone_code", "email_code"],
+            "second_factor": "optional"
+        }, {
+            "user_type": "patient", "is_open": true, "proofs": ["phone"],
+            "requires_approval": false, "attributes": []
+        }],
+        [{
+            "name": "operator",
+            "description": "The security team: password and an authenticator app",
+            "attributes": [
+                {"name": "team", "kind": "string", "is_required": true},
+                {"name": "is_on_call", "kind": "boolean"}
+            ],
+            "sign_in": ["password"],
+            "second_factor": "required",
+            "role": "auditor"
+        }, {
+            "user_type": "operator", "is_open": false,
+            "proofs": ["email", "password", "totp"],
+            "requires_approval": true, "attributes": []
+        }]
+    ]);
+    serde_json::from_value(value).map_err(|_| ApiFailure::internal())
+}
+
+const FIRST: [&str; 12] = [
+    "Ann", "Bola", "Chen", "Dana", "Emeka", "Farah", "Goran", "Hana", "Ivan", "Jaya", "Kofi",
+    "Lena",
+];
+const LAST: [&str; 6] = ["Smith", "Okafor", "Novak", "Haddad", "Tanaka", "Silva"];
+const DEPARTMENTS: [&str; 4] = ["icu", "oncology", "cardiology", "emergency"];
+const WARDS: [&str; 6] = ["a1", "a2", "b1", "b2", "c1", "c2"];
+const TEAMS: [&str; 3] = ["detection", "identity", "platform"];
+
+/// The `i`-th demo user of `user_type`.
+fn person(user_type: &str, i: usize) -> CreateUserRequest {
+    let first = FIRST[i % FIRST.len()];
+    let last = LAST[(i / FIRST.len()) % LAST.len()];
+    let mut attributes = Map::new();
+    let mut entitlements = Vec::new();
+    let mut email = Some(format!(
+        "{}.{}.{i}@{user_type}s.example",
+        first.to_lowercase(),
+        last.to_lowercase()
+    ));
+    let phone = Some(format!("+4477009{:02}{:03}", type_code(user_type), i));
+    match user_type {
+        "clinician" => {
+            attributes.insert("department".into(), json!(DEPARTMENTS[i % 4]));
+            attributes.insert("wards".into(), json!([WARDS[i % 6], WARDS[(i + 2) % 6]]));
+            attributes.insert("grade".into(), json!((i % 5) as i64 + 1));
+            entitlements.push("records:read".to_owned());
+            if i.is_multiple_of(3) {
+                entitlements.push("records:write".to_owned());
+            }
+        }
+        "patient" => {
+            attributes.insert("ward".into(), json!(WARDS[i % 6]));
+            attributes.insert("is_inpatient".into(), Value::Bool(i.is_multiple_of(2)));
+            if !i.is_multiple_of(4) {
+                email = None;
+            }
+        }
+        _ => {
+            attributes.insert("team".into(), json!(TEAMS[i % 3]));
+            attributes.insert("is_on_call".into(), Value::Bool(i.is_multiple_of(5)));
+            entitlements.push("console:use".to_owned());
+        }
+    }
+    CreateUserRequest {
+        user_type: user_type.to_owned(),
+        display_name: format!("{first} {last}"),
+        email,
+        phone,
+        attributes,
+        entitlements,
+        status: None,
+    }
+}
+
+fn type_code(user_type: &str) -> u32 {
+    match user_type {
+        "clinician" => 1,
+        "patient" => 2,
+        _ => 3,
+    }
+}
+
+/// Seeds the demo at `now_us`; each change is the local operator's
+/// (`gatehouse demo`), recorded under its own action.
+pub async fn seed(
+    store: &dyn Store,
+    now_us: i64,
+    sealer: Arc<Sealer>,
+) -> Result<DemoReport, ApiFailure> {
+    let as_action = |action: &'static str| SystemChange {
+        actor_kind: "operator",
+        actor_id: "gatehouse demo".into(),
+        actor_name: "local operator".into(),
+        action,
+        sealer: sealer.clone(),
+    };
+    let mut report = DemoReport::default();
+    for (kind, flow) in definitions()? {
+        let name = kind.name.clone();
+        let change = as_action("user_types.put");
+        user_types::put_type_in(store, now_us, &name, kind, &change).await?;
+        report.user_types += 1;
+        let change = as_action("registration_flows.put");
+        user_types::put_flow_in(store, now_us, &name, flow, &change).await?;
+        report.flows += 1;
+        for i in 0..USERS_PER_TYPE {
+            let request = person(&name, i);
+            let existing = match request.phone.as_deref() {
+                Some(phone) => store.users().find_by_phone(phone).await?,
+                None => None,
+            };
+            if existing.is_some() {
+                report.users_kept += 1;
+                continue;
+            }
+            let change = as_action("users.create");
+            users::create_in(store, now_us, "gatehouse demo".into(), request, &change).await?;
+            report.users_created += 1;
+        }
+    }
+    // One of each type locked, one disabled, on the first run: the console
+    // shows every status.
+    let is_first_run = report.users_kept == 0;
+    for user_type in ["clinician", "patient", "operator"]
+        .into_iter()
+        .filter(|_| is_first_run)
+    {
+        let filter = UserFilter {
+            user_type: Some(user_type.into()),
+            status: Some("active".into()),
+            limit: 2,
+            ..UserFilter::default()
+        };
+        let rows = store.users().list(&filter).await?;
+        if let [first, second] = rows.as_slice() {
+            let change = as_action("users.lock");
+            users::apply(store, now_us, &first.id, users::Edit::Lock, &change).await?;
+            let change = as_action("users.disable");
+            users::apply(store, now_us, &second.id, users::disabling(), &change).await?;
+        }
+    }
+    Ok(report)
+}
