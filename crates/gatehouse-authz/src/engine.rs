@@ -128,6 +128,16 @@ pub struct TokenCaller {
     pub role: String,
     /// Set when the caller is an OAuth client calling with an access token.
     pub client: Option<ClientFacts>,
+    /// Set when the caller is a person (ID-3): the `User` entity's attributes
+    /// as the schema declares them, and their type (a parent, with the role).
+    pub user: Option<UserFacts>,
+}
+
+/// What a decision knows of a person calling with their access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFacts {
+    pub user_type: String,
+    pub attributes: Vec<(&'static str, AttrValue)>,
 }
 
 /// What a decision knows of an OAuth client calling with an access token.
@@ -374,44 +384,60 @@ impl Engine {
         ctx: &CallContext,
     ) -> Result<Decision, AuthzError> {
         let role = catalog.uid("Role", &caller.role)?;
-        let principal_type = if caller.client.is_some() {
+        let principal_type = if caller.user.is_some() {
+            "User"
+        } else if caller.client.is_some() {
             "Client"
         } else {
             "ApiToken"
         };
         let principal_uid = catalog.uid(principal_type, &caller.id)?;
-        let mut attrs = HashMap::from([
-            (
-                "name".to_owned(),
-                RestrictedExpression::new_string(caller.name.clone()),
-            ),
-            (
-                "role".to_owned(),
-                RestrictedExpression::new_string(caller.role.clone()),
-            ),
-        ]);
-        if let Some(client) = &caller.client {
-            attrs.insert(
-                "is_confidential".to_owned(),
-                RestrictedExpression::new_bool(client.is_confidential),
-            );
-            attrs.insert(
-                "scopes".to_owned(),
-                RestrictedExpression::new_set(
-                    client
-                        .scopes
-                        .iter()
-                        .map(|s| RestrictedExpression::new_string(s.clone())),
+        let mut principal_parents = HashSet::from([role.clone()]);
+        let mut extra_parents = Vec::new();
+        let attrs: HashMap<String, RestrictedExpression> = if let Some(user) = &caller.user {
+            let kind = catalog.uid("UserType", &user.user_type)?;
+            principal_parents.insert(kind.clone());
+            extra_parents.push(Entity::new_no_attrs(kind, HashSet::new()));
+            user.attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), restricted(v)))
+                .collect()
+        } else {
+            let mut attrs = HashMap::from([
+                (
+                    "name".to_owned(),
+                    RestrictedExpression::new_string(caller.name.clone()),
                 ),
-            );
-        }
-        let principal = Entity::new(principal_uid.clone(), attrs, HashSet::from([role.clone()]))
+                (
+                    "role".to_owned(),
+                    RestrictedExpression::new_string(caller.role.clone()),
+                ),
+            ]);
+            if let Some(client) = &caller.client {
+                attrs.insert(
+                    "is_confidential".to_owned(),
+                    RestrictedExpression::new_bool(client.is_confidential),
+                );
+                attrs.insert(
+                    "scopes".to_owned(),
+                    RestrictedExpression::new_set(
+                        client
+                            .scopes
+                            .iter()
+                            .map(|s| RestrictedExpression::new_string(s.clone())),
+                    ),
+                );
+            }
+            attrs
+        };
+        let principal = Entity::new(principal_uid.clone(), attrs, principal_parents)
             .map_err(|e| AuthzError::Request(e.to_string()))?;
         let (kind, collection) = action.resource();
         let mut entities = vec![
             principal,
             Entity::new_no_attrs(role.clone(), HashSet::new()),
         ];
+        entities.extend(extra_parents);
         let resource = match target {
             None => catalog.uid(kind, collection)?,
             Some(target) => {
@@ -423,7 +449,9 @@ impl Engine {
                     let mut parents = HashSet::new();
                     for (parent_kind, parent_id) in &target.parents {
                         let parent = catalog.uid(parent_kind, parent_id)?;
-                        if parent != role && parent != principal_uid {
+                        let is_known =
+                            parent == principal_uid || entities.iter().any(|e| e.uid() == parent);
+                        if !is_known {
                             entities.push(Entity::new_no_attrs(parent.clone(), HashSet::new()));
                         }
                         parents.insert(parent);

@@ -17,7 +17,7 @@ mod request;
 
 pub use action::Action;
 pub use engine::{
-    AttrValue, CallContext, Catalog, ClientFacts, Decision, Engine, Target, TokenCaller,
+    AttrValue, CallContext, Catalog, ClientFacts, Decision, Engine, Target, TokenCaller, UserFacts,
     BUILTIN_POLICIES, BUILTIN_ROLES,
 };
 pub use policies::{

@@ -22,6 +22,7 @@ pub(crate) fn caller(role: &str) -> TokenCaller {
         name: "t".into(),
         role: role.into(),
         client: None,
+        user: None,
     }
 }
 
@@ -80,6 +81,7 @@ fn a_clients_token_is_the_client_in_its_role_with_its_scopes() {
             is_confidential: true,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
         }),
+        user: None,
     };
     let allowed = e.decide_call(
         &c,

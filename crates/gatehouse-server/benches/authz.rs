@@ -278,6 +278,7 @@ async fn main() {
         name: "ci".into(),
         role: "auditor".into(),
         client: None,
+        user: None,
     };
     let ctx = CallContext::new("10.1.2.3".parse().unwrap(), 1_790_000_000);
     let route_actions = actions();

@@ -50,6 +50,8 @@ pub struct AppStateInner {
     pub auth: Arc<Authenticator>,
     /// Access tokens' settings: issuer, audience, lifetime.
     pub tokens: Arc<TokenSettings>,
+    /// Signing people in: the password hasher, sessions, lockout.
+    pub identity: Arc<crate::sign_in::Identity>,
 }
 
 /// What issuing access tokens and answering for them needs.
@@ -74,6 +76,7 @@ pub struct AppParts {
     pub stream: StreamConfig,
     pub auth: Arc<Authenticator>,
     pub tokens: TokenSettings,
+    pub identity: Arc<crate::sign_in::Identity>,
 }
 
 /// The router with every stage of the pipeline, and the route table it enforces.
@@ -94,6 +97,7 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         streams: Streams::new(parts.stream),
         auth: parts.auth,
         tokens: Arc::new(parts.tokens),
+        identity: parts.identity,
     }));
     // The later route layer runs first: the guard, then the heavy routes' limit.
     let router = router

@@ -14,7 +14,7 @@ use http::{header, HeaderMap};
 
 use crate::clock::Clock;
 use crate::error::ApiFailure;
-use crate::pipeline::{ClientGrant, Principal, PrincipalKind};
+use crate::pipeline::{ClientGrant, Principal, PrincipalKind, UserGrant};
 use crate::signing::KeyRing;
 use crate::token_state::TokenState;
 use crate::tokens;
@@ -81,6 +81,9 @@ impl Authenticator {
             let claims = self
                 .verify_jwt(credential)
                 .map_err(|r| refused(r.as_str()))?;
+            if claims.sub_kind == SubjectKind::User {
+                return self.principal_of_user(&claims).await;
+            }
             principal_of_claims(&claims).map_err(|r| refused(r.as_str()))
         } else {
             tokens::find_active(self.store.as_ref(), self.clock.as_ref(), credential)
@@ -99,13 +102,57 @@ impl Authenticator {
         let now_s = self.clock.now().timestamp();
         let set = self.keys.current();
         let claims = set.verifier.verify(token, now_s)?;
-        if self
-            .state
-            .is_revoked(&claims.jti, &claims.client_id, claims.iat)
-        {
+        let is_revoked = match (claims.sub_kind, claims.sid.as_deref()) {
+            (SubjectKind::User, Some(sid)) => {
+                self.state
+                    .is_user_token_revoked(&claims.jti, sid, &claims.sub, claims.iat)
+            }
+            // A person's token names its session; one that does not is not ours.
+            (SubjectKind::User, None) => return Err(Rejection::Claims),
+            (SubjectKind::Client, _) => {
+                self.state
+                    .is_revoked(&claims.jti, &claims.client_id, claims.iat)
+            }
+        };
+        if is_revoked {
             return Err(Rejection::Revoked);
         }
         Ok(claims)
+    }
+
+    /// A person's principal: the token verified, the user read now (a user
+    /// locked, disabled or no longer there is refused whatever the token says).
+    async fn principal_of_user(&self, claims: &AccessClaims) -> Result<Principal, Refused> {
+        let row = self
+            .store
+            .users()
+            .find(&claims.sub)
+            .await
+            .map_err(|e| Refused::from(ApiFailure::from(e)))?
+            .ok_or_else(|| refused("user_unknown"))?;
+        let now_us = crate::clock::to_micros(self.clock.now());
+        let is_locked = row.locked_until_us.is_some_and(|until| until > now_us);
+        if row.status != "active" || is_locked {
+            return Err(refused("user_not_active"));
+        }
+        let role = claims
+            .role
+            .as_deref()
+            .and_then(|r| r.parse::<Role>().ok())
+            .ok_or_else(|| refused("bad_claims"))?;
+        Ok(Principal {
+            name: row.display_name.clone(),
+            role,
+            kind: PrincipalKind::User(Box::new(UserGrant {
+                user_id: row.id.clone(),
+                session_id: claims.sid.clone().unwrap_or_default(),
+                jti: claims.jti.clone(),
+                user_type: row.user_type.clone(),
+                attributes: crate::users::entity_attributes(&row, now_us),
+                issued_at: claims.iat,
+                expires_at: claims.exp,
+            })),
+        })
     }
 
     /// Whether `principal` may still act: its API token unexpired and not
@@ -115,6 +162,28 @@ impl Authenticator {
         match &principal.kind {
             PrincipalKind::ApiToken(id) => {
                 tokens::find_active_by_id(self.store.as_ref(), self.clock.as_ref(), *id).await
+            }
+            PrincipalKind::User(grant) => {
+                let now_s = self.clock.now().timestamp();
+                let skew = self.keys.current().verifier.skew();
+                let is_live = now_s < grant.expires_at.saturating_add(skew)
+                    && !self.state.is_user_token_revoked(
+                        &grant.jti,
+                        &grant.session_id,
+                        &grant.user_id,
+                        grant.issued_at,
+                    );
+                let is_active = self
+                    .store
+                    .users()
+                    .find(&grant.user_id)
+                    .await?
+                    .is_some_and(|u| u.status == "active");
+                if is_live && is_active {
+                    Ok(principal.clone())
+                } else {
+                    Err(ApiFailure::invalid_token())
+                }
             }
             PrincipalKind::Client(grant) => {
                 let now_s = self.clock.now().timestamp();

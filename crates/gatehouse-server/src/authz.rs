@@ -269,5 +269,9 @@ fn caller_of(principal: &Principal) -> TokenCaller {
                 is_confidential: true,
                 scopes: g.scopes.clone(),
             }),
+        user: principal.user_grant().map(|g| gatehouse_authz::UserFacts {
+            user_type: g.user_type.clone(),
+            attributes: g.attributes.clone(),
+        }),
     }
 }

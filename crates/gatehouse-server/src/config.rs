@@ -12,7 +12,9 @@ mod listener;
 pub use listener::ListenerConfig;
 mod capacity;
 pub use capacity::{CapacityConfig, RouteConcurrency, StreamConfig};
+mod identity;
 mod tokens;
+pub use identity::IdentityConfig;
 pub use tokens::{TokensConfig, KEK_VAR};
 
 /// Environment variables with the `GATEHOUSE_` prefix that are not config keys.
@@ -46,6 +48,7 @@ pub struct Config {
     pub anonymous: AnonymousConfig,
     pub capacity: CapacityConfig,
     pub tokens: TokensConfig,
+    pub identity: IdentityConfig,
 }
 
 /// Requests with no valid credential, per source (an IPv4 address or an IPv6
@@ -122,6 +125,7 @@ impl Default for Config {
             anonymous: AnonymousConfig::default(),
             capacity: CapacityConfig::default(),
             tokens: TokensConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -281,6 +285,7 @@ impl Config {
         }
         self.capacity.validate(&self.audit.stream)?;
         self.tokens.validate()?;
+        self.identity.validate()?;
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
             return Err(ConfigError::Invalid {
                 key: "tls",

@@ -138,6 +138,8 @@ pub enum ServerError {
     AuditKey { path: String, reason: String },
     #[error("token signing key ({path}): {reason}")]
     TokenKey { path: String, reason: String },
+    #[error("identity: {0}")]
+    Identity(String),
     /// An offline command could not append its own record, so it shows nothing.
     #[error(
         "cannot record this command in the audit trail (reading the trail is itself \

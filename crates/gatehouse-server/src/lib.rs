@@ -22,6 +22,8 @@ pub mod pipeline;
 pub mod routes;
 mod secret_file;
 mod server;
+mod sessions;
+mod sign_in;
 pub mod signing;
 pub mod tls;
 pub mod token_state;

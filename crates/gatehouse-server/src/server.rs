@@ -258,6 +258,7 @@ pub async fn application(
             secret_grace_seconds: i64::try_from(config.tokens.secret_grace_seconds)
                 .unwrap_or(86_400),
         },
+        identity: Arc::new(crate::sign_in::Identity::new(&config.identity)?),
     });
     Ok(router)
 }

@@ -28,6 +28,16 @@ const CLIENT_TTL: Duration = Duration::from_secs(1);
 /// grow it with made-up ids); past it the cache starts over.
 const MAX_CLIENTS: usize = 10_000;
 
+/// Ended sessions share the revoked map with `jti`s (UUIDs, never this form).
+fn session_key(sid: &str) -> String {
+    format!("sid:{sid}")
+}
+
+/// Users cut off share the cuts map with client ids (UUIDs, never this form).
+fn user_key(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
 #[derive(Default)]
 struct Known {
     /// Revoked access tokens: jti → until when it matters (Unix seconds).
@@ -61,6 +71,31 @@ impl TokenState {
                 .cuts
                 .get(client_id)
                 .is_some_and(|cut| iat_s.saturating_mul(1_000_000) <= *cut)
+    }
+
+    /// Whether a person's token (`jti`, of session `sid` and user `user_id`,
+    /// issued at `iat_s`) was revoked, its session ended, or its user cut off.
+    pub fn is_user_token_revoked(&self, jti: &str, sid: &str, user_id: &str, iat_s: i64) -> bool {
+        let known = self.known();
+        known.revoked.contains_key(jti)
+            || known.revoked.contains_key(&session_key(sid))
+            // Tokens of seconds wholly before the cut: the cut's own second
+            // holds tokens from both sides of it, and every session open at
+            // the cut has ended with it (its tokens are refused by `sid`).
+            || known
+                .cuts
+                .get(&user_key(user_id))
+                .is_some_and(|cut| iat_s < cut.div_euclid(1_000_000))
+    }
+
+    /// Refuses every token of session `sid` (ended here, before any poll).
+    pub fn end_session(&self, sid: &str, not_after_s: i64) {
+        self.revoke_token(&session_key(sid), not_after_s);
+    }
+
+    /// Refuses every token of `user_id` issued at or before `at_us`.
+    pub fn cut_user(&self, user_id: &str, at_us: i64) {
+        self.cut_client(&user_key(user_id), at_us);
     }
 
     /// Records a revocation made here, before any poll sees it.
@@ -114,6 +149,8 @@ impl TokenState {
                     self.cut_client(&e.subject, e.at_us);
                     self.forget_client(&e.subject);
                 }
+                "session" => self.end_session(&e.subject, e.not_after_us / 1_000_000),
+                "user" => self.cut_user(&e.subject, e.at_us),
                 "keys" => keys_changed = true,
                 _ => {}
             }

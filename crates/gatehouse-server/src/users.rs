@@ -386,9 +386,12 @@ pub async fn apply(
     let audit = |before: &UserRow, after: &UserRow| {
         change.record(now_us, ("user", id), json_of(before), json_of(after))
     };
+    // A lock or disable cuts off the user's tokens: the event is kept as long
+    // as any access token can live.
+    let horizon = now_us.saturating_add(gatehouse_tokens::access::MAX_LIFETIME_SECONDS * 1_000_000);
     let updated = store
         .users()
-        .update(id, &edit_fn, &audit, change.sealer())
+        .update(id, &edit_fn, &audit, horizon, change.sealer())
         .await?;
     match updated {
         UserUpdated::Done { after, .. } => to_response(&after),

@@ -13,6 +13,7 @@ mod error;
 mod policy;
 mod postgres;
 mod schema;
+mod sessions;
 mod sqlite;
 mod tokens;
 mod users;
@@ -28,6 +29,9 @@ pub use audit::{
 pub use error::StoreError;
 pub use policy::{PolicyAudit, PolicyStore, PolicyVersionRow, PolicyWrite};
 pub use postgres::PgStore;
+pub use sessions::{
+    CredentialRow, CredentialStore, RefreshRow, SessionEnd, SessionRow, SessionStore,
+};
 pub use sqlite::SqliteStore;
 pub use tokens::{
     ClientAudit, ClientEdit, ClientRow, ClientStore, ClientUpdated, KeyApplied, KeyChange,
@@ -91,6 +95,8 @@ pub trait Store: Send + Sync + 'static {
     fn token_events(&self) -> &dyn TokenEventStore;
     fn users(&self) -> &dyn UserStore;
     fn user_types(&self) -> &dyn UserTypeStore;
+    fn credentials(&self) -> &dyn CredentialStore;
+    fn sessions(&self) -> &dyn SessionStore;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.

@@ -165,6 +165,8 @@ crate::policy::impl_policy_store!(PgStore);
 crate::tokens::impl_token_stores!(PgStore);
 crate::users::impl_user_store!(PgStore);
 crate::users::impl_user_type_store!(PgStore);
+crate::sessions::impl_credential_store!(PgStore);
+crate::sessions::impl_session_store!(PgStore);
 impl_audit_store!(PgStore, sqlx::Postgres, "ILIKE");
 
 #[async_trait::async_trait]
@@ -198,6 +200,14 @@ impl Store for PgStore {
     }
 
     fn user_types(&self) -> &dyn crate::UserTypeStore {
+        self
+    }
+
+    fn credentials(&self) -> &dyn crate::CredentialStore {
+        self
+    }
+
+    fn sessions(&self) -> &dyn crate::SessionStore {
         self
     }
 

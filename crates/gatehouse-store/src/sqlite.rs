@@ -138,6 +138,8 @@ crate::policy::impl_policy_store!(SqliteStore);
 crate::tokens::impl_token_stores!(SqliteStore);
 crate::users::impl_user_store!(SqliteStore);
 crate::users::impl_user_type_store!(SqliteStore);
+crate::sessions::impl_credential_store!(SqliteStore);
+crate::sessions::impl_session_store!(SqliteStore);
 impl_audit_store!(SqliteStore, sqlx::Sqlite, "LIKE");
 
 #[async_trait::async_trait]
@@ -171,6 +173,14 @@ impl Store for SqliteStore {
     }
 
     fn user_types(&self) -> &dyn crate::UserTypeStore {
+        self
+    }
+
+    fn credentials(&self) -> &dyn crate::CredentialStore {
+        self
+    }
+
+    fn sessions(&self) -> &dyn crate::SessionStore {
         self
     }
 

@@ -105,12 +105,16 @@ pub trait UserStore: Send + Sync {
     /// How many users of each type there are.
     async fn count_by_type(&self) -> Result<Vec<(String, i64)>, StoreError>;
     /// Applies `edit` and commits it with its record; `Conflict` when the edit
-    /// takes a contact point another user has (nothing written).
+    /// takes a contact point another user has (nothing written). When the edit
+    /// locks or disables the user, their open sessions end with it (reason
+    /// `locked` or `disabled`) and a `user` event (kept until
+    /// `event_not_after_us`) cuts off every token issued to them.
     async fn update(
         &self,
         id: &str,
         edit: &UserEdit<'_>,
         audit: &UserAudit<'_>,
+        event_not_after_us: i64,
         sealer: &Sealer,
     ) -> Result<UserUpdated, StoreError>;
 }
@@ -305,6 +309,7 @@ macro_rules! impl_user_store {
                 id: &str,
                 edit: &$crate::UserEdit<'_>,
                 audit: &$crate::UserAudit<'_>,
+                event_not_after_us: i64,
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<$crate::UserUpdated, $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
@@ -329,6 +334,24 @@ macro_rules! impl_user_store {
                 after.created_at_us = before.created_at_us;
                 after.created_by = before.created_by.clone();
                 Self::write_user(&mut tx, &after, false).await?;
+                let is_cut = after.status != before.status
+                    && (after.status == "locked" || after.status == "disabled");
+                if is_cut {
+                    let end = $crate::SessionEnd {
+                        reason: &after.status,
+                        at_us: after.updated_at_us,
+                        event_not_after_us,
+                    };
+                    Self::end_open(&mut tx, &after.id, None, &end).await?;
+                    Self::append_event(
+                        &mut tx,
+                        "user",
+                        &after.id,
+                        event_not_after_us,
+                        after.updated_at_us,
+                    )
+                    .await?;
+                }
                 let record = audit(&before, &after);
                 Self::append_locked(&mut tx, std::slice::from_ref(&record), &[], sealer).await?;
                 tx.commit().await?;

@@ -49,6 +49,8 @@ fn main() {
         sub_kind: SubjectKind::Client,
         name: "reporting service".into(),
         role: Some("service".into()),
+        sid: None,
+        user_type: None,
     };
     let token = pair.signer().unwrap().issue(&claims).unwrap();
     let mut verifier = Verifier::new("https://gatehouse.example", "gatehouse", 30);

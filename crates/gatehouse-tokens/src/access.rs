@@ -67,6 +67,12 @@ pub struct AccessClaims {
     /// The subject's role, the Cedar group it is `in`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// A person's session (ID-9): ending it refuses every token it was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// A person's user type (ID-3), the Cedar group they are also `in`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
 }
 
 /// Why a token was refused. The caller only ever sees one answer

@@ -25,6 +25,9 @@ pub enum ErrorCode {
     /// A credential was presented but is not valid (malformed, unknown, expired or
     /// revoked: deliberately indistinguishable).
     InvalidToken,
+    /// A sign-in failed: an unknown account, a wrong password, a locked or
+    /// throttled account all answer this, the same way (ID-7).
+    InvalidCredentials,
     /// Authenticated, but the policy does not permit this action.
     Forbidden,
     NotFound,
@@ -84,7 +87,7 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            Self::Unauthenticated | Self::InvalidToken => 401,
+            Self::Unauthenticated | Self::InvalidToken | Self::InvalidCredentials => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -113,6 +116,7 @@ impl ErrorCode {
         match self {
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidToken => "invalid_token",
+            Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -147,9 +151,10 @@ impl ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (a test holds it to the enum's variants).
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         Self::Unauthenticated,
         Self::InvalidToken,
+        Self::InvalidCredentials,
         Self::Forbidden,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -214,7 +219,9 @@ impl ErrorCode {
     /// for a route the server does not know.
     pub fn block_reason(self, is_route_known: bool) -> Option<&'static str> {
         match self {
-            Self::Unauthenticated | Self::InvalidToken => Some("authentication"),
+            Self::Unauthenticated | Self::InvalidToken | Self::InvalidCredentials => {
+                Some("authentication")
+            }
             Self::Forbidden => Some("authorization"),
             Self::RateLimited => Some("rate_limit"),
             Self::NotFound if !is_route_known => Some("unknown_route"),
@@ -259,6 +266,7 @@ mod tests {
         for code in [
             ErrorCode::Unauthenticated,
             ErrorCode::InvalidToken,
+            ErrorCode::InvalidCredentials,
             ErrorCode::Forbidden,
             ErrorCode::NotFound,
             ErrorCode::MethodNotAllowed,

@@ -29,9 +29,11 @@ pub use audit_query::{
 };
 pub use error::{ApiError, ErrorCode, BLOCK_REASONS};
 pub use identity::{
-    AttributeDeclaration, AttributeKind, CreateUserRequest, Proof, RegistrationFlowDefinition,
-    RegistrationFlowListResponse, SecondFactor, SignInMethod, UpdateUserRequest, UserPage,
-    UserResponse, UserStatus, UserTypeDefinition, UserTypeListResponse, MAX_USER_PAGE,
+    AttributeDeclaration, AttributeKind, CreateUserRequest, PasswordSignInRequest, Proof,
+    RefreshRequest, RegistrationFlowDefinition, RegistrationFlowListResponse, SecondFactor,
+    SessionListResponse, SessionResponse, SetPasswordRequest, SignInMethod, SignInResponse,
+    UpdateUserRequest, UserPage, UserResponse, UserStatus, UserTypeDefinition,
+    UserTypeListResponse, MAX_USER_PAGE,
 };
 pub use oauth::{
     AuthorizationServerMetadata, ClientListResponse, ClientResponse, ClientSecretResponse,

@@ -101,6 +101,12 @@ impl AuditLog {
         &self.sealer
     }
 
+    /// The sealer, shared: for changes the server makes on its own
+    /// (`SystemChange`).
+    pub fn shared_sealer(&self) -> Arc<Sealer> {
+        Arc::clone(&self.sealer)
+    }
+
     /// Appends, and returns once committed.
     pub async fn append(
         &self,

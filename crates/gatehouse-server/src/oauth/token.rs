@@ -132,6 +132,8 @@ fn issue(
         sub_kind: SubjectKind::Client,
         name: client.name.clone(),
         role: Some(client.role.clone()),
+        sid: None,
+        user_type: None,
     };
     let keys = state.auth.keys.current();
     let unavailable = || {

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use gatehouse_types::{
-    ApiError, CreateUserRequest, RegistrationFlowDefinition, RegistrationFlowListResponse,
+    ApiError, CreateUserRequest, PasswordSignInRequest, RefreshRequest, RegistrationFlowDefinition,
+    RegistrationFlowListResponse, SessionListResponse, SetPasswordRequest, SignInResponse,
     UpdateUserRequest, UserPage, UserResponse, UserTypeDefinition, UserTypeListResponse,
 };
 
@@ -132,3 +133,73 @@ pub fn list_registration_flows() {}
     request_body = RegistrationFlowDefinition,
     responses((status = 200, description = "The flow as stored", body = RegistrationFlowDefinition)))]
 pub fn put_registration_flow() {}
+
+/// Set a user's password
+///
+/// Checked against the rules (NIST SP 800-63B: 15 characters when it is the
+/// user's only factor, 8 with a second; common and blocklisted ones refused),
+/// hashed with Argon2id. Every session of the user ends.
+#[utoipa::path(post, path = "/v1/users/{id}/password", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.set_password"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body = SetPasswordRequest,
+    responses(
+        (status = 204, description = "Set; the user's sessions ended"),
+        (status = 404, description = "`not_found`: there is no such user", body = ApiError),
+    ))]
+pub fn set_user_password() {}
+
+/// List a user's sessions
+#[utoipa::path(get, path = "/v1/users/{id}/sessions", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.sessions.list"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses((status = 200, description = "Newest first, ended ones too", body = SessionListResponse)))]
+pub fn list_user_sessions() {}
+
+/// End every session of a user
+///
+/// Their access tokens are refused on every replica within a second.
+#[utoipa::path(delete, path = "/v1/users/{id}/sessions", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.sessions.end"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses((status = 200, description = "The sessions, ended", body = SessionListResponse)))]
+pub fn end_user_sessions() {}
+
+/// Sign in with an email address and a password
+///
+/// An access token and a refresh token. Every refusal (an unknown address, a
+/// wrong password, a locked, pending or disabled account, a throttled source)
+/// is the same `401 invalid_credentials`.
+#[utoipa::path(post, path = "/v1/auth/password", tag = "sign-in",
+    extensions(("x-gatehouse-action" = json!("auth.password"))),
+    request_body = PasswordSignInRequest,
+    responses(
+        (status = 200, description = "Signed in", body = SignInResponse),
+        (status = 401, description = "`invalid_credentials`", body = ApiError),
+    ))]
+pub fn sign_in_with_password() {}
+
+/// Refresh
+///
+/// The next access token and refresh token; the refresh token presented is
+/// spent. A spent one presented again ends its session.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "sign-in",
+    extensions(("x-gatehouse-action" = json!("auth.refresh"))),
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "The next pair", body = SignInResponse),
+        (status = 401, description = "`invalid_token`", body = ApiError),
+    ))]
+pub fn refresh() {}
+
+/// Sign out
+///
+/// Ends the session of the access token presented as the bearer (checked by
+/// the route itself: any person's own session may end).
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "sign-in",
+    extensions(("x-gatehouse-action" = json!("auth.logout"))),
+    responses(
+        (status = 204, description = "The session ended"),
+        (status = 401, description = "`invalid_token`", body = ApiError),
+    ))]
+pub fn logout() {}

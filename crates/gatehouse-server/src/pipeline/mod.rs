@@ -57,6 +57,23 @@ pub enum PrincipalKind {
     ApiToken(ApiTokenId),
     /// An OAuth client's access token (a JWT), as verified.
     Client(Box<ClientGrant>),
+    /// A person's access token (a JWT), as verified, with the user as stored.
+    User(Box<UserGrant>),
+}
+
+/// What a person's access token says, and the user it names as read when the
+/// request began (status and attributes are the store's, not the token's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGrant {
+    pub user_id: String,
+    pub session_id: String,
+    pub jti: String,
+    pub user_type: String,
+    /// The `User` entity's attributes, for the policies.
+    pub attributes: Vec<(&'static str, gatehouse_authz::AttrValue)>,
+    /// Unix seconds.
+    pub issued_at: i64,
+    pub expires_at: i64,
 }
 
 /// What an access token says of the client calling with it.
@@ -78,12 +95,14 @@ impl Principal {
         match &self.kind {
             PrincipalKind::ApiToken(id) => id.to_string(),
             PrincipalKind::Client(grant) => grant.client_id.clone(),
+            PrincipalKind::User(grant) => grant.user_id.clone(),
         }
     }
 
     /// The audit record's actor kind.
     pub fn actor_kind(&self) -> &'static str {
         match (&self.kind, self.role) {
+            (PrincipalKind::User(_), _) => "user",
             (PrincipalKind::Client(_), _) => "client",
             (PrincipalKind::ApiToken(_), Role::Service) => "service",
             (PrincipalKind::ApiToken(_), _) => "api_token",
@@ -93,19 +112,27 @@ impl Principal {
     pub fn api_token_id(&self) -> Option<ApiTokenId> {
         match &self.kind {
             PrincipalKind::ApiToken(id) => Some(*id),
-            PrincipalKind::Client(_) => None,
+            PrincipalKind::Client(_) | PrincipalKind::User(_) => None,
         }
     }
 
     pub fn client_grant(&self) -> Option<&ClientGrant> {
         match &self.kind {
             PrincipalKind::Client(grant) => Some(grant),
-            PrincipalKind::ApiToken(_) => None,
+            PrincipalKind::ApiToken(_) | PrincipalKind::User(_) => None,
+        }
+    }
+
+    pub fn user_grant(&self) -> Option<&UserGrant> {
+        match &self.kind {
+            PrincipalKind::User(grant) => Some(grant),
+            PrincipalKind::ApiToken(_) | PrincipalKind::Client(_) => None,
         }
     }
 
     /// Whether the caller's credential covers `action`: an API token's role
-    /// is all it carries, an access token also its scopes.
+    /// is all it carries, a client's access token also its scopes; a person
+    /// does what the policies allow.
     pub fn has_scope_for(&self, action: crate::authz::Action) -> bool {
         self.client_grant()
             .is_none_or(|g| g.scopes.iter().any(|s| s == action.scope()))

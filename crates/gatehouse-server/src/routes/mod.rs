@@ -4,6 +4,7 @@
 
 mod api_tokens;
 mod audit;
+mod auth;
 mod blocked;
 mod clients;
 mod health;
@@ -321,6 +322,37 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         Action::UnlockUser,
         users::unlock,
     )
+    .private(
+        Method::GET,
+        "/v1/users/{id}/sessions",
+        Action::ListUserSessions,
+        users::list_sessions,
+    )
+    .private(
+        Method::DELETE,
+        "/v1/users/{id}/sessions",
+        Action::EndUserSessions,
+        users::end_sessions,
+    )
+    .private(
+        Method::POST,
+        "/v1/users/{id}/password",
+        Action::SetUserPassword,
+        users::set_password,
+    )
+    .public(
+        Method::POST,
+        "/v1/auth/password",
+        "auth.password",
+        auth::password,
+    )
+    .public(
+        Method::POST,
+        "/v1/auth/refresh",
+        "auth.refresh",
+        auth::refresh,
+    )
+    .public(Method::POST, "/v1/auth/logout", "auth.logout", auth::logout)
     .private(
         Method::GET,
         "/v1/user-types",

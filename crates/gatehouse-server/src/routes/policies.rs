@@ -239,6 +239,7 @@ async fn check_lockout(state: &AppState, candidate: &Engine) -> Result<(), ApiFa
                 name: t.name.clone(),
                 role: t.role.clone(),
                 client: None,
+                user: None,
             };
             candidate
                 .decide_call(catalog, &caller, Action::CreatePolicyVersion, None, &ctx)

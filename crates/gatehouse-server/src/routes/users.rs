@@ -4,14 +4,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use gatehouse_identity::session::EndReason;
 use gatehouse_types::{
-    CreateUserRequest, RegistrationFlowDefinition, RegistrationFlowListResponse, UpdateUserRequest,
-    UserPage, UserResponse, UserTypeDefinition, UserTypeListResponse,
+    CreateUserRequest, RegistrationFlowDefinition, RegistrationFlowListResponse,
+    SessionListResponse, SetPasswordRequest, UpdateUserRequest, UserPage, UserResponse,
+    UserTypeDefinition, UserTypeListResponse,
 };
 
 use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathUser, PathUserType};
+use crate::sessions;
 use crate::user_types;
 use crate::users::{self, Edit, UserQuery};
 
@@ -111,6 +114,56 @@ pub async fn unlock(
         })
         .await?;
     Ok(Json(unlocked))
+}
+
+/// `GET /v1/users/{id}/sessions`: newest first, ended ones too.
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    PathUser(id): PathUser,
+) -> Result<Json<SessionListResponse>, ApiFailure> {
+    let rows = state.store.sessions().list_sessions(&id, true, 200).await?;
+    Ok(Json(SessionListResponse {
+        items: rows.iter().map(sessions::to_response).collect(),
+    }))
+}
+
+/// `DELETE /v1/users/{id}/sessions`: ends every session of the user and cuts
+/// off every token issued to them until now.
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUser(id): PathUser,
+) -> Result<Json<SessionListResponse>, ApiFailure> {
+    audit.resource("user", id.clone());
+    audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            let id = &id;
+            async move { sessions::end_all(state, id, EndReason::Admin, &change).await }
+        })
+        .await?;
+    let rows = state.store.sessions().list_sessions(&id, true, 200).await?;
+    Ok(Json(SessionListResponse {
+        items: rows.iter().map(sessions::to_response).collect(),
+    }))
+}
+
+/// `POST /v1/users/{id}/password`: sets the password; the user's sessions end.
+pub async fn set_password(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUser(id): PathUser,
+    ApiJson(request): ApiJson<SetPasswordRequest>,
+) -> Result<StatusCode, ApiFailure> {
+    audit.resource("user", id.clone());
+    let password = zeroize::Zeroizing::new(request.password);
+    audit
+        .commit_change(&state.audit, StatusCode::NO_CONTENT, |change| {
+            let (state, id, password) = (&state, &id, &password);
+            async move { sessions::set_password(state, id, password, &change).await }
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/user-types`.

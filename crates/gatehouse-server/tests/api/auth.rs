@@ -9,8 +9,11 @@ use gatehouse_types::{ErrorCode, Role};
 use crate::assert_error;
 
 /// The routes that need no bearer credential, and nothing else.
-pub const PUBLIC_ROUTES: [(&str, &str); 7] = [
+pub const PUBLIC_ROUTES: [(&str, &str); 10] = [
     ("GET", "/healthz"),
+    ("POST", "/v1/auth/password"),
+    ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/logout"),
     ("POST", "/oauth2/token"),
     ("POST", "/oauth2/revoke"),
     ("POST", "/oauth2/introspect"),

@@ -8,6 +8,7 @@ mod oauth;
 mod openapi;
 mod policies;
 mod reset;
+mod sign_in;
 mod slow;
 mod throttle;
 mod tls;

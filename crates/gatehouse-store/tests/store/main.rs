@@ -6,6 +6,7 @@ mod audit_search;
 mod capacity;
 mod existing;
 mod policies;
+mod sessions;
 mod tokens;
 mod users;
 

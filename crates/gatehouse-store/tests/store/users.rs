@@ -158,7 +158,7 @@ async fn contact_points_are_unique_and_a_conflict_writes_nothing() {
         };
         let audit = |_: &UserRow, _: &UserRow| record("admin", "users.update", 20);
         assert!(matches!(
-            users.update("u3", &edit, &audit, &sealer).await,
+            users.update("u3", &edit, &audit, i64::MAX, &sealer).await,
             Err(StoreError::Conflict)
         ));
         let u3 = users.find("u3").await.unwrap().unwrap();
@@ -291,8 +291,10 @@ async fn an_update_keeps_identity_and_reindexes_and_an_unchanged_one_is_still_re
                 .push((before.attributes.clone(), after.attributes.clone()));
             record("admin", "users.update", 50)
         };
-        let UserUpdated::Done { after, .. } =
-            users.update("u1", &edit, &audit, &sealer).await.unwrap()
+        let UserUpdated::Done { after, .. } = users
+            .update("u1", &edit, &audit, i64::MAX, &sealer)
+            .await
+            .unwrap()
         else {
             panic!("not updated");
         };
@@ -315,13 +317,16 @@ async fn an_update_keeps_identity_and_reindexes_and_an_unchanged_one_is_still_re
         assert!(users.list(&readers).await.unwrap().is_empty());
         let none = |_: &UserRow| None;
         assert!(matches!(
-            users.update("u1", &none, &audit, &sealer).await.unwrap(),
+            users
+                .update("u1", &none, &audit, i64::MAX, &sealer)
+                .await
+                .unwrap(),
             UserUpdated::Unchanged(_)
         ));
         assert_eq!(seen.lock().unwrap().len(), 2);
         assert_eq!(
             users
-                .update("nobody", &edit, &audit, &sealer)
+                .update("nobody", &edit, &audit, i64::MAX, &sealer)
                 .await
                 .unwrap(),
             UserUpdated::Unknown

@@ -33,6 +33,8 @@ pub fn claims() -> AccessClaims {
         sub_kind: SubjectKind::Client,
         name: "reporting".into(),
         role: Some("service".into()),
+        sid: None,
+        user_type: None,
     }
 }
 
