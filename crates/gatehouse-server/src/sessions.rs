@@ -298,7 +298,7 @@ async fn reused(
     let ended = end(
         state,
         &session.user_id,
-        &[session.id.clone()],
+        std::slice::from_ref(&session.id),
         EndReason::RefreshReuse,
         &change,
     )

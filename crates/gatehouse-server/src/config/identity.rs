@@ -102,7 +102,8 @@ mod tests {
     fn out_of_range_values_are_refused_naming_their_key() {
         // proves: ID-7, ID-9
         assert!(IdentityConfig::default().validate().is_ok());
-        let cases: [(&str, fn(&mut IdentityConfig)); 5] = [
+        type Tweak = fn(&mut IdentityConfig);
+        let cases: [(&str, Tweak); 5] = [
             ("identity.max_failures_per_hour", |c| {
                 c.max_failures_per_hour = 101
             }),

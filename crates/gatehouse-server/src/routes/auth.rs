@@ -59,7 +59,7 @@ pub async fn logout(
                 sessions::end(
                     state,
                     &grant.user_id,
-                    &[grant.session_id.clone()],
+                    std::slice::from_ref(&grant.session_id),
                     EndReason::Logout,
                     &change,
                 )
