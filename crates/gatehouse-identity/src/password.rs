@@ -23,8 +23,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use argon2::password_hash::{self, PasswordHash, PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, PasswordHash, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::{CryptoRng, RngCore};
 use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
@@ -268,22 +268,65 @@ impl Hasher {
         password: &str,
         salt: &[u8; SALT_BYTES],
     ) -> Result<String, IdentityError> {
+        let mut memory = self.new_memory();
+        self.hash_in(password, salt, &mut memory)
+    }
+
+    /// Argon2's working memory for this hasher's parameters (19 MiB at
+    /// OWASP's): [`BoundedHasher`] keeps one per permit and reuses it, so a
+    /// burst of sign-ins never asks the allocator for more.
+    pub fn new_memory(&self) -> Vec<Block> {
+        vec![Block::default(); self.argon2_params().block_count()]
+    }
+
+    fn argon2_params(&self) -> &Params {
+        self.argon2.params()
+    }
+
+    /// [`Hasher::hash`]'s work in `memory` (from [`Hasher::new_memory`]).
+    fn hash_in(
+        &self,
+        password: &str,
+        salt: &[u8; SALT_BYTES],
+        memory: &mut [Block],
+    ) -> Result<String, IdentityError> {
         if password.len() > MAX_PASSWORD_INPUT_BYTES {
             return Err(too_long().into());
         }
         let normalised = normalise(password);
-        let salt = password_hash::SaltString::encode_b64(salt).map_err(|_| IdentityError::Hash)?;
-        let phc = self
-            .argon2
-            .hash_password(normalised.as_bytes(), &salt)
+        let mut out = Zeroizing::new([0u8; OUTPUT_BYTES]);
+        self.argon2
+            .hash_password_into_with_memory(normalised.as_bytes(), salt, out.as_mut(), memory)
             .map_err(|_| IdentityError::Hash)?;
-        Ok(phc.to_string())
+        let salt = password_hash::SaltString::encode_b64(salt).map_err(|_| IdentityError::Hash)?;
+        let output = password_hash::Output::new(out.as_ref()).map_err(|_| IdentityError::Hash)?;
+        let p = self.params;
+        Ok(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            p.memory_kib,
+            p.iterations,
+            p.parallelism,
+            salt.as_str(),
+            output
+        ))
     }
 
     /// Whether `password` is the one `phc` was made from, with the costs
     /// `phc` names. A hash that does not parse, or asks for more than the
     /// `MAX_*` costs, is an error, never a match.
     pub fn verify(&self, phc: &str, password: &str) -> Result<Verified, IdentityError> {
+        let mut memory = self.new_memory();
+        self.verify_in(phc, password, &mut memory)
+    }
+
+    /// [`Hasher::verify`]'s work, in `memory` when the stored hash has this
+    /// hasher's parameters (a hash made with others gets memory of its own).
+    fn verify_in(
+        &self,
+        phc: &str,
+        password: &str,
+        memory: &mut [Block],
+    ) -> Result<Verified, IdentityError> {
         if password.len() > MAX_PASSWORD_INPUT_BYTES {
             return Err(too_long().into());
         }
@@ -299,17 +342,37 @@ impl Hasher {
             return Err(IdentityError::Hash);
         }
         let normalised = normalise(password);
-        let is_match = match self.argon2.verify_password(normalised.as_bytes(), &parsed) {
-            Ok(()) => true,
-            Err(password_hash::Error::Password) => false,
-            Err(_) => return Err(IdentityError::Hash),
-        };
         let needs_rehash = algorithm != Algorithm::Argon2id
             || parsed.version != Some(u32::from(Version::V0x13))
             || stored.m_cost() != self.params.memory_kib
             || stored.t_cost() != self.params.iterations
             || stored.p_cost() != self.params.parallelism
             || stored.output_len() != Some(OUTPUT_BYTES);
+        let is_match = match (&parsed.hash, &parsed.salt) {
+            (Some(expected), Some(salt)) if !needs_rehash => {
+                let mut salt_bytes = [0u8; 64];
+                let salt = salt
+                    .decode_b64(&mut salt_bytes)
+                    .map_err(|_| IdentityError::Hash)?;
+                let mut out = Zeroizing::new([0u8; OUTPUT_BYTES]);
+                self.argon2
+                    .hash_password_into_with_memory(
+                        normalised.as_bytes(),
+                        salt,
+                        out.as_mut(),
+                        memory,
+                    )
+                    .map_err(|_| IdentityError::Hash)?;
+                // `Output`'s equality is constant-time.
+                password_hash::Output::new(out.as_ref()).map_err(|_| IdentityError::Hash)?
+                    == *expected
+            }
+            _ => match self.argon2.verify_password(normalised.as_bytes(), &parsed) {
+                Ok(()) => true,
+                Err(password_hash::Error::Password) => false,
+                Err(_) => return Err(IdentityError::Hash),
+            },
+        };
         Ok(Verified {
             is_match,
             needs_rehash,
@@ -321,6 +384,10 @@ impl Hasher {
     pub fn verify_dummy(&self, password: &str) {
         let _ = self.verify(&self.dummy_phc, password);
     }
+
+    fn verify_dummy_in(&self, password: &str, memory: &mut [Block]) {
+        let _ = self.verify_in(&self.dummy_phc, password, memory);
+    }
 }
 
 #[derive(Debug)]
@@ -329,6 +396,8 @@ struct Shared {
     permits: Arc<Semaphore>,
     running: AtomicUsize,
     peak: AtomicUsize,
+    /// Argon2's working memory, one per permit at most, reused.
+    memory: std::sync::Mutex<Vec<Vec<Block>>>,
 }
 
 /// Decrements the running count however the work ends.
@@ -340,8 +409,10 @@ impl Drop for Running<'_> {
     }
 }
 
-/// A [`Hasher`] for async code: at most `permits` hashes at once (so memory
-/// stays under 19 MiB × permits), each on tokio's blocking pool. A permit is
+/// A [`Hasher`] for async code: at most `permits` hashes at once, each on
+/// tokio's blocking pool, each in a working memory kept and reused (so Argon2
+/// never holds more than 19 MiB × permits, however many threads the blocking
+/// pool has: freshly allocated, glibc keeps such blocks per thread). A permit is
 /// held until the work ends, even when the caller stops waiting for it.
 #[derive(Debug, Clone)]
 pub struct BoundedHasher {
@@ -358,12 +429,22 @@ impl BoundedHasher {
                 permits: Arc::new(Semaphore::new(permits)),
                 running: AtomicUsize::new(0),
                 peak: AtomicUsize::new(0),
+                memory: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
 
     pub fn available_permits(&self) -> usize {
         self.shared.permits.available_permits()
+    }
+
+    /// Working memories made so far (each 19 MiB at OWASP's parameters): never
+    /// more than the permits.
+    pub fn memories(&self) -> usize {
+        match self.shared.memory.lock() {
+            Ok(pool) => pool.len(),
+            Err(poisoned) => poisoned.into_inner().len(),
+        }
     }
 
     /// The most hashes that have run at the same time (a gauge for metrics).
@@ -380,32 +461,34 @@ impl BoundedHasher {
         let password = Zeroizing::new(password);
         let mut salt = [0u8; SALT_BYTES];
         rng.fill_bytes(&mut salt);
-        let work = run(Arc::clone(&self.shared), move |hasher| {
-            hasher.hash_with_salt(&password, &salt)
+        let work = run(Arc::clone(&self.shared), move |hasher, memory| {
+            hasher.hash_in(&password, &salt, memory)
         });
         async move { work.await? }
     }
 
     pub async fn verify(&self, phc: String, password: String) -> Result<Verified, IdentityError> {
         let password = Zeroizing::new(password);
-        run(Arc::clone(&self.shared), move |hasher| {
-            hasher.verify(&phc, &password)
+        run(Arc::clone(&self.shared), move |hasher, memory| {
+            hasher.verify_in(&phc, &password, memory)
         })
         .await?
     }
 
     pub async fn verify_dummy(&self, password: String) {
         let password = Zeroizing::new(password);
-        let _ = run(Arc::clone(&self.shared), move |hasher| {
-            hasher.verify_dummy(&password)
+        let _ = run(Arc::clone(&self.shared), move |hasher, memory| {
+            hasher.verify_dummy_in(&password, memory)
         })
         .await;
     }
 }
 
+/// Runs `work` under a permit on the blocking pool, with a working memory
+/// taken from the pool (made on first need: never more than the permits).
 async fn run<T: Send + 'static>(
     shared: Arc<Shared>,
-    work: impl FnOnce(&Hasher) -> T + Send + 'static,
+    work: impl FnOnce(&Hasher, &mut [Block]) -> T + Send + 'static,
 ) -> Result<T, IdentityError> {
     let permit = Arc::clone(&shared.permits)
         .acquire_owned()
@@ -416,7 +499,17 @@ async fn run<T: Send + 'static>(
         let now = shared.running.fetch_add(1, Ordering::SeqCst) + 1;
         shared.peak.fetch_max(now, Ordering::SeqCst);
         let _running = Running(&shared);
-        work(&shared.hasher)
+        let taken = match shared.memory.lock() {
+            Ok(mut pool) => pool.pop(),
+            Err(poisoned) => poisoned.into_inner().pop(),
+        };
+        let mut memory = taken.unwrap_or_else(|| shared.hasher.new_memory());
+        let result = work(&shared.hasher, &mut memory);
+        match shared.memory.lock() {
+            Ok(mut pool) => pool.push(memory),
+            Err(poisoned) => poisoned.into_inner().push(memory),
+        }
+        result
     })
     .await
     .map_err(|_| IdentityError::Hash)

@@ -382,3 +382,45 @@ fn async_hash_holds_no_rng() {
     let bounded = BoundedHasher::new(Arc::new(small_hasher()), 1);
     assert_send_static(bounded.hash("pw".into(), &mut rand::thread_rng()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounded_hashes_reuse_their_memory_and_agree_with_argon2() {
+    // proves: ID-6, ID-7 (Argon2's memory is bounded by the permits, however
+    // many callers; the hashes are standard PHC strings)
+    let hasher = Arc::new(small_hasher());
+    let bounded = BoundedHasher::new(Arc::clone(&hasher), 2);
+    let phc = bounded
+        .hash("a quite long passphrase".into(), &mut rng())
+        .await
+        .unwrap();
+    let parsed = argon2::PasswordHash::new(&phc).unwrap();
+    use argon2::PasswordVerifier as _;
+    assert!(argon2::Argon2::default()
+        .verify_password(b"a quite long passphrase", &parsed)
+        .is_ok());
+    let plain = hasher.hash("another passphrase here", &mut rng()).unwrap();
+    let mut checks = Vec::new();
+    for i in 0..20 {
+        let (bounded, phc, plain) = (bounded.clone(), phc.clone(), plain.clone());
+        checks.push(tokio::spawn(async move {
+            let (ours, theirs) = if i % 2 == 0 {
+                (phc, "a quite long passphrase")
+            } else {
+                (plain, "another passphrase here")
+            };
+            assert!(
+                bounded
+                    .verify(ours.clone(), theirs.into())
+                    .await
+                    .unwrap()
+                    .is_match
+            );
+            assert!(!bounded.verify(ours, "wrong".into()).await.unwrap().is_match);
+        }));
+    }
+    for c in checks {
+        c.await.unwrap();
+    }
+    assert!(bounded.memories() <= 2, "{}", bounded.memories());
+    assert_eq!(bounded.available_permits(), 2);
+}

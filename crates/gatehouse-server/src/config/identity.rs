@@ -24,7 +24,9 @@ pub struct IdentityConfig {
     /// How long a lockout lasts at least (60 s to a day); it also lasts until
     /// the oldest failure counted leaves the hour.
     pub lock_seconds: i64,
-    /// Argon2id hashes run at once (1 to 64): each takes 19 MiB.
+    /// Argon2id hashes run at once (1 to 64): each takes 19 MiB. The default is
+    /// the number of cores: more only makes each slower (they contend for the
+    /// caches and memory bandwidth) and starves the rest of the server.
     pub max_concurrent_hashes: usize,
     /// Passwords refused on top of zxcvbn's lists: one per line, `#` comments.
     pub password_blocklist_file: Option<PathBuf>,
@@ -40,7 +42,9 @@ impl Default for IdentityConfig {
             is_single_session: sessions.is_single_session,
             max_failures_per_hour: lockout.max_failures_per_hour,
             lock_seconds: lockout.lock_seconds,
-            max_concurrent_hashes: 8,
+            max_concurrent_hashes: std::thread::available_parallelism()
+                .map(|n| n.get().min(64))
+                .unwrap_or(2),
             password_blocklist_file: None,
         }
     }
