@@ -101,6 +101,7 @@ actions! {
     SetUserPassword => "users.set_password", write, "User", "", "User", "users:write";
     ListUserSessions => "users.sessions.list", read, "User", "", "User", "users:read";
     EndUserSessions => "users.sessions.end", write, "User", "", "User", "users:write";
+    EndSession => "sessions.end", write, "Session", "", "Session", "sessions:write";
     ListUserTypes => "user_types.list", read, "UserDirectory", "users", "", "user_types:read";
     PutUserType => "user_types.put", write, "UserType", "", "UserType", "user_types:write";
     ListRegistrationFlows => "registration_flows.list", read, "UserDirectory", "users", "", "registration_flows:read";

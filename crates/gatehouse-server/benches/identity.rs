@@ -8,6 +8,8 @@
 //!    in this process, release build), `BENCH_CONNECTIONS` callers at once:
 //!    each sign-in verifies the password, opens a session with its refresh
 //!    token, signs an access token and commits its audit record;
+//!    The same sign-ins are also driven by wrk (C, two threads, TLS 1.3), the
+//!    load generator bench-tokens uses, when it is installed;
 //! 3. `POST /v1/auth/refresh`: one chain per caller, each rotating its own
 //!    refresh token (single use, so each answer's token is the next request's);
 //! 4. 1,000 sign-ins at once: the process's peak resident memory (VmHWM, server
@@ -157,6 +159,36 @@ async fn sign_ins(server: &Arc<TestServer>, callers: usize, seconds: u64) -> f64
     count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Sign-ins per second from wrk (as bench-tokens drives the server: C, two
+/// threads, `callers` connections, TLS 1.3), when wrk is installed.
+fn sign_ins_wrk(server: &TestServer, callers: usize, seconds: u64) -> Option<f64> {
+    let dir = tempfile::tempdir().ok()?;
+    let script = dir.path().join("sign_in.lua");
+    let body = json!({"email": "sam@example.com", "password": PASSWORD}).to_string();
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = '{body}'\n"
+        ),
+    )
+    .ok()?;
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", &format!("-c{callers}"), &format!("-d{seconds}s")])
+        .arg("-s")
+        .arg(&script)
+        .arg(server.url("/v1/auth/password"))
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Non-2xx") {
+        panic!("wrk saw refusals: {text}");
+    }
+    text.lines()
+        .find(|l| l.starts_with("Requests/sec:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+}
+
 /// Refresh rotations per second: one chain per caller.
 async fn rotations(server: &Arc<TestServer>, callers: usize, seconds: u64) -> f64 {
     let count = Arc::new(AtomicU64::new(0));
@@ -274,17 +306,20 @@ fn main() {
         "1,000 sign-ins at once: all done in {all:.1} s; slowest /healthz meanwhile {:.0} ms; peak RSS {before:.0} MiB before, {after:.0} MiB after",
         slowest.as_secs_f64() * 1000.0
     );
-    println!("| round | raw Argon2id verifies/s ({cores} threads) | password sign-ins/s | ratio | refresh rotations/s |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| round | raw Argon2id verifies/s ({cores} threads) | sign-ins/s, reqwest callers | ratio | sign-ins/s, wrk | ratio | refresh rotations/s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for round in 1..=rounds {
         let raw = raw_verifies(cores, seconds);
         let signed = runtime.block_on(sign_ins(&server, callers, seconds));
+        let by_wrk = sign_ins_wrk(&server, callers, seconds);
         let rotated = runtime.block_on(rotations(&server, callers, seconds));
         println!(
-            "| {round} | {raw:.1} ({:.1} per core) | {signed:.1} ({:.1} per core) | {:.2} | {rotated:.0} |",
+            "| {round} | {raw:.1} ({:.1} per core) | {signed:.1} ({:.1} per core) | {:.2} | {} | {} | {rotated:.0} |",
             raw / cores as f64,
             signed / cores as f64,
-            raw / signed
+            raw / signed,
+            by_wrk.map_or("no wrk".into(), |w| format!("{w:.1} ({:.1} per core)", w / cores as f64)),
+            by_wrk.map_or("-".into(), |w| format!("{:.2}", raw / w)),
         );
     }
 }

@@ -78,6 +78,7 @@ pub const BEARER: &str = "bearer";
         users::set_user_password,
         users::list_user_sessions,
         users::end_user_sessions,
+        users::end_session,
         users::sign_in_with_password,
         users::refresh,
         users::logout,

@@ -4,8 +4,9 @@
 
 use gatehouse_types::{
     ApiError, CreateUserRequest, PasswordSignInRequest, RefreshRequest, RegistrationFlowDefinition,
-    RegistrationFlowListResponse, SessionListResponse, SetPasswordRequest, SignInResponse,
-    UpdateUserRequest, UserPage, UserResponse, UserTypeDefinition, UserTypeListResponse,
+    RegistrationFlowListResponse, SessionListResponse, SessionResponse, SetPasswordRequest,
+    SignInResponse, UpdateUserRequest, UserPage, UserResponse, UserTypeDefinition,
+    UserTypeListResponse,
 };
 
 /// List users
@@ -203,3 +204,16 @@ pub fn refresh() {}
         (status = 401, description = "`invalid_token`", body = ApiError),
     ))]
 pub fn logout() {}
+
+/// End one session
+///
+/// Its access tokens are refused on every replica within a second; its refresh
+/// token no longer refreshes.
+#[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("sessions.end"))),
+    params(("id" = uuid::Uuid, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "The session, ended", body = SessionResponse),
+        (status = 404, description = "`not_found`: there is no such session", body = ApiError),
+    ))]
+pub fn end_session() {}

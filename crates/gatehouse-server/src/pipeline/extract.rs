@@ -198,6 +198,20 @@ impl<S: Send + Sync> FromRequestParts<S> for PathUser {
     }
 }
 
+/// The session a route's path names, as the guard parsed and authorized it.
+pub struct PathSession(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathSession {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match item_of(parts)? {
+            Item::Session(id) => Ok(PathSession(id.to_string())),
+            _ => Err(ApiFailure::internal()),
+        }
+    }
+}
+
 /// The user type a route's path names, as the guard parsed and authorized it.
 pub struct PathUserType(pub String);
 

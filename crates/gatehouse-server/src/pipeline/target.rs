@@ -24,6 +24,8 @@ pub enum Item {
     User(Uuid),
     /// A user type (and its registration flow), by name.
     UserType(TypeName),
+    /// A person's session, by UUID.
+    Session(Uuid),
 }
 
 /// A user type's name as a path names it: `[a-z][a-z0-9_]*`, at most 32
@@ -89,6 +91,9 @@ pub fn parse(kind: &str, raw: &str) -> Result<Item, ApiFailure> {
                     "a user type's name is 1 to 32 of a-z, 0-9 and _, starting with a letter",
                 )
             }),
+        "Session" => Uuid::parse_str(&decoded)
+            .map(Item::Session)
+            .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "session id must be a UUID")),
         "User" => Uuid::parse_str(&decoded)
             .map(Item::User)
             .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "user id must be a UUID")),
@@ -188,6 +193,22 @@ pub async fn describe(state: &AppState, item: Item) -> Result<Target, ApiFailure
                     .map(|r| vec![("UserType", r.user_type.clone())])
                     .unwrap_or_default(),
                 attributes: row.map(|r| crate::users::entity_attributes(&r, now_us)),
+            }
+        }
+        Item::Session(id) => {
+            let row = state.store.sessions().find_session(&id.to_string()).await?;
+            Target {
+                id: id.to_string(),
+                parents: row
+                    .as_ref()
+                    .map(|r| vec![("User", r.user_id.clone())])
+                    .unwrap_or_default(),
+                attributes: row.map(|r| {
+                    vec![
+                        ("user_id", AttrValue::String(r.user_id)),
+                        ("is_open", AttrValue::Bool(r.ended_at_us.is_none())),
+                    ]
+                }),
             }
         }
         Item::UserType(name) => {

@@ -340,6 +340,12 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         Action::SetUserPassword,
         users::set_password,
     )
+    .private(
+        Method::DELETE,
+        "/v1/sessions/{id}",
+        Action::EndSession,
+        users::end_session,
+    )
     .public(
         Method::POST,
         "/v1/auth/password",

@@ -7,13 +7,13 @@ use axum::Json;
 use gatehouse_identity::session::EndReason;
 use gatehouse_types::{
     CreateUserRequest, RegistrationFlowDefinition, RegistrationFlowListResponse,
-    SessionListResponse, SetPasswordRequest, UpdateUserRequest, UserPage, UserResponse,
-    UserTypeDefinition, UserTypeListResponse,
+    SessionListResponse, SessionResponse, SetPasswordRequest, UpdateUserRequest, UserPage,
+    UserResponse, UserTypeDefinition, UserTypeListResponse,
 };
 
 use crate::app::AppState;
 use crate::error::ApiFailure;
-use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathUser, PathUserType};
+use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathSession, PathUser, PathUserType};
 use crate::sessions;
 use crate::user_types;
 use crate::users::{self, Edit, UserQuery};
@@ -146,6 +146,44 @@ pub async fn end_sessions(
     Ok(Json(SessionListResponse {
         items: rows.iter().map(sessions::to_response).collect(),
     }))
+}
+
+/// `DELETE /v1/sessions/{id}`: ends one session; its tokens are refused
+/// everywhere within a second.
+pub async fn end_session(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathSession(id): PathSession,
+) -> Result<Json<SessionResponse>, ApiFailure> {
+    let session = state
+        .store
+        .sessions()
+        .find_session(&id)
+        .await?
+        .ok_or_else(|| ApiFailure::not_found("session"))?;
+    audit.resource("session", id.clone());
+    audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let (state, session) = (&state, &session);
+            async move {
+                sessions::end(
+                    state,
+                    &session.user_id,
+                    std::slice::from_ref(&session.id),
+                    EndReason::Admin,
+                    &change,
+                )
+                .await
+            }
+        })
+        .await?;
+    let ended = state
+        .store
+        .sessions()
+        .find_session(&id)
+        .await?
+        .ok_or_else(|| ApiFailure::not_found("session"))?;
+    Ok(Json(sessions::to_response(&ended)))
 }
 
 /// `POST /v1/users/{id}/password`: sets the password; the user's sessions end.

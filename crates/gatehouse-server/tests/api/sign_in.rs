@@ -469,7 +469,89 @@ async fn logout_lock_password_change_and_end_all_refuse_the_sessions_tokens_at_o
     server.stop().await;
 }
 
+// proves: ID-9
+async fn an_administrator_ends_one_session_and_the_others_go_on(db: Db) {
+    let server = TestServer::start(db).await;
+    let (sam, _) = people(&server).await;
+    let me = format!("/v1/users/{sam}");
+    let first: Value = sign_in(&server, "sam@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second: Value = sign_in(&server, "sam@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/v1/sessions/{}", first["session_id"].as_str().unwrap());
+    let admin = Some(server.admin_token.as_str());
+    let ended = send(&server, admin, reqwest::Method::DELETE, &path, None).await;
+    let record = record_of(&server, &ended).await;
+    assert_eq!(record["action"], "sessions.end");
+    let ended: Value = ended.json().await.unwrap();
+    assert_eq!(ended["end_reason"], "admin");
+    let token = |v: &Value| v["access_token"].as_str().unwrap().to_owned();
+    let refused = send(
+        &server,
+        Some(&token(&first)),
+        reqwest::Method::GET,
+        &me,
+        None,
+    )
+    .await;
+    assert_error(refused, 401, ErrorCode::InvalidToken).await;
+    let other = send(
+        &server,
+        Some(&token(&second)),
+        reqwest::Method::GET,
+        &me,
+        None,
+    )
+    .await;
+    assert_eq!(other.status(), 200);
+    // Its refresh token no longer refreshes.
+    let refresh = send(
+        &server,
+        None,
+        reqwest::Method::POST,
+        "/v1/auth/refresh",
+        Some(json!({"refresh_token": first["refresh_token"]})),
+    )
+    .await;
+    assert_error(refresh, 401, ErrorCode::InvalidToken).await;
+    // Ending it again keeps the first end; unknown and malformed ids.
+    let again: Value = send(&server, admin, reqwest::Method::DELETE, &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["ended_at"], ended["ended_at"]);
+    let unknown = format!("/v1/sessions/{}", uuid::Uuid::new_v4());
+    assert_error(
+        send(&server, admin, reqwest::Method::DELETE, &unknown, None).await,
+        404,
+        ErrorCode::NotFound,
+    )
+    .await;
+    assert_error(
+        send(
+            &server,
+            admin,
+            reqwest::Method::DELETE,
+            "/v1/sessions/nope",
+            None,
+        )
+        .await,
+        400,
+        ErrorCode::InvalidParameter,
+    )
+    .await;
+    server.stop().await;
+}
+
 on_both_databases!(
+    an_administrator_ends_one_session_and_the_others_go_on,
     a_password_sign_in_opens_a_session_whose_token_acts_as_the_person,
     every_refusal_answers_the_same_and_the_record_says_why,
     a_hundred_guesses_lock_the_account_until_the_hour_lets_go,
