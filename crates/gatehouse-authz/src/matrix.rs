@@ -90,6 +90,17 @@ pub fn cell(catalog: &Catalog, engine: &Engine, role: &str, action: Action) -> M
                 parents: Vec::new(),
             }
         }
+        "Session" => {
+            let mut attributes = Map::new();
+            attributes.insert("user_id".into(), Value::from("another user"));
+            attributes.insert("is_open".into(), Value::from(true));
+            EntityData {
+                kind: kind.into(),
+                id: "matrix".into(),
+                attributes,
+                parents: Vec::new(),
+            }
+        }
         "Client" => {
             let mut attributes = Map::new();
             attributes.insert("name".into(), Value::from("another client"));
