@@ -1,7 +1,8 @@
 //! Signing in with an email address and a password (ID-4, ID-6, ID-7), and the
 //! session and refresh tokens that follow (ID-9, TK-4).
 //!
-//! Every refusal is the same `401 invalid_credentials`, after the same work: an
+//! Every refusal is the same `401 invalid_credentials`, after the same work and
+//! no sooner than 250 ms after the request began: an
 //! unknown address, a wrong password, a locked, pending or disabled account, a
 //! throttled source and a method the user's type does not allow each cost one
 //! Argon2id verify (a dummy one when there is no hash to check) and the delay
@@ -205,8 +206,27 @@ pub fn failures_of(user: &UserRow) -> AccountFailures {
     }
 }
 
-/// `POST /v1/auth/password`: the whole sign-in, refusals made alike.
+/// No refusal is answered sooner than this after the request began: the paths
+/// differ by a lookup or a write (a millisecond next to Argon2's tens), and the
+/// floor hides that from a caller timing the answers.
+pub const FAILURE_FLOOR: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// `POST /v1/auth/password`: the whole sign-in, refusals made alike, none
+/// answered before [`FAILURE_FLOOR`].
 pub async fn with_password(
+    state: &crate::app::AppState,
+    audit: &Audit,
+    request: gatehouse_types::PasswordSignInRequest,
+) -> Result<gatehouse_types::SignInResponse, ApiFailure> {
+    let started = tokio::time::Instant::now();
+    let outcome = attempt(state, audit, request).await;
+    if matches!(&outcome, Err(e) if e.code == ErrorCode::InvalidCredentials) {
+        tokio::time::sleep_until(started + FAILURE_FLOOR).await;
+    }
+    outcome
+}
+
+async fn attempt(
     state: &crate::app::AppState,
     audit: &Audit,
     request: gatehouse_types::PasswordSignInRequest,
