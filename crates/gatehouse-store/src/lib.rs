@@ -16,6 +16,7 @@ mod schema;
 mod sessions;
 mod sqlite;
 mod tokens;
+mod user_types;
 mod users;
 
 use std::sync::Arc;
@@ -37,10 +38,8 @@ pub use tokens::{
     ClientAudit, ClientEdit, ClientRow, ClientStore, ClientUpdated, KeyApplied, KeyChange,
     SigningKeyRow, SigningKeyStore, TokenEventRow, TokenEventStore,
 };
-pub use users::{
-    DefinitionAudit, FlowRow, UserAudit, UserEdit, UserFilter, UserRow, UserStore, UserTypeRow,
-    UserTypeStore, UserUpdated,
-};
+pub use user_types::{DefinitionAudit, FlowRow, UserTypeRow, UserTypeStore};
+pub use users::{UserAudit, UserEdit, UserFilter, UserRow, UserStore, UserUpdated};
 
 /// How a store shares its database between readers and the writer (OP-4).
 #[derive(Debug, Clone, PartialEq, Eq)]

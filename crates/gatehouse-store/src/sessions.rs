@@ -228,7 +228,7 @@ macro_rules! impl_credential_store {
                         at_us,
                         event_not_after_us: not_after_us,
                     };
-                    Self::end_open(&mut tx, &row.user_id, None, &end).await?;
+                    Self::end_open(&mut tx, &row.user_id, &end).await?;
                     Self::append_event(&mut tx, "user", &row.user_id, not_after_us, at_us).await?;
                 }
                 Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
@@ -293,7 +293,7 @@ macro_rules! impl_session_store {
             ) -> Result<Vec<String>, $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
                 let ended = match end_others {
-                    Some(end) => Self::end_open(&mut tx, &session.user_id, None, end).await?,
+                    Some(end) => Self::end_open(&mut tx, &session.user_id, end).await?,
                     None => Vec::new(),
                 };
                 sqlx::query(
@@ -411,29 +411,7 @@ macro_rules! impl_session_store {
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<Vec<String>, $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
-                let mut ended = Vec::new();
-                for id in ids {
-                    let done = sqlx::query(
-                        "UPDATE sessions SET ended_at_us = $2, end_reason = $3 \
-                         WHERE id = $1 AND ended_at_us IS NULL",
-                    )
-                    .bind(id)
-                    .bind(end.at_us)
-                    .bind(end.reason)
-                    .execute(&mut *tx)
-                    .await?;
-                    if done.rows_affected() == 1 {
-                        Self::append_event(
-                            &mut tx,
-                            "session",
-                            id,
-                            end.event_not_after_us,
-                            end.at_us,
-                        )
-                        .await?;
-                        ended.push(id.clone());
-                    }
-                }
+                let ended = Self::end_ids(&mut tx, ids, end).await?;
                 Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
                 tx.commit().await?;
                 Ok(ended)
@@ -447,7 +425,7 @@ macro_rules! impl_session_store {
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<Vec<String>, $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
-                let ended = Self::end_open(&mut tx, user_id, None, end).await?;
+                let ended = Self::end_open(&mut tx, user_id, end).await?;
                 Self::append_event(&mut tx, "user", user_id, end.event_not_after_us, end.at_us)
                     .await?;
                 Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
@@ -475,11 +453,10 @@ macro_rules! impl_session_store {
                 Ok(())
             }
 
-            /// Ends the user's open sessions (but `keep`), each with its event.
+            /// Ends the user's open sessions, each with its event.
             async fn end_open(
                 tx: &mut sqlx::Transaction<'static, <$store as $crate::tokens::HasDb>::Db>,
                 user_id: &str,
-                keep: Option<&str>,
                 end: &$crate::SessionEnd<'_>,
             ) -> Result<Vec<String>, $crate::StoreError> {
                 let open: Vec<String> = sqlx::query_scalar(
@@ -489,19 +466,32 @@ macro_rules! impl_session_store {
                 .bind(user_id)
                 .fetch_all(&mut **tx)
                 .await?;
+                Self::end_ids(tx, &open, end).await
+            }
+
+            /// Ends those of `ids` still open, each with a `session` event;
+            /// returns the ids it ended.
+            async fn end_ids(
+                tx: &mut sqlx::Transaction<'static, <$store as $crate::tokens::HasDb>::Db>,
+                ids: &[String],
+                end: &$crate::SessionEnd<'_>,
+            ) -> Result<Vec<String>, $crate::StoreError> {
                 let mut ended = Vec::new();
-                for id in open.into_iter().filter(|id| Some(id.as_str()) != keep) {
-                    sqlx::query(
-                        "UPDATE sessions SET ended_at_us = $2, end_reason = $3 WHERE id = $1",
+                for id in ids {
+                    let done = sqlx::query(
+                        "UPDATE sessions SET ended_at_us = $2, end_reason = $3 \
+                         WHERE id = $1 AND ended_at_us IS NULL",
                     )
-                    .bind(&id)
+                    .bind(id)
                     .bind(end.at_us)
                     .bind(end.reason)
                     .execute(&mut **tx)
                     .await?;
-                    Self::append_event(tx, "session", &id, end.event_not_after_us, end.at_us)
-                        .await?;
-                    ended.push(id);
+                    if done.rows_affected() == 1 {
+                        Self::append_event(tx, "session", id, end.event_not_after_us, end.at_us)
+                            .await?;
+                        ended.push(id.clone());
+                    }
                 }
                 Ok(ended)
             }
