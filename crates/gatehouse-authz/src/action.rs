@@ -102,6 +102,15 @@ actions! {
     ListUserSessions => "users.sessions.list", read, "User", "", "User", "users:read";
     EndUserSessions => "users.sessions.end", write, "User", "", "User", "users:write";
     EndSession => "sessions.end", write, "Session", "", "Session", "sessions:write";
+    ApproveUser => "users.approve", write, "User", "", "User", "users:write";
+    RejectUser => "users.reject", write, "User", "", "User", "users:write";
+    ReadMe => "me.read", read, "UserDirectory", "users", "", "me:read";
+    ListMySessions => "me.sessions.list", read, "UserDirectory", "users", "", "me:read";
+    EndMySessions => "me.sessions.end", write, "UserDirectory", "users", "", "me:write";
+    ListMyFactors => "me.factors.list", read, "UserDirectory", "users", "", "me:read";
+    EnrolMyFactor => "me.factors.enrol", write, "UserDirectory", "users", "", "me:write";
+    RemoveMyFactor => "me.factors.remove", write, "UserDirectory", "users", "", "me:write";
+    ChangeMyPassword => "me.password.change", write, "UserDirectory", "users", "", "me:write";
     ListUserTypes => "user_types.list", read, "UserDirectory", "users", "", "user_types:read";
     PutUserType => "user_types.put", write, "UserType", "", "UserType", "user_types:write";
     ListRegistrationFlows => "registration_flows.list", read, "UserDirectory", "users", "", "registration_flows:read";

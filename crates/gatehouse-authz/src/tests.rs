@@ -121,6 +121,7 @@ fn builtin_roles_are_policies_with_ids() {
             "builtin.administrator",
             "builtin.auditor",
             "builtin.user",
+            "builtin.self_service",
             "builtin.service",
             "builtin.mint_within_role"
         ]
@@ -428,6 +429,10 @@ fn users_read_only_their_own_profile() {
         !e.decide(&check_request(&c, &update_other).unwrap())
             .is_allowed
     );
+    // Nor their own: `users.update` sets type, entitlements and status, and a
+    // person who could would make themselves anything (ID-3).
+    let update_own = request(user("ann"), "users.update", user("ann"));
+    assert!(!e.decide(&check_request(&c, &update_own).unwrap()).is_allowed);
 }
 
 #[test]

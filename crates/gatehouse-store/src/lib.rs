@@ -9,6 +9,7 @@
 mod api_token;
 mod audit;
 mod blocked;
+mod challenges;
 mod error;
 mod policy;
 mod postgres;
@@ -27,6 +28,7 @@ pub use audit::{
     Appended, AuditFilter, AuditStore, BlockedFilter, BlockedRow, BlockedSummary, Page,
     StoredRecord,
 };
+pub use challenges::{ChallengeRow, ChallengeStore, CodeRow, RegistrationRow};
 pub use error::StoreError;
 pub use policy::{PolicyAudit, PolicyStore, PolicyVersionRow, PolicyWrite};
 pub use postgres::PgStore;
@@ -96,6 +98,7 @@ pub trait Store: Send + Sync + 'static {
     fn user_types(&self) -> &dyn UserTypeStore;
     fn credentials(&self) -> &dyn CredentialStore;
     fn sessions(&self) -> &dyn SessionStore;
+    fn challenges(&self) -> &dyn ChallengeStore;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.

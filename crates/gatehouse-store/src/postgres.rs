@@ -167,6 +167,7 @@ crate::users::impl_user_store!(PgStore);
 crate::user_types::impl_user_type_store!(PgStore);
 crate::sessions::impl_credential_store!(PgStore);
 crate::sessions::impl_session_store!(PgStore);
+crate::challenges::impl_challenge_store!(PgStore);
 impl_audit_store!(PgStore, sqlx::Postgres, "ILIKE");
 
 #[async_trait::async_trait]
@@ -208,6 +209,10 @@ impl Store for PgStore {
     }
 
     fn sessions(&self) -> &dyn crate::SessionStore {
+        self
+    }
+
+    fn challenges(&self) -> &dyn crate::ChallengeStore {
         self
     }
 

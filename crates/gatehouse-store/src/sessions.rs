@@ -105,6 +105,23 @@ pub trait CredentialStore: Send + Sync {
         new: &[u8],
         at_us: i64,
     ) -> Result<bool, StoreError>;
+    /// Stores the TOTP step just accepted if the stored one is still `last`
+    /// (ID-8: of two requests with the same code, one wins); `false` otherwise.
+    async fn set_last_step(
+        &self,
+        user_id: &str,
+        last: Option<i64>,
+        step: i64,
+    ) -> Result<bool, StoreError>;
+    /// Removes the user's credential of `kind`, with its record; `false` when
+    /// there was none (nothing recorded).
+    async fn delete_credential(
+        &self,
+        user_id: &str,
+        kind: &str,
+        audit: &Record,
+        sealer: &Sealer,
+    ) -> Result<bool, StoreError>;
     /// Stores the failures of the last hour and the lockout's end (ID-7).
     async fn set_failures(
         &self,
@@ -256,6 +273,46 @@ macro_rules! impl_credential_store {
                 .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_last_step(
+                &self,
+                user_id: &str,
+                last: Option<i64>,
+                step: i64,
+            ) -> Result<bool, $crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE user_credentials SET last_step = $3 WHERE user_id = $1 \
+                     AND kind = 'totp' AND (last_step = $2 OR (last_step IS NULL AND $2 IS NULL))",
+                )
+                .bind(user_id)
+                .bind(last)
+                .bind(step)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_credential(
+                &self,
+                user_id: &str,
+                kind: &str,
+                audit: &gatehouse_audit::Record,
+                sealer: &gatehouse_audit::Sealer,
+            ) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.begin_chain().await?;
+                let done =
+                    sqlx::query("DELETE FROM user_credentials WHERE user_id = $1 AND kind = $2")
+                        .bind(user_id)
+                        .bind(kind)
+                        .execute(&mut *tx)
+                        .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn set_failures(

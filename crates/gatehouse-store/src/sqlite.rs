@@ -140,6 +140,7 @@ crate::users::impl_user_store!(SqliteStore);
 crate::user_types::impl_user_type_store!(SqliteStore);
 crate::sessions::impl_credential_store!(SqliteStore);
 crate::sessions::impl_session_store!(SqliteStore);
+crate::challenges::impl_challenge_store!(SqliteStore);
 impl_audit_store!(SqliteStore, sqlx::Sqlite, "LIKE");
 
 #[async_trait::async_trait]
@@ -181,6 +182,10 @@ impl Store for SqliteStore {
     }
 
     fn sessions(&self) -> &dyn crate::SessionStore {
+        self
+    }
+
+    fn challenges(&self) -> &dyn crate::ChallengeStore {
         self
     }
 

@@ -58,6 +58,23 @@ pub enum ErrorCode {
     RateLimited,
     /// Any other client error, named by its HTTP status only.
     RequestRejected,
+    /// A one-time code that is not the one sent (or a TOTP code that is not
+    /// the authenticator's): try again, within the code's tries.
+    InvalidCode,
+    /// The sign-in challenge or sign-up is unknown, expired, used, or out of
+    /// tries: start again.
+    ChallengeExpired,
+    /// The directory (LDAP, Active Directory) did not answer in time, or
+    /// could not be reached: retry later.
+    DirectoryUnavailable,
+    /// The directory says the account is locked.
+    AccountLocked,
+    /// The directory says the password (or the account) has expired.
+    PasswordExpired,
+    /// The directory says the password must be changed before signing in.
+    PasswordChangeRequired,
+    /// A message (a code by SMS or email) could not be sent: retry later.
+    DeliveryFailed,
 
     // Console-side codes: never sent by the server, raised by the console's Rust
     // side and carried to the window in the same shape.
@@ -87,7 +104,15 @@ impl ErrorCode {
     /// The HTTP status that goes with the code.
     pub fn status(self) -> u16 {
         match self {
-            Self::Unauthenticated | Self::InvalidToken | Self::InvalidCredentials => 401,
+            Self::Unauthenticated
+            | Self::InvalidToken
+            | Self::InvalidCredentials
+            | Self::InvalidCode
+            | Self::ChallengeExpired
+            | Self::AccountLocked
+            | Self::PasswordExpired
+            | Self::PasswordChangeRequired => 401,
+            Self::DirectoryUnavailable | Self::DeliveryFailed => 503,
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -135,6 +160,13 @@ impl ErrorCode {
             Self::Unavailable => "unavailable",
             Self::RateLimited => "rate_limited",
             Self::RequestRejected => "request_rejected",
+            Self::InvalidCode => "invalid_code",
+            Self::ChallengeExpired => "challenge_expired",
+            Self::DirectoryUnavailable => "directory_unavailable",
+            Self::AccountLocked => "account_locked",
+            Self::PasswordExpired => "password_expired",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::DeliveryFailed => "delivery_failed",
             Self::ServerUnreachable => "server_unreachable",
             Self::CertificateChanged => "certificate_changed",
             Self::InvalidServerUrl => "invalid_server_url",
@@ -151,7 +183,7 @@ impl ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (a test holds it to the enum's variants).
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 38] = [
         Self::Unauthenticated,
         Self::InvalidToken,
         Self::InvalidCredentials,
@@ -173,6 +205,13 @@ impl ErrorCode {
         Self::Unavailable,
         Self::RateLimited,
         Self::RequestRejected,
+        Self::InvalidCode,
+        Self::ChallengeExpired,
+        Self::DirectoryUnavailable,
+        Self::AccountLocked,
+        Self::PasswordExpired,
+        Self::PasswordChangeRequired,
+        Self::DeliveryFailed,
         Self::ServerUnreachable,
         Self::CertificateChanged,
         Self::InvalidServerUrl,

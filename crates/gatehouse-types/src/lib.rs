@@ -13,6 +13,7 @@ mod oauth;
 mod policy;
 mod role;
 mod server;
+mod sign_in;
 
 pub use api_token::{
     ApiTokenId, ApiTokenListResponse, ApiTokenResponse, CreateApiTokenRequest,
@@ -50,6 +51,12 @@ pub use policy::{
     ValidatePoliciesResponse, MAX_DECISION_BATCH, MAX_POLICY_REASON_LEN,
 };
 pub use role::{Role, UnknownRole};
+pub use sign_in::{
+    ChallengeMethod, ChallengeResponse, ChangePasswordRequest, DirectorySignInRequest,
+    FactorsResponse, MfaRequest, OtpStartRequest, OtpVerifyRequest, RecoveryCodesResponse,
+    RejectUserRequest, SignInStep, SignUpRequest, SignUpResponse, SignUpStep, SignUpVerifyRequest,
+    TotpConfirmRequest, TotpEnrolmentResponse,
+};
 pub use server::{CallerKind, DatabaseBackend, IdentityResponse, ServerInfoResponse};
 
 /// The header that carries the request id on every response.

@@ -4,6 +4,7 @@
 mod audit;
 mod audit_search;
 mod capacity;
+mod challenges;
 mod existing;
 mod policies;
 mod sessions;

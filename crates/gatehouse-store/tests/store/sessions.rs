@@ -751,3 +751,33 @@ async fn sqlite_upgrade_never_numbers_an_event_again() {
     );
     assert_verifies(&store, &sealer).await;
 }
+
+#[tokio::test]
+async fn a_totp_step_is_taken_once_and_a_credential_is_removed_with_its_record() {
+    // proves: ID-8 (a TOTP step once accepted is never accepted again, even
+    // by two requests racing with the same code)
+    let dir = tempfile::tempdir().unwrap();
+    let sealer = sealer(1000);
+    for store in stores(dir.path()).await {
+        let b = store.backend();
+        with_users(store.as_ref(), &["u1"]).await;
+        let creds = store.credentials();
+        let totp = credential("u1", "totp", b"sealed", 100);
+        creds
+            .put_credential(&totp, None, &record("u1", "credentials.put", 100), &sealer)
+            .await
+            .unwrap();
+        assert!(creds.set_last_step("u1", None, 7).await.unwrap(), "{b:?}");
+        assert!(!creds.set_last_step("u1", None, 7).await.unwrap(), "{b:?}");
+        assert!(!creds.set_last_step("u1", Some(6), 8).await.unwrap(), "{b:?}");
+        assert!(creds.set_last_step("u1", Some(7), 8).await.unwrap(), "{b:?}");
+        let stored = creds.find_credential("u1", "totp").await.unwrap().unwrap();
+        assert_eq!(stored.last_step, Some(8), "{b:?}");
+        let seq = store.audit().last_seq().await.unwrap();
+        let rec = record("u1", "me.factors.remove", 200);
+        assert!(creds.delete_credential("u1", "totp", &rec, &sealer).await.unwrap());
+        assert!(!creds.delete_credential("u1", "totp", &rec, &sealer).await.unwrap());
+        assert_eq!(creds.find_credential("u1", "totp").await.unwrap(), None);
+        assert_eq!(store.audit().last_seq().await.unwrap(), seq + 1, "{b:?}");
+    }
+}
