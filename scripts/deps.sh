@@ -12,6 +12,7 @@ packages=(
     libxdo-dev libssl-dev libdbus-1-dev
     webkit2gtk-driver xvfb xauth
     libreoffice-calc-nogui sqlite3
+    slapd ldap-utils
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

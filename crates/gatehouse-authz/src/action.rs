@@ -122,6 +122,7 @@ actions! {
     RotateClientSecret => "clients.rotate_secret", write, "Client", "", "Client", "clients:write";
     DisableClient => "clients.disable", write, "Client", "", "Client", "clients:write";
     ListKeys => "keys.list", read, "KeyRing", "keys", "", "keys:read";
+    ListOutbox => "outbox.list", read, "Server", "gatehouse", "", "outbox:read";
     RotateKeys => "keys.rotate", write, "KeyRing", "keys", "", "keys:write";
 }
 

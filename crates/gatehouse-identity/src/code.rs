@@ -226,6 +226,12 @@ fn code_hash(key: &CodeKey, purpose: Purpose, binding: &str, code: &str) -> [u8;
     )
 }
 
+/// The key a destination (an address codes are sent to) is counted under:
+/// an HMAC, so whoever reads the send counts learns no address.
+pub fn destination_key(key: &CodeKey, address: &str) -> [u8; 32] {
+    keyed_hash(key, &[b"gatehouse.code-destination.v1", address.as_bytes()])
+}
+
 /// A new code for `purpose` in the flow `binding`, valid for `ttl_seconds`
 /// from `now`, clamped to 1..=600.
 pub fn issue(

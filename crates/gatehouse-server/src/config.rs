@@ -49,6 +49,11 @@ pub struct Config {
     pub capacity: CapacityConfig,
     pub tokens: TokensConfig,
     pub identity: IdentityConfig,
+    /// How codes and notices are sent (SMTP, an SMS webhook, the outbox).
+    pub messaging: gatehouse_messaging::SendersConfig,
+    /// A directory people sign in with (LDAP / Active Directory); none when
+    /// absent.
+    pub directory: Option<gatehouse_directory::DirectoryConfig>,
 }
 
 /// Requests with no valid credential, per source (an IPv4 address or an IPv6
@@ -126,6 +131,8 @@ impl Default for Config {
             capacity: CapacityConfig::default(),
             tokens: TokensConfig::default(),
             identity: IdentityConfig::default(),
+            messaging: gatehouse_messaging::SendersConfig::default(),
+            directory: None,
         }
     }
 }
@@ -286,6 +293,15 @@ impl Config {
         self.capacity.validate(&self.audit.stream)?;
         self.tokens.validate()?;
         self.identity.validate()?;
+        self.messaging
+            .validate()
+            .map_err(|(key, reason)| ConfigError::Invalid { key, reason })?;
+        if let Some(directory) = &self.directory {
+            directory.validate().map_err(|e| ConfigError::Invalid {
+                key: "directory",
+                reason: e.to_string(),
+            })?;
+        }
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
             return Err(ConfigError::Invalid {
                 key: "tls",

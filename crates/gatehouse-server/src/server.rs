@@ -201,6 +201,18 @@ pub async fn application(
     issuer: &str,
 ) -> Result<axum::Router, ServerError> {
     let kek = crate::signing::load_or_create_kek(config)?;
+    let outbox_clock = clock.clone();
+    let senders = gatehouse_messaging::Senders::from_config(
+        &config.messaging,
+        Arc::new(move || outbox_clock.now()),
+    )
+    .map_err(|e| ServerError::Identity(format!("messaging: {e}")))?;
+    let identity = Arc::new(crate::sign_in::Identity::new(
+        &config.identity,
+        &kek,
+        senders,
+        config.directory.as_ref(),
+    )?);
     let system = Arc::new(SystemChange {
         actor_kind: "system",
         actor_id: "gatehouse".into(),
@@ -258,7 +270,7 @@ pub async fn application(
             secret_grace_seconds: i64::try_from(config.tokens.secret_grace_seconds)
                 .unwrap_or(86_400),
         },
-        identity: Arc::new(crate::sign_in::Identity::new(&config.identity)?),
+        identity,
     });
     Ok(router)
 }

@@ -15,14 +15,17 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use gatehouse_identity::code::CodeKey;
 use gatehouse_identity::contact::Email;
 use gatehouse_identity::lockout::{source_key, AccountFailures, LockoutRules, SourceThrottle};
 use gatehouse_identity::password::{
     BoundedHasher, Hasher, PasswordRules, MAX_PASSWORD_INPUT_BYTES,
 };
 use gatehouse_identity::session::SessionRules;
+use gatehouse_messaging::Senders;
 use gatehouse_store::UserRow;
-use gatehouse_types::{ErrorCode, SecondFactor, SignInMethod};
+use gatehouse_tokens::Kek;
+use gatehouse_types::{ErrorCode, SignInMethod, SignInStep};
 use serde_json::json;
 
 use crate::config::IdentityConfig;
@@ -33,18 +36,42 @@ use crate::pipeline::Audit;
 /// the map starts over (an attacker spraying addresses only resets it).
 const MAX_UNKNOWN: usize = 10_000;
 
+/// Codes one source may have sent per minute, to any addresses (ID-8).
+const SENDS_PER_SOURCE_PER_MINUTE: u32 = 10;
+
 /// What signing people in needs, built once per server.
 pub struct Identity {
     pub hasher: BoundedHasher,
     pub passwords: PasswordRules,
     pub sessions: SessionRules,
     pub lockout: LockoutRules,
+    /// Keys one-time and recovery codes, and the send limit's destinations.
+    pub code_key: CodeKey,
+    /// Seals TOTP secrets at rest (derived from the key-encryption key).
+    pub totp_kek: Kek,
+    pub senders: Senders,
+    /// The issuer named in authenticator apps.
+    pub totp_issuer: String,
+    /// The directory people may sign in with, if one is configured.
+    pub directory: Option<gatehouse_directory::Directory>,
     throttle: Mutex<SourceThrottle>,
+    sends: Mutex<SourceThrottle>,
     unknown: Mutex<HashMap<String, AccountFailures>>,
 }
 
 impl Identity {
-    pub fn new(config: &IdentityConfig) -> Result<Identity, ServerError> {
+    /// `kek` is the key-encryption key kept outside the database: the code
+    /// key and the TOTP sealing key are derived from it.
+    pub fn new(
+        config: &IdentityConfig,
+        kek: &Kek,
+        senders: Senders,
+        directory: Option<&gatehouse_directory::DirectoryConfig>,
+    ) -> Result<Identity, ServerError> {
+        let directory = directory
+            .map(|c| gatehouse_directory::Directory::new(c.clone()))
+            .transpose()
+            .map_err(|e| ServerError::Identity(format!("directory: {e}")))?;
         let mut rng = rand::rngs::OsRng;
         let hasher = Hasher::owasp(&mut rng)
             .map_err(|e| ServerError::Identity(format!("password hasher: {e}")))?;
@@ -63,12 +90,20 @@ impl Identity {
             &mut rng,
         )
         .map_err(|e| ServerError::Identity(format!("source throttle: {e}")))?;
+        let sends = SourceThrottle::new(SENDS_PER_SOURCE_PER_MINUTE, &mut rng)
+            .map_err(|e| ServerError::Identity(format!("send throttle: {e}")))?;
         Ok(Identity {
             hasher: BoundedHasher::new(std::sync::Arc::new(hasher), config.max_concurrent_hashes),
             passwords,
             sessions: config.session_rules(),
             lockout: config.lockout_rules(),
+            code_key: CodeKey::from_bytes(*kek.derive("gatehouse.code-key.v1")),
+            totp_kek: Kek::from_bytes(kek.derive("gatehouse.totp-seal.v1")),
+            senders,
+            totp_issuer: config.totp_issuer.clone(),
+            directory,
             throttle: Mutex::new(throttle),
+            sends: Mutex::new(sends),
             unknown: Mutex::new(HashMap::new()),
         })
     }
@@ -99,6 +134,33 @@ impl Identity {
         if let Ok(ip) = source.parse() {
             self.throttle().record_failure(&source_key(ip), now_s);
         }
+    }
+
+    fn sends(&self) -> std::sync::MutexGuard<'_, SourceThrottle> {
+        match self.sends.lock() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Whether `source` has had as many codes sent as a minute allows.
+    pub fn is_send_throttled(&self, source: &str, now_s: i64) -> bool {
+        source
+            .parse()
+            .map(|ip| self.sends().is_throttled(&source_key(ip), now_s))
+            .unwrap_or(false)
+    }
+
+    pub fn record_send(&self, source: &str, now_s: i64) {
+        if let Ok(ip) = source.parse() {
+            self.sends().record_failure(&source_key(ip), now_s);
+        }
+    }
+
+    /// The key an address's sends are counted under (an HMAC: the table
+    /// holds no address).
+    pub fn destination_key(&self, address: &str) -> [u8; 32] {
+        gatehouse_identity::code::destination_key(&self.code_key, address)
     }
 
     /// Counts a failure against an address with no account; returns the state.
@@ -135,8 +197,8 @@ pub enum Failure {
     Throttled,
     MethodNotAllowed,
     NoPassword,
-    /// The type needs a second factor; sign-in with one is not served yet.
-    SecondFactorRequired,
+    /// A second factor is needed and the user has none to give.
+    NoSecondFactor,
     Malformed,
 }
 
@@ -150,7 +212,7 @@ impl Failure {
             Self::Throttled => "throttled",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NoPassword => "no_password_set",
-            Self::SecondFactorRequired => "second_factor_required",
+            Self::NoSecondFactor => "no_second_factor",
             Self::Malformed => "malformed",
         }
     }
@@ -158,7 +220,6 @@ impl Failure {
 
 /// Notes the failure in the record (never the password) and answers it.
 pub fn note_failure(audit: &Audit, failure: Failure, user_id: Option<&str>) -> ApiFailure {
-    audit.detail("sign_in_method", json!("password"));
     audit.detail("sign_in_outcome", json!("failure"));
     audit.detail("sign_in_failure", json!(failure.as_str()));
     if let Some(id) = user_id {
@@ -175,27 +236,81 @@ pub fn address(raw: &str, password: &str) -> Result<Email, Failure> {
     Email::parse(raw).map_err(|_| Failure::Malformed)
 }
 
-/// What stops `user` signing in with a password before the password is
-/// checked, if anything.
-pub fn barrier(
-    user: &UserRow,
-    sign_in: &[SignInMethod],
-    second_factor: SecondFactor,
-    now_us: i64,
-) -> Option<Failure> {
+/// What stops `user` signing in at all (any method), if anything: a lock
+/// (an administrator's, or the hourly failures'), or a status other than
+/// active (pending approval, disabled).
+pub fn barrier(user: &UserRow, now_us: i64) -> Option<Failure> {
     if user.status == "locked" || user.locked_until_us.is_some_and(|t| t > now_us) {
         return Some(Failure::Locked);
     }
     if user.status != "active" {
         return Some(Failure::NotActive);
     }
-    if !sign_in.contains(&SignInMethod::Password) {
-        return Some(Failure::MethodNotAllowed);
-    }
-    if second_factor == SecondFactor::Required {
-        return Some(Failure::SecondFactorRequired);
-    }
     None
+}
+
+/// Whether the type lets its users start with a password (alone, or with an
+/// SMS code after it).
+fn allows_password(sign_in: &[SignInMethod]) -> bool {
+    sign_in.contains(&SignInMethod::Password)
+        || sign_in.contains(&SignInMethod::PasswordAndPhoneCode)
+}
+
+/// Counts a failed step (a wrong password or code) against the user and the
+/// source (ID-7), locks the account past the hourly limit, and waits the
+/// delay the failures so far call for.
+pub async fn count_failure(
+    state: &crate::app::AppState,
+    audit: &Audit,
+    user_id: &str,
+    now_us: i64,
+) -> Result<(), ApiFailure> {
+    let identity = &state.identity;
+    let now_s = now_us / 1_000_000;
+    identity.record_source_failure(&audit.facts.source_ip, now_s);
+    let Some(user) = state.store.users().find(user_id).await? else {
+        return Ok(());
+    };
+    let before = failures_of(&user);
+    let after = before.record_failure(&identity.lockout, now_s);
+    let recent = serde_json::to_string(&after.recent).map_err(|_| ApiFailure::internal())?;
+    let locked_until_us = after.locked_until.map(|s| s.saturating_mul(1_000_000));
+    state
+        .store
+        .credentials()
+        .set_failures(&user.id, &recent, locked_until_us)
+        .await?;
+    if after.locked_until.is_some() && before.locked_until != after.locked_until {
+        audit.detail("locked_until", json!(after.locked_until));
+    }
+    tokio::time::sleep(after.delay()).await;
+    Ok(())
+}
+
+/// Opens the session once every factor the sign-in needs is proven, with its
+/// record (the request's own).
+pub async fn open_session(
+    state: &crate::app::AppState,
+    audit: &Audit,
+    user: &UserRow,
+    kind: &gatehouse_identity::user_type::UserType,
+    amr: &[&str],
+) -> Result<SignInStep, ApiFailure> {
+    audit.detail("sign_in_outcome", json!("success"));
+    audit.detail("amr", json!(amr));
+    audit.resource("user", user.id.clone());
+    let role = kind.role.clone().unwrap_or_else(|| "user".into());
+    let source = audit.facts.source_ip.clone();
+    let user_agent = audit.facts.user_agent.clone();
+    let response = audit
+        .commit_change(&state.audit, http::StatusCode::OK, |change| {
+            let (role, source) = (&role, &source);
+            async move {
+                crate::sessions::open(state, user, role, amr, source, &user_agent, &change).await
+            }
+        })
+        .await?;
+    Ok(SignInStep::SignedIn(response))
 }
 
 /// The account's failure state as stored.
@@ -217,7 +332,7 @@ pub async fn with_password(
     state: &crate::app::AppState,
     audit: &Audit,
     request: gatehouse_types::PasswordSignInRequest,
-) -> Result<gatehouse_types::SignInResponse, ApiFailure> {
+) -> Result<SignInStep, ApiFailure> {
     let started = tokio::time::Instant::now();
     let outcome = attempt(state, audit, request).await;
     if matches!(&outcome, Err(e) if e.code == ErrorCode::InvalidCredentials) {
@@ -230,12 +345,13 @@ async fn attempt(
     state: &crate::app::AppState,
     audit: &Audit,
     request: gatehouse_types::PasswordSignInRequest,
-) -> Result<gatehouse_types::SignInResponse, ApiFailure> {
+) -> Result<SignInStep, ApiFailure> {
     let identity = &state.identity;
     let now_us = crate::clock::to_micros(state.clock.now());
     let now_s = now_us / 1_000_000;
     let source = audit.facts.source_ip.clone();
     let password = zeroize::Zeroizing::new(request.password);
+    audit.detail("sign_in_method", json!("password"));
     let email = match address(&request.email, &password) {
         Ok(email) => email,
         Err(failure) => return Err(note_failure(audit, failure, None)),
@@ -259,7 +375,8 @@ async fn attempt(
         .credentials()
         .find_credential(&user.id, "password")
         .await?;
-    let blocked = barrier(&user, &kind.sign_in, kind.second_factor, now_us)
+    let blocked = barrier(&user, now_us)
+        .or((!allows_password(&kind.sign_in)).then_some(Failure::MethodNotAllowed))
         .or(credential.is_none().then_some(Failure::NoPassword));
     let (Some(credential), None) = (credential, blocked) else {
         identity.hasher.verify_dummy(password.to_string()).await;
@@ -274,20 +391,7 @@ async fn attempt(
         .await
         .map_err(|_| ApiFailure::internal())?;
     if !verified.is_match {
-        identity.record_source_failure(&source, now_s);
-        let before = failures_of(&user);
-        let after = before.record_failure(&identity.lockout, now_s);
-        let recent = serde_json::to_string(&after.recent).map_err(|_| ApiFailure::internal())?;
-        let locked_until_us = after.locked_until.map(|s| s.saturating_mul(1_000_000));
-        state
-            .store
-            .credentials()
-            .set_failures(&user.id, &recent, locked_until_us)
-            .await?;
-        if after.locked_until.is_some() && before.locked_until != after.locked_until {
-            audit.detail("locked_until", json!(after.locked_until));
-        }
-        tokio::time::sleep(after.delay()).await;
+        count_failure(state, audit, &user.id, now_us).await?;
         return Err(note_failure(audit, Failure::WrongPassword, Some(&user.id)));
     }
     if verified.needs_rehash {
@@ -317,18 +421,5 @@ async fn attempt(
             .set_failures(&user.id, "[]", user.locked_until_us)
             .await?;
     }
-    audit.detail("sign_in_method", json!("password"));
-    audit.detail("sign_in_outcome", json!("success"));
-    audit.resource("user", user.id.clone());
-    let role = kind.role.clone().unwrap_or_else(|| "user".into());
-    let user_agent = audit.facts.user_agent.clone();
-    audit
-        .commit_change(&state.audit, http::StatusCode::OK, |change| {
-            let (user, role, source) = (&user, &role, &source);
-            async move {
-                crate::sessions::open(state, user, role, &["pwd"], source, &user_agent, &change)
-                    .await
-            }
-        })
-        .await
+    crate::challenges::after_first_factor(state, audit, &user, &kind, "pwd").await
 }

@@ -151,16 +151,18 @@ pub async fn create(
 ) -> Result<UserResponse, ApiFailure> {
     let created_by = format!("{} ({})", caller.name, caller.id());
     let now_us = to_micros(state.clock.now());
-    create_in(state.store.as_ref(), now_us, created_by, request, change).await
+    create_in(state.store.as_ref(), now_us, created_by, request, &|_| Ok(Vec::new()), change).await
 }
 
-/// [`create`] on a store, by `created_by` (the API's caller, or the operator
-/// at the command line).
+/// [`create`] on a store, by `created_by` (the API's caller, the operator at
+/// the command line, or a sign-up), with the user's first credentials, made
+/// by `credentials` for the new user's id.
 pub async fn create_in(
     store: &dyn Store,
     now_us: i64,
     created_by: String,
     request: CreateUserRequest,
+    credentials: &(dyn Fn(&str) -> Result<Vec<gatehouse_store::CredentialRow>, ApiFailure> + Sync),
     change: &dyn RecordChange,
 ) -> Result<UserResponse, ApiFailure> {
     let user_type = load_type(store, &request.user_type).await?;
@@ -203,9 +205,10 @@ pub async fn create_in(
         locked_until_us: None,
     };
     let record = change.record(now_us, ("user", &row.id), None, json_of(&row));
+    let credentials = credentials(&row.id)?;
     store
         .users()
-        .create(&row, &record, change.sealer())
+        .create_with_credentials(&row, &credentials, &record, change.sealer())
         .await
         .map_err(|e| match e {
             gatehouse_store::StoreError::Conflict => ApiFailure::new(
@@ -292,6 +295,10 @@ pub enum Edit {
     Lock,
     /// Ends an administrator's lock and an automatic lockout.
     Unlock,
+    /// A pending registration (ID-2) made active.
+    Approve,
+    /// A pending registration refused: the user is disabled.
+    Reject,
 }
 
 /// The user `edit` makes of `before`, checked against the (new) type.
@@ -303,6 +310,15 @@ fn edited(
 ) -> Result<UserRow, ApiFailure> {
     let request = match edit {
         Edit::Update(request) => request,
+        Edit::Approve | Edit::Reject => {
+            if before.status != "pending" {
+                return Err(invalid("status: only a pending registration is approved or rejected"));
+            }
+            let mut after = before.clone();
+            after.status = if matches!(edit, Edit::Approve) { "active" } else { "disabled" }.into();
+            after.updated_at_us = now_us;
+            return Ok(after);
+        }
         Edit::Lock | Edit::Unlock => {
             let mut after = before.clone();
             if before.status == "disabled" {
@@ -369,7 +385,7 @@ pub async fn apply(
         .ok_or_else(|| ApiFailure::not_found("user"))?;
     let type_name = match &edit {
         Edit::Update(request) => request.user_type.clone(),
-        Edit::Lock | Edit::Unlock => None,
+        Edit::Lock | Edit::Unlock | Edit::Approve | Edit::Reject => None,
     }
     .unwrap_or_else(|| current.user_type.clone());
     let user_type = load_type(store, &type_name).await?;
@@ -409,6 +425,20 @@ pub async fn change(
 ) -> Result<UserResponse, ApiFailure> {
     let now_us = to_micros(state.clock.now());
     apply(state.store.as_ref(), now_us, id, edit, change).await
+}
+
+/// A rejection's reason: 1 to 500 characters, no control characters but line
+/// breaks.
+pub fn check_reason(reason: &str) -> Result<String, ApiFailure> {
+    let reason = reason.trim();
+    let is_valid = !reason.is_empty()
+        && reason.chars().count() <= 500
+        && !reason.chars().any(|c| c.is_control() && c != '\n');
+    if is_valid {
+        Ok(reason.to_owned())
+    } else {
+        Err(invalid("reason: 1 to 500 characters, no control characters"))
+    }
 }
 
 /// `DELETE /v1/users/{id}`: a soft delete; the user and their history stay.

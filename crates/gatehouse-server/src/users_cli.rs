@@ -133,7 +133,7 @@ async fn run_on(config: &Config, store: &dyn Store, request: Request) -> anyhow:
                 entitlements,
                 status: None,
             };
-            users::create_in(store, now_us, "local operator".into(), request, &change)
+            users::create_in(store, now_us, "local operator".into(), request, &|_| Ok(Vec::new()), &change)
                 .await
                 .map_err(failed)?
         }

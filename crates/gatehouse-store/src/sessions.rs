@@ -113,15 +113,23 @@ pub trait CredentialStore: Send + Sync {
         last: Option<i64>,
         step: i64,
     ) -> Result<bool, StoreError>;
-    /// Removes the user's credential of `kind`, with its record; `false` when
-    /// there was none (nothing recorded).
-    async fn delete_credential(
+    /// Creates or replaces several credentials of one user in one change (a
+    /// confirmed TOTP secret with its recovery codes), with one record.
+    async fn put_credentials(
         &self,
-        user_id: &str,
-        kind: &str,
+        rows: &[CredentialRow],
         audit: &Record,
         sealer: &Sealer,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<(), StoreError>;
+    /// Removes the user's credentials of `kinds`, with one record; returns how
+    /// many there were (none: nothing recorded).
+    async fn delete_credentials(
+        &self,
+        user_id: &str,
+        kinds: &[&str],
+        audit: &Record,
+        sealer: &Sealer,
+    ) -> Result<u64, StoreError>;
     /// Stores the failures of the last hour and the lockout's end (ID-7).
     async fn set_failures(
         &self,
@@ -220,25 +228,7 @@ macro_rules! impl_credential_store {
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<(), $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
-                sqlx::query("DELETE FROM user_credentials WHERE user_id = $1 AND kind = $2")
-                    .bind(&row.user_id)
-                    .bind(&row.kind)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO user_credentials (user_id, kind, secret, last_step, \
-                     is_confirmed, created_at_us, updated_at_us) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&row.user_id)
-                .bind(&row.kind)
-                .bind(&row.secret)
-                .bind(row.last_step)
-                .bind(row.is_confirmed)
-                .bind(row.created_at_us)
-                .bind(row.updated_at_us)
-                .execute(&mut *tx)
-                .await?;
+                Self::replace_credential(&mut tx, row).await?;
                 if let Some((at_us, not_after_us)) = cut {
                     let end = $crate::SessionEnd {
                         reason: "password_changed",
@@ -293,26 +283,46 @@ macro_rules! impl_credential_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn delete_credential(
+            async fn put_credentials(
                 &self,
-                user_id: &str,
-                kind: &str,
+                rows: &[$crate::CredentialRow],
                 audit: &gatehouse_audit::Record,
                 sealer: &gatehouse_audit::Sealer,
-            ) -> Result<bool, $crate::StoreError> {
+            ) -> Result<(), $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
-                let done =
-                    sqlx::query("DELETE FROM user_credentials WHERE user_id = $1 AND kind = $2")
-                        .bind(user_id)
-                        .bind(kind)
-                        .execute(&mut *tx)
-                        .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
+                for row in rows {
+                    Self::replace_credential(&mut tx, row).await?;
                 }
                 Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok(())
+            }
+
+            async fn delete_credentials(
+                &self,
+                user_id: &str,
+                kinds: &[&str],
+                audit: &gatehouse_audit::Record,
+                sealer: &gatehouse_audit::Sealer,
+            ) -> Result<u64, $crate::StoreError> {
+                let mut tx = self.begin_chain().await?;
+                let mut removed = 0;
+                for kind in kinds {
+                    removed += sqlx::query(
+                        "DELETE FROM user_credentials WHERE user_id = $1 AND kind = $2",
+                    )
+                    .bind(user_id)
+                    .bind(kind)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                if removed == 0 {
+                    return Ok(0);
+                }
+                Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
+                tx.commit().await?;
+                Ok(removed)
             }
 
             async fn set_failures(
@@ -492,6 +502,33 @@ macro_rules! impl_session_store {
         }
 
         impl $store {
+            /// Writes `row` in place of the user's credential of its kind.
+            pub(crate) async fn replace_credential(
+                tx: &mut sqlx::Transaction<'static, <$store as $crate::tokens::HasDb>::Db>,
+                row: &$crate::CredentialRow,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query("DELETE FROM user_credentials WHERE user_id = $1 AND kind = $2")
+                    .bind(&row.user_id)
+                    .bind(&row.kind)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO user_credentials (user_id, kind, secret, last_step, \
+                     is_confirmed, created_at_us, updated_at_us) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&row.user_id)
+                .bind(&row.kind)
+                .bind(&row.secret)
+                .bind(row.last_step)
+                .bind(row.is_confirmed)
+                .bind(row.created_at_us)
+                .bind(row.updated_at_us)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
             async fn insert_refresh(
                 tx: &mut sqlx::Transaction<'static, <$store as $crate::tokens::HasDb>::Db>,
                 row: &$crate::RefreshRow,

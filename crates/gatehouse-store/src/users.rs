@@ -75,12 +75,25 @@ pub trait UserStore: Send + Sync {
         row: &UserRow,
         audit: &Record,
         sealer: &Sealer,
+    ) -> Result<(), StoreError> {
+        self.create_with_credentials(row, &[], audit, sealer).await
+    }
+    /// Creates the user with their first credentials (a sign-up's password
+    /// and TOTP secret), in one change with one record.
+    async fn create_with_credentials(
+        &self,
+        row: &UserRow,
+        credentials: &[crate::CredentialRow],
+        audit: &Record,
+        sealer: &Sealer,
     ) -> Result<(), StoreError>;
     async fn find(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
     /// By the stored (already normalised) email address.
     async fn find_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError>;
     /// By the stored E.164 number.
     async fn find_by_phone(&self, phone: &str) -> Result<Option<UserRow>, StoreError>;
+    /// The user a directory entry signed in as before (by its DN).
+    async fn find_by_directory_dn(&self, dn: &str) -> Result<Option<UserRow>, StoreError>;
     /// A page in id order (ids are UUIDv7, so creation order).
     async fn list(&self, filter: &UserFilter) -> Result<Vec<UserRow>, StoreError>;
     /// How many users of each type there are.
@@ -210,14 +223,18 @@ macro_rules! impl_user_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::UserStore for $store {
-            async fn create(
+            async fn create_with_credentials(
                 &self,
                 row: &$crate::UserRow,
+                credentials: &[$crate::CredentialRow],
                 audit: &gatehouse_audit::Record,
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<(), $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
                 Self::write_user(&mut tx, row, true).await?;
+                for credential in credentials {
+                    Self::replace_credential(&mut tx, credential).await?;
+                }
                 Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
                 tx.commit().await?;
                 Ok(())
@@ -239,6 +256,13 @@ macro_rules! impl_user_store {
                 phone: &str,
             ) -> Result<Option<$crate::UserRow>, $crate::StoreError> {
                 self.find_user_by("phone", phone).await
+            }
+
+            async fn find_by_directory_dn(
+                &self,
+                dn: &str,
+            ) -> Result<Option<$crate::UserRow>, $crate::StoreError> {
+                self.find_user_by("directory_dn", dn).await
             }
 
             async fn list(

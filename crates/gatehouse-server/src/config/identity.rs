@@ -30,6 +30,9 @@ pub struct IdentityConfig {
     pub max_concurrent_hashes: usize,
     /// Passwords refused on top of zxcvbn's lists: one per line, `#` comments.
     pub password_blocklist_file: Option<PathBuf>,
+    /// The issuer authenticator apps show beside a TOTP code (1 to 64
+    /// characters, no `:`).
+    pub totp_issuer: String,
 }
 
 impl Default for IdentityConfig {
@@ -46,6 +49,7 @@ impl Default for IdentityConfig {
                 .map(|n| n.get().min(64))
                 .unwrap_or(2),
             password_blocklist_file: None,
+            totp_issuer: "Gatehouse".into(),
         }
     }
 }
@@ -75,6 +79,17 @@ impl IdentityConfig {
             })
         };
         const MONTH: i64 = 30 * 24 * 3600;
+        let issuer = &self.totp_issuer;
+        if issuer.trim().is_empty()
+            || issuer.chars().count() > 64
+            || issuer.contains(':')
+            || issuer.chars().any(char::is_control)
+        {
+            return invalid(
+                "identity.totp_issuer",
+                "must be 1 to 64 characters, without ':' or control characters",
+            );
+        }
         if !(60..=MONTH).contains(&self.session_absolute_seconds) {
             return invalid("identity.session_absolute_seconds", "must be 60 to 2592000");
         }

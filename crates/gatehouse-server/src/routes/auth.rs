@@ -6,21 +6,51 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use gatehouse_identity::session::EndReason;
-use gatehouse_types::{PasswordSignInRequest, RefreshRequest, SignInResponse};
+use gatehouse_types::{
+    ChallengeResponse, DirectorySignInRequest, MfaRequest, OtpStartRequest, OtpVerifyRequest, PasswordSignInRequest,
+    RefreshRequest, SignInResponse, SignInStep,
+};
 
 use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::pipeline::{ApiJson, Audit};
-use crate::{sessions, sign_in};
+use crate::{challenges, sessions, sign_in};
 
-/// `POST /v1/auth/password`: an access token and a refresh token, or the one
-/// refusal.
+/// `POST /v1/auth/password`: an access token and a refresh token, a
+/// challenge for the second factor, or the one refusal.
 pub async fn password(
     State(state): State<AppState>,
     audit: Audit,
     ApiJson(request): ApiJson<PasswordSignInRequest>,
-) -> Result<Json<SignInResponse>, ApiFailure> {
+) -> Result<Json<SignInStep>, ApiFailure> {
     Ok(Json(sign_in::with_password(&state, &audit, request).await?))
+}
+
+/// `POST /v1/auth/otp/start`: a code by email or SMS, and its challenge.
+pub async fn otp_start(
+    State(state): State<AppState>,
+    audit: Audit,
+    ApiJson(request): ApiJson<OtpStartRequest>,
+) -> Result<Json<ChallengeResponse>, ApiFailure> {
+    Ok(Json(challenges::start_otp(&state, &audit, request).await?))
+}
+
+/// `POST /v1/auth/otp/verify`: the code; signed in, or a second factor due.
+pub async fn otp_verify(
+    State(state): State<AppState>,
+    audit: Audit,
+    ApiJson(request): ApiJson<OtpVerifyRequest>,
+) -> Result<Json<SignInStep>, ApiFailure> {
+    Ok(Json(challenges::verify_otp(&state, &audit, request).await?))
+}
+
+/// `POST /v1/auth/mfa`: the second factor.
+pub async fn mfa(
+    State(state): State<AppState>,
+    audit: Audit,
+    ApiJson(request): ApiJson<MfaRequest>,
+) -> Result<Json<SignInStep>, ApiFailure> {
+    Ok(Json(challenges::mfa(&state, &audit, request).await?))
 }
 
 /// `POST /v1/auth/refresh`: the next pair; a spent refresh token ends its
@@ -68,4 +98,13 @@ pub async fn logout(
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/auth/directory`: a bind to the configured directory.
+pub async fn directory(
+    State(state): State<AppState>,
+    audit: Audit,
+    ApiJson(request): ApiJson<DirectorySignInRequest>,
+) -> Result<Json<SignInStep>, ApiFailure> {
+    Ok(Json(crate::directory::sign_in(&state, &audit, request).await?))
 }

@@ -5,6 +5,8 @@
 mod api_tokens;
 mod audit;
 mod auth;
+mod me;
+mod sign_up;
 mod blocked;
 mod clients;
 mod health;
@@ -359,6 +361,88 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         auth::refresh,
     )
     .public(Method::POST, "/v1/auth/logout", "auth.logout", auth::logout)
+    .public(
+        Method::POST,
+        "/v1/auth/otp/start",
+        "auth.otp_start",
+        auth::otp_start,
+    )
+    .public(
+        Method::POST,
+        "/v1/auth/otp/verify",
+        "auth.otp_verify",
+        auth::otp_verify,
+    )
+    .public(Method::POST, "/v1/auth/mfa", "auth.mfa", auth::mfa)
+    .public(
+        Method::POST,
+        "/v1/auth/directory",
+        "auth.directory",
+        auth::directory,
+    )
+    .public(Method::POST, "/v1/signup", "signup.start", sign_up::start)
+    .public(
+        Method::POST,
+        "/v1/signup/{id}/verify",
+        "signup.verify",
+        sign_up::verify,
+    )
+    .private(Method::GET, "/v1/me", Action::ReadMe, me::read)
+    .private(Method::GET, "/v1/outbox", Action::ListOutbox, me::outbox)
+    .private(
+        Method::GET,
+        "/v1/me/sessions",
+        Action::ListMySessions,
+        me::list_sessions,
+    )
+    .private(
+        Method::DELETE,
+        "/v1/me/sessions",
+        Action::EndMySessions,
+        me::end_sessions,
+    )
+    .private(
+        Method::GET,
+        "/v1/me/factors",
+        Action::ListMyFactors,
+        me::list_factors,
+    )
+    .private(
+        Method::POST,
+        "/v1/me/factors/totp",
+        Action::EnrolMyFactor,
+        me::enrol_totp,
+    )
+    .private(
+        Method::POST,
+        "/v1/me/factors/totp/confirm",
+        Action::EnrolMyFactor,
+        me::confirm_totp,
+    )
+    .private(
+        Method::DELETE,
+        "/v1/me/factors/totp",
+        Action::RemoveMyFactor,
+        me::remove_totp,
+    )
+    .private(
+        Method::POST,
+        "/v1/me/password",
+        Action::ChangeMyPassword,
+        me::change_password,
+    )
+    .private(
+        Method::POST,
+        "/v1/users/{id}/approve",
+        Action::ApproveUser,
+        users::approve,
+    )
+    .private(
+        Method::POST,
+        "/v1/users/{id}/reject",
+        Action::RejectUser,
+        users::reject,
+    )
     .private(
         Method::GET,
         "/v1/user-types",

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_identity::session::EndReason;
 use gatehouse_types::{
-    CreateUserRequest, RegistrationFlowDefinition, RegistrationFlowListResponse,
+    CreateUserRequest, RegistrationFlowDefinition, RejectUserRequest, RegistrationFlowListResponse,
     SessionListResponse, SessionResponse, SetPasswordRequest, UpdateUserRequest, UserPage,
     UserResponse, UserTypeDefinition, UserTypeListResponse,
 };
@@ -114,6 +114,42 @@ pub async fn unlock(
         })
         .await?;
     Ok(Json(unlocked))
+}
+
+/// `POST /v1/users/{id}/approve`: a pending registration becomes active.
+pub async fn approve(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUser(id): PathUser,
+) -> Result<Json<UserResponse>, ApiFailure> {
+    audit.resource("user", id.clone());
+    let approved = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            async move { users::change(state, &id, Edit::Approve, &change).await }
+        })
+        .await?;
+    Ok(Json(approved))
+}
+
+/// `POST /v1/users/{id}/reject`: a pending registration is refused (the user
+/// is disabled); the reason is kept in the record.
+pub async fn reject(
+    State(state): State<AppState>,
+    audit: Audit,
+    PathUser(id): PathUser,
+    ApiJson(request): ApiJson<RejectUserRequest>,
+) -> Result<Json<UserResponse>, ApiFailure> {
+    let reason = users::check_reason(&request.reason)?;
+    audit.resource("user", id.clone());
+    audit.detail("reason", serde_json::json!(reason));
+    let rejected = audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let state = &state;
+            async move { users::change(state, &id, Edit::Reject, &change).await }
+        })
+        .await?;
+    Ok(Json(rejected))
 }
 
 /// `GET /v1/users/{id}/sessions`: newest first, ended ones too.

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod challenges;
 mod errors;
 mod oauth;
 mod openapi;

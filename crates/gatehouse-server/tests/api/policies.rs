@@ -46,6 +46,7 @@ async fn the_builtin_roles_are_version_one(db: Db) {
             "builtin.administrator",
             "builtin.auditor",
             "builtin.user",
+            "builtin.self_service",
             "builtin.service",
             "builtin.mint_within_role"
         ]

@@ -170,7 +170,7 @@ async fn every_refusal_answers_the_same_and_the_record_says_why(db: Db) {
         (
             "nia@example.com",
             PASSWORD,
-            "second_factor_required",
+            "no_second_factor",
             Some(nia.as_str()),
         ),
         (
