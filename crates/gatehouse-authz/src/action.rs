@@ -109,6 +109,7 @@ actions! {
     EndMySessions => "me.sessions.end", write, "UserDirectory", "users", "", "me:write";
     ListMyFactors => "me.factors.list", read, "UserDirectory", "users", "", "me:read";
     EnrolMyFactor => "me.factors.enrol", write, "UserDirectory", "users", "", "me:write";
+    ConfirmMyFactor => "me.factors.confirm", write, "UserDirectory", "users", "", "me:write";
     RemoveMyFactor => "me.factors.remove", write, "UserDirectory", "users", "", "me:write";
     ChangeMyPassword => "me.password.change", write, "UserDirectory", "users", "", "me:write";
     ListUserTypes => "user_types.list", read, "UserDirectory", "users", "", "user_types:read";

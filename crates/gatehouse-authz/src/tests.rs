@@ -432,7 +432,10 @@ fn users_read_only_their_own_profile() {
     // Nor their own: `users.update` sets type, entitlements and status, and a
     // person who could would make themselves anything (ID-3).
     let update_own = request(user("ann"), "users.update", user("ann"));
-    assert!(!e.decide(&check_request(&c, &update_own).unwrap()).is_allowed);
+    assert!(
+        !e.decide(&check_request(&c, &update_own).unwrap())
+            .is_allowed
+    );
 }
 
 #[test]

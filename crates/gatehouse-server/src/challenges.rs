@@ -23,8 +23,8 @@ use gatehouse_identity::user_type::{SecondFactor, SignInMethod, UserType};
 use gatehouse_messaging::Channel;
 use gatehouse_store::{ChallengeRow, UserRow};
 use gatehouse_types::{
-    ChallengeMethod, ChallengeResponse, ErrorCode, MfaRequest, OtpStartRequest,
-    OtpVerifyRequest, SignInStep,
+    ChallengeMethod, ChallengeResponse, ErrorCode, MfaRequest, OtpStartRequest, OtpVerifyRequest,
+    SignInStep,
 };
 use rand::RngCore;
 use serde_json::json;
@@ -59,8 +59,11 @@ fn new_id() -> (String, Vec<u8>) {
 /// The stored hash of a presented id; `None` when it cannot be one.
 fn id_hash(presented: &str) -> Option<Vec<u8>> {
     let body = presented.strip_prefix(PREFIX)?;
-    (body.len() == 43 && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| Sha256::digest(presented.as_bytes()).to_vec())
+    (body.len() == 43
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| Sha256::digest(presented.as_bytes()).to_vec())
 }
 
 /// What codes of a challenge are bound to.
@@ -111,14 +114,22 @@ pub async fn after_first_factor(
     kind: &UserType,
     first: &str,
 ) -> Result<SignInStep, ApiFailure> {
-    let totp = state.store.credentials().find_credential(&user.id, "totp").await?;
+    let totp = state
+        .store
+        .credentials()
+        .find_credential(&user.id, "totp")
+        .await?;
     let has_totp = totp.is_some_and(|c| c.is_confirmed);
     let (is_needed, methods) = second_step(kind, user, has_totp, first);
     if !is_needed {
         return sign_in::open_session(state, audit, user, kind, &[first]).await;
     }
     if methods.is_empty() {
-        return Err(sign_in::note_failure(audit, Failure::NoSecondFactor, Some(&user.id)));
+        return Err(sign_in::note_failure(
+            audit,
+            Failure::NoSecondFactor,
+            Some(&user.id),
+        ));
     }
     let now_us = to_micros(state.clock.now());
     let (id, hash) = new_id();
@@ -131,7 +142,11 @@ pub async fn after_first_factor(
         user_id: Some(user.id.clone()),
         methods: json!(methods).to_string(),
         amr: json!([first]).to_string(),
-        destination: if sends_sms { masked.clone() } else { String::new() },
+        destination: if sends_sms {
+            masked.clone()
+        } else {
+            String::new()
+        },
         source_ip: audit.facts.source_ip.clone(),
         created_at_us: now_us,
         expires_at_us: now_us.saturating_add(CHALLENGE_TTL_SECONDS * US),
@@ -149,7 +164,14 @@ pub async fn after_first_factor(
             masked: masked.clone(),
             is_real: true,
         };
-        codes::send_code(state, audit, &binding(&hash), Purpose::SecondFactor, &delivery).await?;
+        codes::send_code(
+            state,
+            audit,
+            &binding(&hash),
+            Purpose::SecondFactor,
+            &delivery,
+        )
+        .await?;
     }
     Ok(SignInStep::ChallengeRequired(ChallengeResponse {
         challenge_id: id,
@@ -162,7 +184,7 @@ pub async fn after_first_factor(
 /// Removes expired codes, challenges and sign-ups now and then (one call in
 /// 64), so anonymous callers cannot grow the tables without bound.
 async fn prune(state: &AppState, now_us: i64) {
-    if rand::rngs::OsRng.next_u32() % 64 != 0 {
+    if !rand::rngs::OsRng.next_u32().is_multiple_of(64) {
         return;
     }
     let sends_before = now_us.saturating_sub(codes::SEND_WINDOW_SECONDS * US);
@@ -356,7 +378,12 @@ async fn resend_sms(
     methods: Vec<ChallengeMethod>,
 ) -> Result<SignInStep, ApiFailure> {
     let user_id = row.user_id.clone().ok_or_else(codes::gone)?;
-    let user = state.store.users().find(&user_id).await?.ok_or_else(codes::gone)?;
+    let user = state
+        .store
+        .users()
+        .find(&user_id)
+        .await?
+        .ok_or_else(codes::gone)?;
     let phone = user.phone.clone().ok_or_else(codes::gone)?;
     let masked = Phone::parse(&phone).map(|p| p.masked()).unwrap_or_default();
     let delivery = Delivery {
@@ -365,8 +392,14 @@ async fn resend_sms(
         masked: masked.clone(),
         is_real: true,
     };
-    codes::send_code(state, audit, &binding(&row.id_hash), Purpose::SecondFactor, &delivery)
-        .await?;
+    codes::send_code(
+        state,
+        audit,
+        &binding(&row.id_hash),
+        Purpose::SecondFactor,
+        &delivery,
+    )
+    .await?;
     let now_us = to_micros(state.clock.now());
     Ok(SignInStep::ChallengeRequired(ChallengeResponse {
         challenge_id,
@@ -420,7 +453,9 @@ async fn complete(
         }
         audit.detail("sign_in_outcome", json!("failure"));
         audit.detail("sign_in_failure", json!("wrong_code"));
-        let counted = challenges.count_challenge_check(&row.id_hash, row.checks).await?;
+        let counted = challenges
+            .count_challenge_check(&row.id_hash, row.checks)
+            .await?;
         let left = MAX_CHALLENGE_CHECKS - row.checks - 1;
         return Err(if counted && left > 0 {
             codes::wrong_code(u32::try_from(left).unwrap_or(0))
@@ -432,7 +467,12 @@ async fn complete(
         return Err(codes::gone());
     }
     let user_id = user_id.ok_or_else(codes::gone)?;
-    let user = state.store.users().find(&user_id).await?.ok_or_else(codes::gone)?;
+    let user = state
+        .store
+        .users()
+        .find(&user_id)
+        .await?
+        .ok_or_else(codes::gone)?;
     audit.resource("user", user.id.clone());
     if let Some(failure) = sign_in::barrier(&user, now_us) {
         return Err(sign_in::note_failure(audit, failure, Some(&user.id)));
@@ -472,7 +512,9 @@ async fn check_totp(
     match totp::verify(&secret, presented, now_us / US, last) {
         Ok(step) => {
             let step = i64::try_from(step).map_err(|_| ApiFailure::internal())?;
-            Ok(credentials.set_last_step(user_id, credential.last_step, step).await?)
+            Ok(credentials
+                .set_last_step(user_id, credential.last_step, step)
+                .await?)
         }
         Err(_) => Ok(false),
     }

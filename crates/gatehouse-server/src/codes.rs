@@ -79,7 +79,9 @@ pub async fn send_code(
     let sent = state.store.challenges().count_sends(&key, since).await?;
     if sent >= MAX_SENDS_PER_DESTINATION {
         audit.detail("code_refused", json!("destination_limit"));
-        return Err(rate_limited(u64::try_from(SEND_WINDOW_SECONDS).unwrap_or(900)));
+        return Err(rate_limited(
+            u64::try_from(SEND_WINDOW_SECONDS).unwrap_or(900),
+        ));
     }
     identity.record_send(source, now_s);
     let issued = code::issue(
@@ -98,7 +100,11 @@ pub async fn send_code(
         checks: 0,
         is_consumed: false,
     };
-    state.store.challenges().put_code(&row, &key, now_us).await?;
+    state
+        .store
+        .challenges()
+        .put_code(&row, &key, now_us)
+        .await?;
     if !delivery.is_real {
         return Ok(());
     }
@@ -192,7 +198,9 @@ pub async fn send_notice(state: &AppState, audit: &Audit, delivery: &Delivery<'_
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checked {
     Accepted,
-    Wrong { checks_left: u32 },
+    Wrong {
+        checks_left: u32,
+    },
     /// No code, or expired, used, or out of tries: a new one is needed.
     Gone,
 }

@@ -174,7 +174,15 @@ pub async fn seed(
                 continue;
             }
             let change = as_action("users.create");
-            users::create_in(store, now_us, "gatehouse demo".into(), request, &|_| Ok(Vec::new()), &change).await?;
+            users::create_in(
+                store,
+                now_us,
+                "gatehouse demo".into(),
+                request,
+                &|_| Ok(Vec::new()),
+                &change,
+            )
+            .await?;
             report.users_created += 1;
         }
     }

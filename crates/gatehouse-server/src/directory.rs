@@ -83,7 +83,10 @@ async fn attempt(
     let password = zeroize::Zeroizing::new(request.password);
     let now_us = to_micros(state.clock.now());
     let source = audit.facts.source_ip.clone();
-    if state.identity.is_source_throttled(&source, now_us / 1_000_000) {
+    if state
+        .identity
+        .is_source_throttled(&source, now_us / 1_000_000)
+    {
         return Err(sign_in::note_failure(audit, Failure::Throttled, None));
     }
     let entry = match directory.authenticate(&request.login, &password).await {
@@ -91,21 +94,29 @@ async fn attempt(
         Err(error) => {
             audit.detail("sign_in_outcome", json!("failure"));
             audit.detail("sign_in_failure", json!(error.code()));
-            if let DirectoryError::Unavailable { reason } | DirectoryError::Misconfigured { reason } =
-                &error
+            if let DirectoryError::Unavailable { reason }
+            | DirectoryError::Misconfigured { reason } = &error
             {
                 tracing::warn!(%reason, "directory sign-in failed");
                 audit.detail("directory_error", json!(reason));
             }
             if matches!(error, DirectoryError::InvalidCredentials) {
-                state.identity.record_source_failure(&source, now_us / 1_000_000);
+                state
+                    .identity
+                    .record_source_failure(&source, now_us / 1_000_000);
             }
             return Err(answer(&error));
         }
     };
     let kind = match crate::users::load_type(state.store.as_ref(), &entry.user_type).await {
         Ok(kind) if kind.sign_in.contains(&SignInMethod::Directory) => kind,
-        _ => return Err(sign_in::note_failure(audit, Failure::MethodNotAllowed, None)),
+        _ => {
+            return Err(sign_in::note_failure(
+                audit,
+                Failure::MethodNotAllowed,
+                None,
+            ))
+        }
     };
     let user = match state.store.users().find_by_directory_dn(&entry.dn).await? {
         Some(user) => user,
@@ -210,7 +221,12 @@ async fn provision(
         .ok()
         .and_then(|r| serde_json::to_value(r).ok());
     let record = change.record(now_us, ("user", &row.id), None, after);
-    match state.store.users().create(&row, &record, change.sealer()).await {
+    match state
+        .store
+        .users()
+        .create(&row, &record, change.sealer())
+        .await
+    {
         Ok(()) => {
             state.audit.notify_appended();
             audit.detail("provisioned", json!(true));

@@ -11,8 +11,7 @@
 use gatehouse_identity::totp::{self, TotpSecret};
 use gatehouse_store::{CredentialRow, UserRow};
 use gatehouse_types::{
-    ChangePasswordRequest, ErrorCode, FactorsResponse, RecoveryCodesResponse,
-    TotpEnrolmentResponse,
+    ChangePasswordRequest, ErrorCode, FactorsResponse, RecoveryCodesResponse, TotpEnrolmentResponse,
 };
 use serde_json::json;
 
@@ -28,7 +27,7 @@ const US: i64 = 1_000_000;
 pub async fn me(state: &AppState, caller: &Principal) -> Result<UserRow, ApiFailure> {
     let grant = caller.user_grant().ok_or_else(|| {
         ApiFailure::new(
-            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
             "only a signed-in person has a profile: this credential is an API token or a client",
         )
     })?;
@@ -54,7 +53,11 @@ pub fn open_totp(state: &AppState, user_id: &str, sealed: &[u8]) -> Result<TotpS
     TotpSecret::from_bytes(&bytes).map_err(|_| ApiFailure::internal())
 }
 
-pub fn seal_totp(state: &AppState, user_id: &str, secret: &TotpSecret) -> Result<Vec<u8>, ApiFailure> {
+pub fn seal_totp(
+    state: &AppState,
+    user_id: &str,
+    secret: &TotpSecret,
+) -> Result<Vec<u8>, ApiFailure> {
     gatehouse_tokens::seal::seal(
         &state.identity.totp_kek,
         &totp_kid(user_id),
@@ -105,7 +108,13 @@ pub async fn list(state: &AppState, user: &UserRow) -> Result<FactorsResponse, A
     })
 }
 
-fn credential(user_id: &str, kind: &str, secret: Vec<u8>, confirmed: bool, now_us: i64) -> CredentialRow {
+fn credential(
+    user_id: &str,
+    kind: &str,
+    secret: Vec<u8>,
+    confirmed: bool,
+    now_us: i64,
+) -> CredentialRow {
     CredentialRow {
         user_id: user_id.to_owned(),
         kind: kind.to_owned(),
@@ -143,14 +152,22 @@ pub async fn enrol_totp(
     let uri = totp::enrolment(&secret, &state.identity.totp_issuer, &account)
         .map_err(|e| ApiFailure::new(ErrorCode::ValidationFailed, e.to_string()))?;
     let now_us = to_micros(state.clock.now());
-    let row = credential(&user.id, "totp", seal_totp(state, &user.id, &secret)?, false, now_us);
+    let row = credential(
+        &user.id,
+        "totp",
+        seal_totp(state, &user.id, &secret)?,
+        false,
+        now_us,
+    );
     let record = change.record(
         now_us,
         ("user", &user.id),
         None,
         Some(json!({"factor": "otp", "is_confirmed": false})),
     );
-    credentials.put_credential(&row, None, &record, change.sealer()).await?;
+    credentials
+        .put_credential(&row, None, &record, change.sealer())
+        .await?;
     Ok(TotpEnrolmentResponse {
         otpauth_uri: uri.to_string(),
         secret: secret.to_base32(),
@@ -179,7 +196,10 @@ pub async fn confirm_totp(
     let secret = open_totp(state, &user.id, &pending.secret)?;
     let now_us = to_micros(state.clock.now());
     let step = totp::verify(&secret, code, now_us / US, None).map_err(|_| {
-        ApiFailure::new(ErrorCode::InvalidCode, "the code is not the authenticator's: try the next one")
+        ApiFailure::new(
+            ErrorCode::InvalidCode,
+            "the code is not the authenticator's: try the next one",
+        )
     })?;
     let mut confirmed = credential(&user.id, "totp", pending.secret.clone(), true, now_us);
     confirmed.created_at_us = pending.created_at_us;
@@ -250,7 +270,11 @@ pub async fn change_password(
                 .is_match
         }
         None => {
-            state.identity.hasher.verify_dummy(current.to_string()).await;
+            state
+                .identity
+                .hasher
+                .verify_dummy(current.to_string())
+                .await;
             false
         }
     };

@@ -50,13 +50,19 @@ fn invalid(message: impl Into<String>) -> ApiFailure {
 
 fn id_hash(presented: &str) -> Option<Vec<u8>> {
     let body = presented.strip_prefix(PREFIX)?;
-    (body.len() == 43 && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| Sha256::digest(presented.as_bytes()).to_vec())
+    (body.len() == 43
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| Sha256::digest(presented.as_bytes()).to_vec())
 }
 
 /// The type and its open flow, or one refusal for an unknown type and a
 /// closed flow alike.
-async fn open_flow(state: &AppState, name: &str) -> Result<(UserType, RegistrationFlow), ApiFailure> {
+async fn open_flow(
+    state: &AppState,
+    name: &str,
+) -> Result<(UserType, RegistrationFlow), ApiFailure> {
     let closed = || invalid("user_type: nobody may sign up as this type");
     if name.len() > 64 {
         return Err(closed());
@@ -101,17 +107,26 @@ async fn start_now(
     audit.detail("user_type", json!(kind.name.as_str()));
     let asks = |p: Proof| flow.proofs.contains(&p);
     let email = match (&request.email, asks(Proof::Email)) {
-        (Some(e), true) => Some(Email::parse(e).map_err(|_| invalid("email: not a valid address"))?),
+        (Some(e), true) => {
+            Some(Email::parse(e).map_err(|_| invalid("email: not a valid address"))?)
+        }
         (None, true) => return Err(invalid("email: this sign-up needs an email address")),
-        (Some(_), false) => return Err(invalid("email: this sign-up does not take an email address")),
+        (Some(_), false) => {
+            return Err(invalid(
+                "email: this sign-up does not take an email address",
+            ))
+        }
         (None, false) => None,
     };
     let phone = match (&request.phone, asks(Proof::Phone)) {
         (Some(p), true) => Some(
-            Phone::parse(p).map_err(|_| invalid("phone: must be E.164, a + and up to 15 digits"))?,
+            Phone::parse(p)
+                .map_err(|_| invalid("phone: must be E.164, a + and up to 15 digits"))?,
         ),
         (None, true) => return Err(invalid("phone: this sign-up needs a phone number")),
-        (Some(_), false) => return Err(invalid("phone: this sign-up does not take a phone number")),
+        (Some(_), false) => {
+            return Err(invalid("phone: this sign-up does not take a phone number"))
+        }
         (None, false) => None,
     };
     let display_name = request.display_name.trim().to_owned();
@@ -119,7 +134,9 @@ async fn start_now(
         || display_name.chars().count() > 200
         || display_name.chars().any(char::is_control)
     {
-        return Err(invalid("display_name: 1 to 200 characters, no control characters"));
+        return Err(invalid(
+            "display_name: 1 to 200 characters, no control characters",
+        ));
     }
     let attributes = flow
         .check_sign_up_attributes(&kind, &request.attributes)
@@ -132,10 +149,13 @@ async fn start_now(
     };
     let password_hash = match &password {
         Some(p) => {
-            let context: Vec<&str> = [Some(display_name.as_str()), email.as_ref().map(Email::as_str)]
-                .into_iter()
-                .flatten()
-                .collect();
+            let context: Vec<&str> = [
+                Some(display_name.as_str()),
+                email.as_ref().map(Email::as_str),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             let is_only_factor = !asks(Proof::Totp) && !asks(Proof::Phone);
             state
                 .identity
@@ -222,7 +242,10 @@ fn seal(state: &AppState, hash: &[u8], secret: &TotpSecret) -> Result<Vec<u8>, A
 }
 
 fn open(state: &AppState, row: &RegistrationRow) -> Result<TotpSecret, ApiFailure> {
-    let sealed = row.totp_secret.as_deref().ok_or_else(ApiFailure::internal)?;
+    let sealed = row
+        .totp_secret
+        .as_deref()
+        .ok_or_else(ApiFailure::internal)?;
     let kid = format!("signup:{}", hex::encode(&row.id_hash));
     let bytes = gatehouse_tokens::seal::open(&state.identity.totp_kek, &kid, sealed)
         .map_err(|_| ApiFailure::internal())?;
@@ -251,8 +274,8 @@ async fn advance(
             .map_err(|_| ApiFailure::internal())?;
         row = save(state, row, &progress).await?;
     }
-    let expires_in = u64::try_from((row.expires_at_us - to_micros(state.clock.now())).max(0) / US)
-        .unwrap_or(0);
+    let expires_in =
+        u64::try_from((row.expires_at_us - to_micros(state.clock.now())).max(0) / US).unwrap_or(0);
     let binding = hex::encode(&row.id_hash);
     let mut response = SignUpResponse {
         registration_id: id.to_owned(),
@@ -271,9 +294,13 @@ async fn advance(
             };
             let address = address.ok_or_else(ApiFailure::internal)?;
             let masked = if is_email {
-                Email::parse(&address).map(|e| e.masked()).unwrap_or_default()
+                Email::parse(&address)
+                    .map(|e| e.masked())
+                    .unwrap_or_default()
             } else {
-                Phone::parse(&address).map(|p| p.masked()).unwrap_or_default()
+                Phone::parse(&address)
+                    .map(|p| p.masked())
+                    .unwrap_or_default()
             };
             let is_taken = row.is_decoy && is_taken(state, channel, &address).await?;
             let delivery = Delivery {
@@ -381,7 +408,14 @@ async fn create_user(
         }
         Ok(made)
     };
-    audit.detail("sign_up_outcome", json!(if is_pending { "pending_approval" } else { "created" }));
+    audit.detail(
+        "sign_up_outcome",
+        json!(if is_pending {
+            "pending_approval"
+        } else {
+            "created"
+        }),
+    );
     let created = audit
         .commit_change(&state.audit, http::StatusCode::OK, |change| {
             let state = &state;
@@ -454,7 +488,10 @@ pub async fn verify(
         }
         Step::EnrolTotp => {
             let secret = open(state, &row)?;
-            (Proof::Totp, totp::verify(&secret, code, now_us / US, None).is_ok())
+            (
+                Proof::Totp,
+                totp::verify(&secret, code, now_us / US, None).is_ok(),
+            )
         }
         _ => {
             return Err(ApiFailure::new(
@@ -464,16 +501,16 @@ pub async fn verify(
         }
     };
     if !is_right {
-        state.identity.record_source_failure(&audit.facts.source_ip, now_us / US);
+        state
+            .identity
+            .record_source_failure(&audit.facts.source_ip, now_us / US);
         audit.detail("sign_up_failure", json!("wrong_code"));
         return Err(ApiFailure::new(
             ErrorCode::InvalidCode,
             "the code is not the authenticator's: try the next one",
         ));
     }
-    progress
-        .prove(&flow, proof)
-        .map_err(|_| codes::gone())?;
+    progress.prove(&flow, proof).map_err(|_| codes::gone())?;
     audit.detail("sign_up_proof", json!(proof));
     let row = save(state, row, &progress).await?;
     advance(state, audit, id, row, &kind, &flow).await

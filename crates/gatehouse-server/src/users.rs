@@ -151,7 +151,15 @@ pub async fn create(
 ) -> Result<UserResponse, ApiFailure> {
     let created_by = format!("{} ({})", caller.name, caller.id());
     let now_us = to_micros(state.clock.now());
-    create_in(state.store.as_ref(), now_us, created_by, request, &|_| Ok(Vec::new()), change).await
+    create_in(
+        state.store.as_ref(),
+        now_us,
+        created_by,
+        request,
+        &|_| Ok(Vec::new()),
+        change,
+    )
+    .await
 }
 
 /// [`create`] on a store, by `created_by` (the API's caller, the operator at
@@ -312,10 +320,17 @@ fn edited(
         Edit::Update(request) => request,
         Edit::Approve | Edit::Reject => {
             if before.status != "pending" {
-                return Err(invalid("status: only a pending registration is approved or rejected"));
+                return Err(invalid(
+                    "status: only a pending registration is approved or rejected",
+                ));
             }
             let mut after = before.clone();
-            after.status = if matches!(edit, Edit::Approve) { "active" } else { "disabled" }.into();
+            after.status = if matches!(edit, Edit::Approve) {
+                "active"
+            } else {
+                "disabled"
+            }
+            .into();
             after.updated_at_us = now_us;
             return Ok(after);
         }
@@ -437,7 +452,9 @@ pub fn check_reason(reason: &str) -> Result<String, ApiFailure> {
     if is_valid {
         Ok(reason.to_owned())
     } else {
-        Err(invalid("reason: 1 to 500 characters, no control characters"))
+        Err(invalid(
+            "reason: 1 to 500 characters, no control characters",
+        ))
     }
 }
 

@@ -133,9 +133,16 @@ async fn run_on(config: &Config, store: &dyn Store, request: Request) -> anyhow:
                 entitlements,
                 status: None,
             };
-            users::create_in(store, now_us, "local operator".into(), request, &|_| Ok(Vec::new()), &change)
-                .await
-                .map_err(failed)?
+            users::create_in(
+                store,
+                now_us,
+                "local operator".into(),
+                request,
+                &|_| Ok(Vec::new()),
+                &change,
+            )
+            .await
+            .map_err(failed)?
         }
         Request::List {
             user_type,

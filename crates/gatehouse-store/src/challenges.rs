@@ -102,8 +102,7 @@ pub trait ChallengeStore: Send + Sync {
         destination: &[u8],
         at_us: i64,
     ) -> Result<(), StoreError>;
-    async fn find_code(&self, binding: &str, purpose: &str)
-        -> Result<Option<CodeRow>, StoreError>;
+    async fn find_code(&self, binding: &str, purpose: &str) -> Result<Option<CodeRow>, StoreError>;
     /// Stores `after` (one more try, or consumed) if the code is still as in
     /// `before`; `false` when another request changed it first.
     async fn check_code(&self, before: &CodeRow, after: &CodeRow) -> Result<bool, StoreError>;
@@ -113,8 +112,7 @@ pub trait ChallengeStore: Send + Sync {
     async fn find_challenge(&self, id_hash: &[u8]) -> Result<Option<ChallengeRow>, StoreError>;
     /// Counts one wrong code against the challenge if it still has `checks`;
     /// `false` when another request counted first.
-    async fn count_challenge_check(&self, id_hash: &[u8], checks: i64)
-        -> Result<bool, StoreError>;
+    async fn count_challenge_check(&self, id_hash: &[u8], checks: i64) -> Result<bool, StoreError>;
     /// Marks the challenge used; `false` when it already was (once only).
     async fn complete_challenge(&self, id_hash: &[u8], at_us: i64) -> Result<bool, StoreError>;
     async fn create_registration(&self, row: &RegistrationRow) -> Result<(), StoreError>;

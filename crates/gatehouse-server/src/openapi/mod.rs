@@ -14,6 +14,7 @@ mod oauth;
 mod params;
 mod policies;
 mod records;
+mod sign_in;
 #[cfg(test)]
 mod tests;
 mod users;
@@ -86,6 +87,23 @@ pub const BEARER: &str = "bearer";
         users::put_user_type,
         users::list_registration_flows,
         users::put_registration_flow,
+        sign_in::otp_start,
+        sign_in::otp_verify,
+        sign_in::mfa,
+        sign_in::directory,
+        sign_in::sign_up,
+        sign_in::sign_up_verify,
+        sign_in::approve_user,
+        sign_in::reject_user,
+        sign_in::read_me,
+        sign_in::list_my_sessions,
+        sign_in::end_my_sessions,
+        sign_in::list_my_factors,
+        sign_in::enrol_totp,
+        sign_in::confirm_totp,
+        sign_in::remove_totp,
+        sign_in::change_my_password,
+        sign_in::outbox,
         oauth::list_keys,
         oauth::rotate_keys,
         oauth::token,
@@ -107,6 +125,8 @@ pub const BEARER: &str = "bearer";
         (name = "clients", description = "OAuth clients: machine identities with scopes (ID-10)"),
         (name = "sign-in", description = "People signing in, refreshing and signing out (ID-4, ID-7, ID-9, TK-4)"),
         (name = "users", description = "Users, user types and registration flows (ID-1 to ID-3)"),
+        (name = "sign-up", description = "Signing up: the one public route that creates users, and its proofs (ID-1, ID-2)"),
+        (name = "me", description = "A signed-in person's own profile, sessions, factors and password; the development outbox"),
         (name = "keys", description = "Token signing keys: published, rotated, retired (TK-2)"),
         (name = "oauth", description = "OAuth 2.0: the token, revocation and introspection endpoints, discovery and the key set (TK-1 to TK-5)"),
     )

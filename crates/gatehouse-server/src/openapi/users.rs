@@ -175,7 +175,7 @@ pub fn end_user_sessions() {}
     extensions(("x-gatehouse-action" = json!("auth.password"))),
     request_body = PasswordSignInRequest,
     responses(
-        (status = 200, description = "Signed in", body = SignInResponse),
+        (status = 200, description = "Signed in, or a second factor due", body = gatehouse_types::SignInStep),
         (status = 401, description = "`invalid_credentials`", body = ApiError),
     ))]
 pub fn sign_in_with_password() {}

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use gatehouse_identity::session::EndReason;
 use gatehouse_types::{
-    ChallengeResponse, DirectorySignInRequest, MfaRequest, OtpStartRequest, OtpVerifyRequest, PasswordSignInRequest,
-    RefreshRequest, SignInResponse, SignInStep,
+    ChallengeResponse, DirectorySignInRequest, MfaRequest, OtpStartRequest, OtpVerifyRequest,
+    PasswordSignInRequest, RefreshRequest, SignInResponse, SignInStep,
 };
 
 use crate::app::AppState;
@@ -106,5 +106,7 @@ pub async fn directory(
     audit: Audit,
     ApiJson(request): ApiJson<DirectorySignInRequest>,
 ) -> Result<Json<SignInStep>, ApiFailure> {
-    Ok(Json(crate::directory::sign_in(&state, &audit, request).await?))
+    Ok(Json(
+        crate::directory::sign_in(&state, &audit, request).await?,
+    ))
 }

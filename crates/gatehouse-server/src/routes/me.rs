@@ -32,7 +32,11 @@ pub async fn list_sessions(
     Caller(caller): Caller,
 ) -> Result<Json<SessionListResponse>, ApiFailure> {
     let user = me(&state, &caller).await?;
-    let rows = state.store.sessions().list_sessions(&user.id, false, 200).await?;
+    let rows = state
+        .store
+        .sessions()
+        .list_sessions(&user.id, false, 200)
+        .await?;
     Ok(Json(SessionListResponse {
         items: rows.iter().map(sessions::to_response).collect(),
     }))

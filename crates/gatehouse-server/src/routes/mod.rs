@@ -5,14 +5,14 @@
 mod api_tokens;
 mod audit;
 mod auth;
-mod me;
-mod sign_up;
 mod blocked;
 mod clients;
 mod health;
 mod keys;
+mod me;
 mod policies;
 mod server_info;
+mod sign_up;
 mod users;
 
 pub(crate) use audit::{parse_cursor, parse_time};
@@ -416,7 +416,7 @@ pub fn build() -> (Router<AppState>, RouteTable) {
     .private(
         Method::POST,
         "/v1/me/factors/totp/confirm",
-        Action::EnrolMyFactor,
+        Action::ConfirmMyFactor,
         me::confirm_totp,
     )
     .private(

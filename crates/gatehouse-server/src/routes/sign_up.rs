@@ -2,8 +2,8 @@
 //! over [`crate::sign_up`].
 
 use axum::extract::State;
-use axum::http::Uri;
 use axum::http::StatusCode;
+use axum::http::Uri;
 use axum::Json;
 use gatehouse_types::{SignUpRequest, SignUpResponse, SignUpVerifyRequest};
 
@@ -32,5 +32,7 @@ pub async fn verify(
     // The route is `/v1/signup/{id}/verify`: the id is the third segment. An id
     // that cannot be one is answered as an expired sign-up.
     let id = uri.path().split('/').nth(3).unwrap_or_default();
-    Ok(Json(sign_up::verify(&state, &audit, id, &request.code).await?))
+    Ok(Json(
+        sign_up::verify(&state, &audit, id, &request.code).await?,
+    ))
 }

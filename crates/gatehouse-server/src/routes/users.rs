@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_identity::session::EndReason;
 use gatehouse_types::{
-    CreateUserRequest, RegistrationFlowDefinition, RejectUserRequest, RegistrationFlowListResponse,
+    CreateUserRequest, RegistrationFlowDefinition, RegistrationFlowListResponse, RejectUserRequest,
     SessionListResponse, SessionResponse, SetPasswordRequest, UpdateUserRequest, UserPage,
     UserResponse, UserTypeDefinition, UserTypeListResponse,
 };

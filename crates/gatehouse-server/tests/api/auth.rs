@@ -9,11 +9,17 @@ use gatehouse_types::{ErrorCode, Role};
 use crate::assert_error;
 
 /// The routes that need no bearer credential, and nothing else.
-pub const PUBLIC_ROUTES: [(&str, &str); 10] = [
+pub const PUBLIC_ROUTES: [(&str, &str); 16] = [
     ("GET", "/healthz"),
     ("POST", "/v1/auth/password"),
     ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/auth/logout"),
+    ("POST", "/v1/auth/otp/start"),
+    ("POST", "/v1/auth/otp/verify"),
+    ("POST", "/v1/auth/mfa"),
+    ("POST", "/v1/auth/directory"),
+    ("POST", "/v1/signup"),
+    ("POST", "/v1/signup/{id}/verify"),
     ("POST", "/oauth2/token"),
     ("POST", "/oauth2/revoke"),
     ("POST", "/oauth2/introspect"),

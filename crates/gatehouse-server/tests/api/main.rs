@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod challenges;
+mod directory;
 mod errors;
 mod oauth;
 mod openapi;

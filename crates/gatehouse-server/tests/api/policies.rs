@@ -183,7 +183,7 @@ async fn a_new_version_applies_to_the_next_request_and_is_audited(db: Db) {
         .await
         .unwrap();
     assert_eq!(v2.version, 2);
-    assert_eq!(v2.policies.len(), 6);
+    assert_eq!(v2.policies.len(), 7);
     assert!(v2.author.starts_with("initial administrator ("));
 
     let (status, denied) = send(server.raw().get(&export).bearer_auth(&auditor)).await;

@@ -68,7 +68,10 @@ async fn a_code_try_and_its_use_are_counted_once() {
         assert_eq!(stored.hash, vec![9; 32], "{b:?}");
         assert!(!stored.is_consumed, "{b:?}");
         // A swap made against the old code's hash does nothing to the new one.
-        assert!(!codes.check_code(&code("c1", 0), &used).await.unwrap(), "{b:?}");
+        assert!(
+            !codes.check_code(&code("c1", 0), &used).await.unwrap(),
+            "{b:?}"
+        );
         assert_eq!(codes.count_sends(b"dest", 0).await.unwrap(), 2, "{b:?}");
         assert_eq!(codes.count_sends(b"dest", 150).await.unwrap(), 1, "{b:?}");
         assert_eq!(codes.count_sends(b"other", 0).await.unwrap(), 0, "{b:?}");
@@ -102,11 +105,17 @@ async fn a_challenge_completes_once_and_a_registration_advances_from_its_version
             "{b:?}"
         );
         assert!(s.count_challenge_check(&[1; 32], 0).await.unwrap(), "{b:?}");
-        assert!(!s.count_challenge_check(&[1; 32], 0).await.unwrap(), "{b:?}");
+        assert!(
+            !s.count_challenge_check(&[1; 32], 0).await.unwrap(),
+            "{b:?}"
+        );
         assert_eq!(s.find_challenge(&[1; 32]).await.unwrap().unwrap().checks, 1);
         assert!(s.complete_challenge(&[1; 32], 20).await.unwrap(), "{b:?}");
         // A used challenge counts no more tries.
-        assert!(!s.count_challenge_check(&[1; 32], 1).await.unwrap(), "{b:?}");
+        assert!(
+            !s.count_challenge_check(&[1; 32], 1).await.unwrap(),
+            "{b:?}"
+        );
         assert!(!s.complete_challenge(&[1; 32], 21).await.unwrap(), "{b:?}");
         assert!(s.find_challenge(&[2; 32]).await.unwrap().is_none());
 

@@ -769,21 +769,42 @@ async fn a_totp_step_is_taken_once_and_a_credential_is_removed_with_its_record()
             .unwrap();
         assert!(creds.set_last_step("u1", None, 7).await.unwrap(), "{b:?}");
         assert!(!creds.set_last_step("u1", None, 7).await.unwrap(), "{b:?}");
-        assert!(!creds.set_last_step("u1", Some(6), 8).await.unwrap(), "{b:?}");
-        assert!(creds.set_last_step("u1", Some(7), 8).await.unwrap(), "{b:?}");
+        assert!(
+            !creds.set_last_step("u1", Some(6), 8).await.unwrap(),
+            "{b:?}"
+        );
+        assert!(
+            creds.set_last_step("u1", Some(7), 8).await.unwrap(),
+            "{b:?}"
+        );
         let stored = creds.find_credential("u1", "totp").await.unwrap().unwrap();
         assert_eq!(stored.last_step, Some(8), "{b:?}");
         let seq = store.audit().last_seq().await.unwrap();
-        let rec = record("u1", "me.factors.remove", 200);
         let recovery = credential("u1", "recovery", b"[]", 150);
         let both = [stored.clone(), recovery];
         let rec = record("u1", "me.factors.enrol", 150);
         creds.put_credentials(&both, &rec, &sealer).await.unwrap();
-        assert_eq!(store.audit().last_seq().await.unwrap(), seq + 1, "one record");
+        assert_eq!(
+            store.audit().last_seq().await.unwrap(),
+            seq + 1,
+            "one record"
+        );
         let rec = record("u1", "me.factors.remove", 200);
         let kinds = ["totp", "recovery"];
-        assert_eq!(creds.delete_credentials("u1", &kinds, &rec, &sealer).await.unwrap(), 2);
-        assert_eq!(creds.delete_credentials("u1", &kinds, &rec, &sealer).await.unwrap(), 0);
+        assert_eq!(
+            creds
+                .delete_credentials("u1", &kinds, &rec, &sealer)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            creds
+                .delete_credentials("u1", &kinds, &rec, &sealer)
+                .await
+                .unwrap(),
+            0
+        );
         assert_eq!(creds.find_credential("u1", "totp").await.unwrap(), None);
         assert_eq!(creds.find_credential("u1", "recovery").await.unwrap(), None);
         assert_eq!(store.audit().last_seq().await.unwrap(), seq + 2, "{b:?}");
