@@ -51,13 +51,13 @@ pub use policy::{
     ValidatePoliciesResponse, MAX_DECISION_BATCH, MAX_POLICY_REASON_LEN,
 };
 pub use role::{Role, UnknownRole};
+pub use server::{CallerKind, DatabaseBackend, IdentityResponse, ServerInfoResponse};
 pub use sign_in::{
     ChallengeMethod, ChallengeResponse, ChangePasswordRequest, DirectorySignInRequest,
     FactorsResponse, MfaRequest, OtpStartRequest, OtpVerifyRequest, RecoveryCodesResponse,
     RejectUserRequest, SignInStep, SignUpRequest, SignUpResponse, SignUpStep, SignUpVerifyRequest,
     TotpConfirmRequest, TotpEnrolmentResponse,
 };
-pub use server::{CallerKind, DatabaseBackend, IdentityResponse, ServerInfoResponse};
 
 /// The header that carries the request id on every response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
