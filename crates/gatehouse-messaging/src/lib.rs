@@ -170,7 +170,12 @@ impl Outbox {
     }
 
     pub fn latest_to(&self, to: &str) -> Option<OutboxEntry> {
-        self.kept().entries.iter().rev().find(|e| e.to == to).cloned()
+        self.kept()
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.to == to)
+            .cloned()
     }
 }
 
@@ -285,12 +290,18 @@ mod tests {
         let clock: Clock = Arc::new(chrono::Utc::now);
         let outbox = Outbox::new(3, clock);
         for i in 0..5 {
-            outbox.send(&message("+447700900123", &format!("code {i}"))).await.unwrap();
+            outbox
+                .send(&message("+447700900123", &format!("code {i}")))
+                .await
+                .unwrap();
         }
         let kept = outbox.list();
         assert_eq!(kept.iter().map(|e| e.id).collect::<Vec<_>>(), [3, 4, 5]);
         assert_eq!(outbox.latest_to("+447700900123").unwrap().body, "code 4");
         let debug = format!("{:?}", message("sam@example.com", "code 12345678"));
-        assert!(!debug.contains("12345678") && !debug.contains("sam@"), "{debug}");
+        assert!(
+            !debug.contains("12345678") && !debug.contains("sam@"),
+            "{debug}"
+        );
     }
 }
