@@ -13,6 +13,7 @@ packages=(
     webkit2gtk-driver xvfb xauth
     libreoffice-calc-nogui sqlite3
     slapd ldap-utils
+    python3-aiosmtpd
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -262,6 +262,13 @@ fn demo_seeds_users_and_the_users_command_creates_lists_locks_and_unlocks_them()
         "{}",
         stdout(&demo)
     );
+    // Six people of each type signed in, two clinicians and two patients
+    // waiting for approval (ID-2, ID-9).
+    assert!(
+        stdout(&demo).contains("sessions: 18, sign-ups awaiting approval: 4"),
+        "{}",
+        stdout(&demo)
+    );
     // Again: nothing new.
     let again = gatehouse(&["demo"], &env);
     assert!(stdout(&again).contains("users created: 0, already there: 108"));
@@ -270,7 +277,7 @@ fn demo_seeds_users_and_the_users_command_creates_lists_locks_and_unlocks_them()
         &env,
     );
     assert!(patients.status.success(), "{}", stderr(&patients));
-    assert_eq!(stdout(&patients).lines().count(), 1 + 36);
+    assert_eq!(stdout(&patients).lines().count(), 1 + 36 + 2);
     let created = gatehouse(
         &[
             "users",

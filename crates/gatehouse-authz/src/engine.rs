@@ -20,10 +20,55 @@ pub const BUILTIN_POLICIES: &str = include_str!("builtin.cedar");
 /// The roles tokens are minted with, each a `Role` entity.
 pub const BUILTIN_ROLES: [&str; 4] = ["administrator", "auditor", "user", "service"];
 
+/// The line of the schema the user types' attributes replace.
+const USER_ATTRIBUTES: &str = "type UserAttributes = {};";
+
+/// The kind of an attribute a user type declares, as Cedar types it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttrKind {
+    String,
+    Long,
+    Bool,
+    StringSet,
+}
+
+impl AttrKind {
+    fn cedar(self) -> &'static str {
+        match self {
+            AttrKind::String => "String",
+            AttrKind::Long => "Long",
+            AttrKind::Bool => "Bool",
+            AttrKind::StringSet => "Set<String>",
+        }
+    }
+}
+
+/// The schema's text with `UserAttributes` declaring `attributes`, each
+/// optional. Names that are not `[A-Za-z0-9_]+` are left out (user types
+/// only declare `[a-z][a-z0-9_]*`).
+fn schema_with(attributes: &[(String, AttrKind)]) -> String {
+    let fields: Vec<String> = attributes
+        .iter()
+        .filter(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+        .map(|(name, kind)| format!("  \"{name}\"?: {}", kind.cedar()))
+        .collect();
+    if fields.is_empty() {
+        return SCHEMA.to_owned();
+    }
+    SCHEMA.replace(
+        USER_ATTRIBUTES,
+        &format!("type UserAttributes = {{\n{}\n}};", fields.join(",\n")),
+    )
+}
+
 /// The schema and what is derived from it once: the action entities each
 /// request needs (an action and the groups it is in).
 pub struct Catalog {
     schema: Schema,
+    /// The schema's text, user types' attributes included.
+    text: String,
     /// Entity type names, parsed once: Cedar parses a name with its full
     /// grammar, which costs microseconds per call.
     type_names: HashMap<String, EntityTypeName>,
@@ -48,8 +93,15 @@ pub(crate) fn uid(kind: &str, id: &str) -> Result<EntityUid, AuthzError> {
 
 impl Catalog {
     pub fn load() -> Result<Self, AuthzError> {
+        Self::load_with(&[])
+    }
+
+    /// The schema with the attributes the user types declare (`(name, kind)`,
+    /// one kind per name).
+    pub fn load_with(user_attributes: &[(String, AttrKind)]) -> Result<Self, AuthzError> {
+        let text = schema_with(user_attributes);
         let (schema, _) =
-            Schema::from_cedarschema_str(SCHEMA).map_err(|e| AuthzError::Schema(e.to_string()))?;
+            Schema::from_cedarschema_str(&text).map_err(|e| AuthzError::Schema(e.to_string()))?;
         let all = schema
             .action_entities()
             .map_err(|e| AuthzError::Schema(e.to_string()))?;
@@ -84,6 +136,7 @@ impl Catalog {
         }
         Ok(Self {
             schema,
+            text,
             type_names,
             action_entities,
             action_names,
@@ -94,8 +147,9 @@ impl Catalog {
         &self.schema
     }
 
-    pub fn schema_text() -> &'static str {
-        SCHEMA
+    /// The schema's text, user types' attributes included.
+    pub fn schema_text(&self) -> &str {
+        &self.text
     }
 
     /// Every action the schema declares, groups (`read`, `write`) included.
@@ -177,6 +231,8 @@ pub enum AttrValue {
     Long(i64),
     Bool(bool),
     Set(Vec<String>),
+    /// A record (a user's `attributes`): names and values.
+    Record(Vec<(String, AttrValue)>),
 }
 
 /// The item a route acts on (AZ-12): its canonical id and, when it exists, its
@@ -546,6 +602,13 @@ fn restricted(v: &AttrValue) -> RestrictedExpression {
                 .iter()
                 .map(|s| RestrictedExpression::new_string(s.clone())),
         ),
+        // Names are unique (they come from a map): a record that cannot be
+        // built is passed as an empty set, which no policy reads as a record,
+        // so a policy that reads it errors and the call is denied.
+        AttrValue::Record(fields) => {
+            RestrictedExpression::new_record(fields.iter().map(|(k, v)| (k.clone(), restricted(v))))
+                .unwrap_or_else(|_| RestrictedExpression::new_set(std::iter::empty()))
+        }
     }
 }
 

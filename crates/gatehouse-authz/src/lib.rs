@@ -17,8 +17,8 @@ mod request;
 
 pub use action::Action;
 pub use engine::{
-    AttrValue, CallContext, Catalog, ClientFacts, Decision, Engine, Target, TokenCaller, UserFacts,
-    BUILTIN_POLICIES, BUILTIN_ROLES,
+    AttrKind, AttrValue, CallContext, Catalog, ClientFacts, Decision, Engine, Target, TokenCaller,
+    UserFacts, BUILTIN_POLICIES, BUILTIN_ROLES,
 };
 pub use policies::{
     first_problem, line_column, parse_policies, ParsedPolicies, MAX_POLICIES, MAX_POLICY_TEXT,
@@ -75,7 +75,7 @@ pub fn schema_response(catalog: &Catalog) -> PolicySchemaResponse {
         })
         .collect();
     PolicySchemaResponse {
-        schema: Catalog::schema_text().to_owned(),
+        schema: catalog.schema_text().to_owned(),
         entity_types,
         actions,
     }

@@ -50,6 +50,8 @@ fn principal_for(role: &str, action: Action) -> EntityData {
             Value::from(format!("{role}@example.invalid")),
         );
         attributes.insert("user_type".into(), Value::from("employee"));
+        attributes.insert("type".into(), Value::from("employee"));
+        attributes.insert("attributes".into(), Value::Object(Map::new()));
         attributes.insert("status".into(), Value::from("active"));
         attributes.insert("entitlements".into(), Value::Array(Vec::new()));
         attributes.insert("is_locked".into(), Value::Bool(false));

@@ -401,6 +401,8 @@ fn users_read_only_their_own_profile() {
             ("name", json!("Ann")),
             ("email", json!("ann@example.com")),
             ("user_type", json!("employee")),
+            ("type", json!("employee")),
+            ("attributes", json!({})),
             ("status", json!("active")),
             ("entitlements", json!([])),
             ("is_locked", json!(false)),
@@ -575,4 +577,84 @@ proptest! {
             let _ = e.decide(&prepared);
         }
     }
+}
+
+#[test]
+fn policies_read_the_attributes_user_types_declare() {
+    // proves: ID-3, AZ-2 (a policy can say principal.type == "clinician" &&
+    // principal.attributes.department == resource.department, checked against
+    // the attributes the types really declare)
+    let declared = [
+        ("department".to_owned(), AttrKind::String),
+        ("grade".to_owned(), AttrKind::Long),
+        ("wards".to_owned(), AttrKind::StringSet),
+    ];
+    let c = Catalog::load_with(&declared).unwrap();
+    assert!(c.schema_text().contains("\"department\"?: String"));
+    let text = r#"@id("same_department")
+permit (principal is User, action == Action::"users.read", resource is User)
+when {
+  principal.type == "clinician" &&
+  principal.attributes has department && resource.attributes has department &&
+  principal.attributes.department == resource.attributes.department
+};"#;
+    let declared = parse_policies(&c, text).unwrap();
+    assert!(declared.warnings.is_empty(), "{:?}", declared.warnings);
+    // Against the bare schema (no type declares `department`) the same text
+    // can never match, and says so when it is saved: a typo in an attribute
+    // name is caught.
+    let bare = catalog();
+    let impossible = parse_policies(&bare, text).unwrap();
+    assert!(!impossible.warnings.is_empty());
+    // Read without `has`, an attribute no type declares is an error.
+    let unguarded = r#"@id("u") permit (principal is User, action, resource) when { principal.attributes.department == "x" };"#;
+    assert!(parse_policies(&bare, unguarded).is_err());
+    let e = engine(&c, text);
+    let person = |id: &str, kind: &str, department: &str| {
+        let mut attributes = Map::new();
+        for (k, v) in [
+            ("name", json!(id)),
+            ("user_type", json!(kind)),
+            ("type", json!(kind)),
+            ("attributes", json!({"department": department, "grade": 3})),
+            ("status", json!("active")),
+            ("entitlements", json!([])),
+            ("is_locked", json!(false)),
+            ("has_mfa", json!(false)),
+        ] {
+            attributes.insert(k.into(), v);
+        }
+        EntityData {
+            kind: "User".into(),
+            id: id.into(),
+            attributes,
+            parents: Vec::new(),
+        }
+    };
+    let ask = |p: EntityData, r: EntityData| {
+        let req = request(p, "users.read", r);
+        e.decide(&check_request(&c, &req).unwrap()).is_allowed
+    };
+    assert!(ask(
+        person("ann", "clinician", "cardio"),
+        person("bob", "patient", "cardio")
+    ));
+    assert!(!ask(
+        person("ann", "clinician", "cardio"),
+        person("bob", "patient", "neuro")
+    ));
+    assert!(!ask(
+        person("ann", "patient", "cardio"),
+        person("bob", "patient", "cardio")
+    ));
+    // An attribute of the wrong kind is refused at the door.
+    let mut wrong = person("bob", "patient", "cardio");
+    wrong
+        .attributes
+        .insert("attributes".into(), json!({"grade": "three"}));
+    assert!(check_request(
+        &c,
+        &request(person("ann", "clinician", "c"), "users.read", wrong)
+    )
+    .is_err());
 }

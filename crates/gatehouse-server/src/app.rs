@@ -52,6 +52,8 @@ pub struct AppStateInner {
     pub tokens: Arc<TokenSettings>,
     /// Signing people in: the password hasher, sessions, lockout.
     pub identity: Arc<crate::sign_in::Identity>,
+    /// Refresh-token rotations, committed together.
+    pub rotations: crate::rotation::Rotations,
 }
 
 /// What issuing access tokens and answering for them needs.
@@ -77,6 +79,7 @@ pub struct AppParts {
     pub auth: Arc<Authenticator>,
     pub tokens: TokenSettings,
     pub identity: Arc<crate::sign_in::Identity>,
+    pub rotations: crate::rotation::Rotations,
 }
 
 /// The router with every stage of the pipeline, and the route table it enforces.
@@ -98,6 +101,7 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         auth: parts.auth,
         tokens: Arc::new(parts.tokens),
         identity: parts.identity,
+        rotations: parts.rotations,
     }));
     // The later route layer runs first: the guard, then the heavy routes' limit.
     let router = router

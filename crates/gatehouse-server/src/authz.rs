@@ -10,7 +10,8 @@ use std::time::Duration;
 use gatehouse_audit::{Record, Sealer};
 pub use gatehouse_authz::Action;
 use gatehouse_authz::{
-    first_problem, parse_policies, CallContext, Catalog, Decision, Engine, Target, TokenCaller,
+    first_problem, parse_policies, AttrKind, CallContext, Catalog, Decision, Engine, Target,
+    TokenCaller,
 };
 use gatehouse_store::{PolicyVersionRow, PolicyWrite, Store};
 use sha2::{Digest, Sha256};
@@ -18,6 +19,9 @@ use tokio::sync::watch;
 
 use crate::error::ServerError;
 use crate::pipeline::Principal;
+
+/// The attributes the user types declare: name and kind.
+type UserAttributes = Vec<(String, AttrKind)>;
 
 /// How often a replica looks for versions written elsewhere.
 const REFRESH: Duration = Duration::from_secs(2);
@@ -36,7 +40,8 @@ impl ActivePolicies {
 
 /// The schema and the active set, shared by every request.
 pub struct Policies {
-    catalog: Catalog,
+    /// The schema with the attributes the user types declare, and those.
+    catalog: RwLock<(UserAttributes, Arc<Catalog>)>,
     active: RwLock<Arc<ActivePolicies>>,
     /// The authorization epoch: bumped when another version is installed or a
     /// token is revoked here, so long-lived requests check themselves again.
@@ -62,6 +67,32 @@ fn parse_stored(catalog: &Catalog, row: PolicyVersionRow) -> Result<ActivePolici
     })?;
     let engine = Engine::new(catalog, parsed).map_err(|e| ServerError::Init(e.to_string()))?;
     Ok(ActivePolicies { row, engine })
+}
+
+/// The attributes the stored user types declare (a type the store cannot
+/// give, or a conflict, leaves the schema as it can be made: first kind wins).
+async fn declared_in(store: &dyn Store) -> Vec<(String, AttrKind)> {
+    let types = match crate::user_types::stored_types(store).await {
+        Ok(types) => types,
+        Err(_) => {
+            tracing::warn!("cannot read the user types; the schema keeps no user attributes");
+            return Vec::new();
+        }
+    };
+    match crate::user_types::declared_attributes(&types) {
+        Ok(attributes) => attributes,
+        Err(_) => {
+            let mut seen = std::collections::BTreeMap::new();
+            for t in &types {
+                let one = std::slice::from_ref(t);
+                for (name, kind) in crate::user_types::declared_attributes(one).unwrap_or_default()
+                {
+                    seen.entry(name).or_insert(kind);
+                }
+            }
+            seen.into_iter().collect()
+        }
+    }
 }
 
 pub fn sha256(text: &str) -> Vec<u8> {
@@ -111,7 +142,9 @@ impl Policies {
         sealer: &Sealer,
         now_us: i64,
     ) -> Result<Self, ServerError> {
-        let catalog = Catalog::load().map_err(|e| ServerError::Init(e.to_string()))?;
+        let attributes = declared_in(store).await;
+        let catalog =
+            Catalog::load_with(&attributes).map_err(|e| ServerError::Init(e.to_string()))?;
         let row = match store.policies().latest().await? {
             Some(row) => row,
             None => {
@@ -138,14 +171,62 @@ impl Policies {
         };
         let active = parse_stored(&catalog, row)?;
         Ok(Self {
-            catalog,
+            catalog: RwLock::new((attributes, Arc::new(catalog))),
             active: RwLock::new(Arc::new(active)),
             rechecks: watch::Sender::new(0),
         })
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    pub fn catalog(&self) -> Arc<Catalog> {
+        match self.catalog.read() {
+            Ok(c) => c.1.clone(),
+            Err(poisoned) => poisoned.into_inner().1.clone(),
+        }
+    }
+
+    /// Whether the active policies still validate with a schema whose users
+    /// carry `attributes`, and no policy becomes one that can never apply (an
+    /// attribute it reads, behind `has`, declared by no type any more); the
+    /// first problem when not.
+    pub fn check_attributes(&self, attributes: &[(String, AttrKind)]) -> Result<(), String> {
+        let candidate = Catalog::load_with(attributes).map_err(|e| e.to_string())?;
+        let text = &self.current().row.text;
+        let after =
+            parse_policies(&candidate, text).map_err(|problems| first_problem(&problems))?;
+        let before = parse_policies(&self.catalog(), text)
+            .map(|p| p.warnings)
+            .unwrap_or_default();
+        match after.warnings.iter().find(|w| !before.contains(w)) {
+            Some(new) => Err(format!(
+                "{}: {}",
+                new.policy_id.as_deref().unwrap_or("a policy"),
+                new.message
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Rebuilds the schema when the attributes the stored user types declare
+    /// changed (here or on another replica).
+    pub async fn refresh_catalog(&self, store: &dyn Store) {
+        let attributes = declared_in(store).await;
+        let is_same = match self.catalog.read() {
+            Ok(c) => c.0 == attributes,
+            Err(poisoned) => poisoned.into_inner().0 == attributes,
+        };
+        if is_same {
+            return;
+        }
+        match Catalog::load_with(&attributes) {
+            Ok(catalog) => {
+                let mut slot = match self.catalog.write() {
+                    Ok(s) => s,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                *slot = (attributes, Arc::new(catalog));
+            }
+            Err(e) => tracing::error!(error = %e, "the user types' attributes make no schema"),
+        }
     }
 
     pub fn current(&self) -> Arc<ActivePolicies> {
@@ -188,7 +269,7 @@ impl Policies {
         F: FnOnce(&Catalog) -> T + Send + 'static,
     {
         let policies = self.clone();
-        tokio::task::spawn_blocking(move || f(&policies.catalog))
+        tokio::task::spawn_blocking(move || f(&policies.catalog()))
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "a policy parsing task failed");
@@ -198,7 +279,7 @@ impl Policies {
 
     /// Parses a version read from the store.
     pub fn parse_version(&self, row: PolicyVersionRow) -> Result<ActivePolicies, ServerError> {
-        parse_stored(&self.catalog, row)
+        parse_stored(&self.catalog(), row)
     }
 
     /// Decides a call to one of Gatehouse's routes.
@@ -222,7 +303,7 @@ impl Policies {
         };
         let decision = active
             .engine
-            .decide_call(&self.catalog, &caller, action, target, &ctx);
+            .decide_call(&self.catalog(), &caller, action, target, &ctx);
         (decision, active.version())
     }
 
@@ -237,6 +318,7 @@ impl Policies {
                 let Some(policies) = policies.upgrade() else {
                     return;
                 };
+                policies.refresh_catalog(store.as_ref()).await;
                 let current = policies.current().version();
                 match store.policies().latest_version().await {
                     Ok(v) if v > current => match store.policies().find(v).await {

@@ -45,7 +45,7 @@ pub fn decide_batch(
                     })
                 })
                 .and_then(|r| {
-                    check_request(catalog, &r).map_err(|e| IngestError {
+                    check_request(&catalog, &r).map_err(|e| IngestError {
                         code: ErrorCode::ValidationFailed,
                         message: e.to_string(),
                     })
@@ -128,7 +128,7 @@ pub fn permissions_matrix(policies: &Policies) -> PolicyMatrixResponse {
         .map(|r| {
             actions
                 .iter()
-                .map(|a| matrix::cell(catalog, &active.engine, r, *a))
+                .map(|a| matrix::cell(&catalog, &active.engine, r, *a))
                 .collect()
         })
         .collect();

@@ -26,6 +26,10 @@ pub struct DemoReport {
     pub flows: usize,
     pub users_created: usize,
     pub users_kept: usize,
+    /// Sessions opened for seeded users (first run only).
+    pub sessions: usize,
+    /// Sign-ups waiting for an administrator (first run only).
+    pub pending: usize,
 }
 
 fn definitions() -> Result<Vec<(UserTypeDefinition, RegistrationFlowDefinition)>, ApiFailure> {
@@ -206,6 +210,107 @@ pub async fn seed(
             let change = as_action("users.disable");
             users::apply(store, now_us, &second.id, users::disabling(), &change).await?;
         }
+        report.sessions += seed_sessions(store, now_us, user_type, &as_action).await?;
+    }
+    if is_first_run {
+        report.pending += seed_pending(store, now_us, &as_action).await?;
     }
     Ok(report)
+}
+
+const USER_AGENTS: [&str; 4] = [
+    "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) Safari/605.1.15",
+    "Gatehouse-Console/0.1 (Tauri)",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1) Mobile/15E148",
+];
+
+/// Sessions for the first active users of a type, started over the last
+/// hours from a few places, so the sessions views show people signed in.
+async fn seed_sessions(
+    store: &dyn Store,
+    now_us: i64,
+    user_type: &str,
+    as_action: &dyn Fn(&'static str) -> SystemChange,
+) -> Result<usize, ApiFailure> {
+    let filter = UserFilter {
+        user_type: Some(user_type.into()),
+        status: Some("active".into()),
+        limit: 6,
+        ..UserFilter::default()
+    };
+    let mut opened = 0;
+    for (i, user) in store.users().list(&filter).await?.iter().enumerate() {
+        let started = now_us - i64::try_from(i).unwrap_or(0) * 47 * 60 * 1_000_000;
+        let amr = if user_type == "clinician" {
+            json!(["pwd", "sms", "mfa"])
+        } else {
+            json!(["sms"])
+        };
+        let session = gatehouse_store::SessionRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: user.id.clone(),
+            amr: amr.to_string(),
+            source_ip: format!("10.20.{}.{}", type_code(user_type), 10 + i),
+            user_agent: USER_AGENTS[i % USER_AGENTS.len()].to_owned(),
+            created_at_us: started,
+            last_seen_at_us: started + 5 * 60 * 1_000_000,
+            ended_at_us: None,
+            end_reason: None,
+        };
+        // A refresh token nobody holds: the session is listed and can be
+        // ended, never refreshed.
+        let (_, hash) = gatehouse_identity::session::RefreshToken::issue(&mut rand::rngs::OsRng);
+        let refresh = gatehouse_store::RefreshRow {
+            hash: hash.to_vec(),
+            session_id: session.id.clone(),
+            issued_at_us: started,
+            expires_at_us: started + 8 * 3600 * 1_000_000,
+            spent_at_us: None,
+        };
+        let change = as_action("sessions.open");
+        let record = crate::pipeline::RecordChange::record(
+            &change,
+            started,
+            ("user", &user.id),
+            None,
+            Some(json!({"sid": session.id, "amr": amr, "source_ip": session.source_ip})),
+        );
+        store
+            .sessions()
+            .open_session(&session, &refresh, None, &record, &change.sealer)
+            .await?;
+        opened += 1;
+    }
+    Ok(opened)
+}
+
+/// Two sign-ups per open flow waiting for an administrator's approval.
+async fn seed_pending(
+    store: &dyn Store,
+    now_us: i64,
+    as_action: &dyn Fn(&'static str) -> SystemChange,
+) -> Result<usize, ApiFailure> {
+    let mut created = 0;
+    for (user_type, i) in [
+        ("clinician", 90),
+        ("clinician", 91),
+        ("patient", 90),
+        ("patient", 91),
+    ] {
+        let mut request = person(user_type, i);
+        request.status = Some(gatehouse_types::UserStatus::Pending);
+        let change = as_action("users.create");
+        users::create_in(
+            store,
+            now_us,
+            "sign-up".into(),
+            request,
+            &|_| Ok(Vec::new()),
+            &change,
+        )
+        .await?;
+        created += 1;
+    }
+    Ok(created)
 }

@@ -5,7 +5,8 @@
 //! entitlements from the group mapping, email, phone and name from the
 //! mapped attributes), as the directory's own change with its own record;
 //! the sign-in is the request's record. Later sign-ins find the user by the
-//! entry's DN. A wrong password and an unknown login answer the same
+//! entry's DN and bring their type, entitlements and name up to date with the
+//! directory (a change recorded with its before and after). A wrong password and an unknown login answer the same
 //! `invalid_credentials`, no sooner than the password sign-in's floor; what
 //! the directory says about the account (locked, expired, must change) is
 //! answered as such; a directory that is down or slow is
@@ -119,7 +120,7 @@ async fn attempt(
         }
     };
     let user = match state.store.users().find_by_directory_dn(&entry.dn).await? {
-        Some(user) => user,
+        Some(user) => follow(state, audit, user, &entry, now_us).await?,
         None => provision(state, audit, &entry, now_us).await?,
     };
     if let Some(failure) = sign_in::barrier(&user, now_us) {
@@ -128,8 +129,10 @@ async fn attempt(
     crate::challenges::after_first_factor(state, audit, &user, &kind, "pwd").await
 }
 
-/// The directory's own change: a user made from its entry.
+/// The directory's own change: a user made from its entry, or brought up to
+/// date with it.
 struct Provision<'a> {
+    action: &'static str,
     sealer: &'a Sealer,
     source_ip: &'a str,
     request_id: &'a str,
@@ -148,12 +151,12 @@ impl RecordChange for Provision<'_> {
             actor_kind: "system".into(),
             actor_id: "directory".into(),
             actor_name: "directory sign-in".into(),
-            action: "users.create".into(),
+            action: self.action.into(),
             resource_type: kind.into(),
             resource_id: id.into(),
             outcome: "success".into(),
             source_ip: self.source_ip.into(),
-            request_id: format!("{}-provision", self.request_id),
+            request_id: format!("{}-directory", self.request_id),
             before: before.map(|v| v.to_string()),
             after: after.map(|v| v.to_string()),
             ..Record::default()
@@ -163,6 +166,53 @@ impl RecordChange for Provision<'_> {
     fn sealer(&self) -> &Sealer {
         self.sealer
     }
+}
+
+fn display_name_of(entry: &DirectoryUser) -> String {
+    entry
+        .display_name
+        .clone()
+        .unwrap_or_else(|| entry.login.clone())
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect()
+}
+
+/// Brings a user the directory made up to date with their entry: type,
+/// entitlements and name follow the directory (a person moved out of a group
+/// loses what it gave at their next sign-in).
+async fn follow(
+    state: &AppState,
+    audit: &Audit,
+    user: UserRow,
+    entry: &DirectoryUser,
+    now_us: i64,
+) -> Result<UserRow, ApiFailure> {
+    let entitlements: Vec<String> = serde_json::from_str(&user.entitlements).unwrap_or_default();
+    let display_name = display_name_of(entry);
+    let is_current = user.user_type == entry.user_type
+        && entitlements == entry.entitlements
+        && user.display_name == display_name;
+    if is_current {
+        return Ok(user);
+    }
+    let edit = crate::users::Edit::Update(gatehouse_types::UpdateUserRequest {
+        user_type: Some(entry.user_type.clone()),
+        display_name: Some(display_name),
+        entitlements: Some(entry.entitlements.clone()),
+        ..gatehouse_types::UpdateUserRequest::default()
+    });
+    let change = Provision {
+        action: "users.update",
+        sealer: state.audit.sealer(),
+        source_ip: &audit.facts.source_ip,
+        request_id: &audit.facts.request_id,
+    };
+    crate::users::apply(state.store.as_ref(), now_us, &user.id, edit, &change).await?;
+    state.audit.notify_appended();
+    audit.detail("directory_synced", json!(true));
+    Ok(state.store.users().find(&user.id).await?.unwrap_or(user))
 }
 
 /// Creates the user an entry signs in as for the first time. An email or a
@@ -184,14 +234,7 @@ async fn provision(
         .as_deref()
         .and_then(|p| Phone::parse(p).ok())
         .map(|p| p.as_str().to_owned());
-    let display_name: String = entry
-        .display_name
-        .clone()
-        .unwrap_or_else(|| entry.login.clone())
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let display_name = display_name_of(entry);
     let row = UserRow {
         id: uuid::Uuid::now_v7().to_string(),
         user_type: entry.user_type.clone(),
@@ -213,6 +256,7 @@ async fn provision(
         locked_until_us: None,
     };
     let change = Provision {
+        action: "users.create",
         sealer: state.audit.sealer(),
         source_ip: &audit.facts.source_ip,
         request_id: &audit.facts.request_id,

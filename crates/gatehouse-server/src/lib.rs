@@ -23,6 +23,7 @@ mod factors;
 pub mod oauth;
 pub mod openapi;
 pub mod pipeline;
+mod rotation;
 pub mod routes;
 mod secret_file;
 mod server;

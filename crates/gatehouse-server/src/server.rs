@@ -211,6 +211,7 @@ pub async fn application(
         &config.identity,
         &kek,
         senders,
+        config.messaging.sms.clone(),
         config.directory.as_ref(),
     )?);
     let system = Arc::new(SystemChange {
@@ -247,6 +248,7 @@ pub async fn application(
     let now_us = clock.now().timestamp_micros();
     let policies = Arc::new(Policies::load(store.as_ref(), audit.sealer(), now_us).await?);
     policies.spawn_refresh(store.clone());
+    let rotations = crate::rotation::Rotations::start(store.clone(), audit.shared_sealer());
     let (router, _) = app::build(AppParts {
         store,
         clock,
@@ -271,6 +273,7 @@ pub async fn application(
                 .unwrap_or(86_400),
         },
         identity,
+        rotations,
     });
     Ok(router)
 }

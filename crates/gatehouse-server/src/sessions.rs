@@ -253,11 +253,7 @@ pub async fn refresh(
                     None,
                     Some(json!({"sid": session.id, "rotated": true})),
                 );
-                let is_rotated = state
-                    .store
-                    .sessions()
-                    .rotate_refresh(hash, next, &record, change.sealer())
-                    .await?;
+                let is_rotated = state.rotations.rotate(hash, next, record).await?;
                 if !is_rotated {
                     lost.store(true, std::sync::atomic::Ordering::Relaxed);
                     return Err(refresh_refused());

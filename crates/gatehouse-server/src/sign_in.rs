@@ -52,6 +52,9 @@ pub struct Identity {
     pub senders: Senders,
     /// The issuer named in authenticator apps.
     pub totp_issuer: String,
+    /// The SMS provider whose delivery reports are accepted, if one is
+    /// configured.
+    pub sms_provider: Option<gatehouse_messaging::SmsSenderConfig>,
     /// The directory people may sign in with, if one is configured.
     pub directory: Option<gatehouse_directory::Directory>,
     throttle: Mutex<SourceThrottle>,
@@ -66,6 +69,7 @@ impl Identity {
         config: &IdentityConfig,
         kek: &Kek,
         senders: Senders,
+        sms_provider: Option<gatehouse_messaging::SmsSenderConfig>,
         directory: Option<&gatehouse_directory::DirectoryConfig>,
     ) -> Result<Identity, ServerError> {
         let directory = directory
@@ -102,6 +106,7 @@ impl Identity {
             senders,
             totp_issuer: config.totp_issuer.clone(),
             directory,
+            sms_provider,
             throttle: Mutex::new(throttle),
             sends: Mutex::new(sends),
             unknown: Mutex::new(HashMap::new()),

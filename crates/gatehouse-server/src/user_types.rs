@@ -3,8 +3,11 @@
 //! definition is checked by `gatehouse-identity` (a flow against its type)
 //! and stored with its before/after record.
 
+use std::collections::BTreeMap;
+
+use gatehouse_authz::AttrKind;
 use gatehouse_identity::flow::RegistrationFlow;
-use gatehouse_identity::user_type::UserType;
+use gatehouse_identity::user_type::{AttributeKind, UserType};
 use gatehouse_store::{FlowRow, Store, UserTypeRow};
 use gatehouse_types::{
     ErrorCode, RegistrationFlowDefinition, RegistrationFlowListResponse, UserTypeDefinition,
@@ -43,6 +46,64 @@ fn parsed<T: serde::de::DeserializeOwned>(text: &str) -> Option<Value> {
         .and_then(|_| serde_json::from_str(text).ok())
 }
 
+/// The attributes `types` declare, one kind per name (a policy reads
+/// `principal.attributes.department` whatever the type): two types declaring
+/// one name with two kinds is refused, naming both.
+pub fn declared_attributes(types: &[UserType]) -> Result<Vec<(String, AttrKind)>, String> {
+    let mut declared: BTreeMap<String, (AttrKind, &str)> = BTreeMap::new();
+    for user_type in types {
+        for attribute in &user_type.attributes {
+            let kind = match attribute.kind {
+                AttributeKind::String => AttrKind::String,
+                AttributeKind::Long => AttrKind::Long,
+                AttributeKind::Boolean => AttrKind::Bool,
+                AttributeKind::StringSet => AttrKind::StringSet,
+            };
+            let name = user_type.name.as_str();
+            match declared.get(&attribute.name) {
+                Some((other, by)) if *other != kind => {
+                    return Err(format!(
+                        "attributes: {:?} is declared with another kind by the type {by:?}: \
+                         one attribute name has one kind across types",
+                        attribute.name
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    declared.insert(attribute.name.clone(), (kind, name));
+                }
+            }
+        }
+    }
+    Ok(declared.into_iter().map(|(n, (k, _))| (n, k)).collect())
+}
+
+/// Every stored type, parsed.
+pub async fn stored_types(store: &dyn Store) -> Result<Vec<UserType>, ApiFailure> {
+    store
+        .user_types()
+        .list_types()
+        .await?
+        .iter()
+        .map(|row| serde_json::from_str(&row.definition).map_err(|_| ApiFailure::internal()))
+        .collect()
+}
+
+/// The attributes every type declares once `replacing` is stored in place of
+/// the type of its name.
+async fn attributes_with(
+    store: &dyn Store,
+    replacing: &UserType,
+) -> Result<Vec<(String, AttrKind)>, ApiFailure> {
+    let mut types: Vec<UserType> = stored_types(store)
+        .await?
+        .into_iter()
+        .filter(|t| t.name != replacing.name)
+        .collect();
+    types.push(replacing.clone());
+    declared_attributes(&types).map_err(invalid)
+}
+
 pub async fn list_types(store: &dyn Store) -> Result<UserTypeListResponse, ApiFailure> {
     let items = store
         .user_types()
@@ -64,7 +125,25 @@ pub async fn put_type(
     change: &dyn RecordChange,
 ) -> Result<UserTypeDefinition, ApiFailure> {
     let now_us = to_micros(state.clock.now());
-    put_type_in(state.store.as_ref(), now_us, name, definition, change).await
+    // The active policies must still validate with the attributes the types
+    // will declare: a policy reading an attribute no type declares any more
+    // is refused here, not found broken at the next start.
+    let candidate = domain_type(&definition)?;
+    let attributes = attributes_with(state.store.as_ref(), &candidate).await?;
+    state
+        .policies
+        .check_attributes(&attributes)
+        .map_err(|problem| {
+            ApiFailure::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the active policies would no longer validate ({problem}): change them first"
+                ),
+            )
+        })?;
+    let stored = put_type_in(state.store.as_ref(), now_us, name, definition, change).await?;
+    state.policies.refresh_catalog(state.store.as_ref()).await;
+    Ok(stored)
 }
 
 /// [`put_type`] on a store at `now_us`.
@@ -79,6 +158,7 @@ pub async fn put_type_in(
         return Err(invalid("name: must be the name in the path"));
     }
     let user_type = domain_type(&definition)?;
+    attributes_with(store, &user_type).await?;
     let row = UserTypeRow {
         name: user_type.name.as_str().to_owned(),
         definition: serde_json::to_string(&user_type).map_err(|_| ApiFailure::internal())?,

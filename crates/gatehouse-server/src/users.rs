@@ -116,12 +116,39 @@ fn json_of(row: &UserRow) -> Option<Value> {
         .and_then(|r| serde_json::to_value(r).ok())
 }
 
+/// A user's stored attributes (checked against their type when written) as
+/// the schema's `UserAttributes` record.
+fn typed_attributes(stored: &str) -> AttrValue {
+    let map: Map<String, Value> = serde_json::from_str(stored).unwrap_or_default();
+    let fields = map
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = match value {
+                Value::String(s) => AttrValue::String(s),
+                Value::Bool(b) => AttrValue::Bool(b),
+                Value::Number(n) => AttrValue::Long(n.as_i64()?),
+                Value::Array(items) => AttrValue::Set(
+                    items
+                        .into_iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                ),
+                Value::Null | Value::Object(_) => return None,
+            };
+            Some((name, value))
+        })
+        .collect();
+    AttrValue::Record(fields)
+}
+
 /// The user as policies see it (the schema's `User`): a locked user is
 /// `is_locked` whether an administrator or the lockout locked them.
 pub fn entity_attributes(row: &UserRow, now_us: i64) -> Vec<(&'static str, AttrValue)> {
     let entitlements: Vec<String> = serde_json::from_str(&row.entitlements).unwrap_or_default();
     let mut attributes = vec![
         ("name", AttrValue::String(row.display_name.clone())),
+        ("type", AttrValue::String(row.user_type.clone())),
+        ("attributes", typed_attributes(&row.attributes)),
         ("user_type", AttrValue::String(row.user_type.clone())),
         ("status", AttrValue::String(row.status.clone())),
         ("entitlements", AttrValue::Set(entitlements)),

@@ -87,8 +87,14 @@ pub async fn demo(config: Config) -> anyhow::Result<ExitCode> {
     store.close().await;
     let report = outcome?;
     println!(
-        "user types: {}, registration flows: {}, users created: {}, already there: {}",
-        report.user_types, report.flows, report.users_created, report.users_kept
+        "user types: {}, registration flows: {}, users created: {}, already there: {}, \
+         sessions: {}, sign-ups awaiting approval: {}",
+        report.user_types,
+        report.flows,
+        report.users_created,
+        report.users_kept,
+        report.sessions,
+        report.pending
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -33,7 +33,7 @@ pub use error::StoreError;
 pub use policy::{PolicyAudit, PolicyStore, PolicyVersionRow, PolicyWrite};
 pub use postgres::PgStore;
 pub use sessions::{
-    CredentialRow, CredentialStore, RefreshRow, SessionEnd, SessionRow, SessionStore,
+    CredentialRow, CredentialStore, RefreshRow, Rotation, SessionEnd, SessionRow, SessionStore,
 };
 pub use sqlite::SqliteStore;
 pub use tokens::{

@@ -68,6 +68,15 @@ impl std::fmt::Debug for RefreshRow {
     }
 }
 
+/// One refresh-token rotation of a batch: spend `old_hash`, store `next`,
+/// append `audit`, if `old_hash` is still unspent.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation<'a> {
+    pub old_hash: &'a [u8],
+    pub next: &'a RefreshRow,
+    pub audit: &'a Record,
+}
+
 /// Sessions to end in one change, and what replicas are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionEnd<'a> {
@@ -172,6 +181,16 @@ pub trait SessionStore: Send + Sync {
         audit: &Record,
         sealer: &Sealer,
     ) -> Result<bool, StoreError>;
+    /// Rotations committed together (group commit: one transaction under the
+    /// chain lock for all). Each is the compare-and-swap of
+    /// [`SessionStore::rotate_refresh`]: a rotation whose old token was spent
+    /// (before, or earlier in the batch) writes nothing, not even its record.
+    /// Returns, in order, whether each rotated.
+    async fn rotate_refreshes(
+        &self,
+        rotations: &[Rotation<'_>],
+        sealer: &Sealer,
+    ) -> Result<Vec<bool>, StoreError>;
     /// Ends the given sessions that are open, each with a `session` event, with
     /// one record. Returns the ids it ended.
     async fn end_sessions(
@@ -441,33 +460,55 @@ macro_rules! impl_session_store {
                 audit: &gatehouse_audit::Record,
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<bool, $crate::StoreError> {
+                let one = $crate::Rotation {
+                    old_hash,
+                    next,
+                    audit,
+                };
+                let done = self.rotate_refreshes(&[one], sealer).await?;
+                Ok(done.first().copied().unwrap_or(false))
+            }
+
+            async fn rotate_refreshes(
+                &self,
+                rotations: &[$crate::Rotation<'_>],
+                sealer: &gatehouse_audit::Sealer,
+            ) -> Result<Vec<bool>, $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
-                let spent = sqlx::query(
-                    "UPDATE refresh_tokens SET spent_at_us = $2 \
-                     WHERE hash = $1 AND spent_at_us IS NULL",
-                )
-                .bind(old_hash)
-                .bind(next.issued_at_us)
-                .execute(&mut *tx)
-                .await?;
-                if spent.rows_affected() != 1 {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
-                {
-                    Self::insert_refresh(&mut tx, next).await?;
-                    sqlx::query(
-                        "UPDATE sessions SET last_seen_at_us = $2 \
-                         WHERE id = $1 AND ended_at_us IS NULL",
+                let mut done = Vec::with_capacity(rotations.len());
+                let mut records = Vec::with_capacity(rotations.len());
+                for rotation in rotations {
+                    let next = rotation.next;
+                    let spent = sqlx::query(
+                        "UPDATE refresh_tokens SET spent_at_us = $2 \
+                         WHERE hash = $1 AND spent_at_us IS NULL",
                     )
-                    .bind(&next.session_id)
+                    .bind(rotation.old_hash)
                     .bind(next.issued_at_us)
                     .execute(&mut *tx)
                     .await?;
+                    let is_rotated = spent.rows_affected() == 1;
+                    if is_rotated {
+                        Self::insert_refresh(&mut tx, next).await?;
+                        sqlx::query(
+                            "UPDATE sessions SET last_seen_at_us = $2 \
+                             WHERE id = $1 AND ended_at_us IS NULL",
+                        )
+                        .bind(&next.session_id)
+                        .bind(next.issued_at_us)
+                        .execute(&mut *tx)
+                        .await?;
+                        records.push(rotation.audit.clone());
+                    }
+                    done.push(is_rotated);
                 }
-                Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
+                if records.is_empty() {
+                    tx.rollback().await?;
+                    return Ok(done);
+                }
+                Self::append_locked(&mut tx, &records, &[], sealer).await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok(done)
             }
 
             async fn end_sessions(

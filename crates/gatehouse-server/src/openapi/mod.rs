@@ -93,6 +93,7 @@ pub const BEARER: &str = "bearer";
         sign_in::directory,
         sign_in::sign_up,
         sign_in::sign_up_verify,
+        sign_in::sms_status,
         sign_in::approve_user,
         sign_in::reject_user,
         sign_in::read_me,

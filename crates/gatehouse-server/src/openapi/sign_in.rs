@@ -167,3 +167,19 @@ pub fn change_my_password() {}
     extensions(("x-gatehouse-action" = json!("outbox.list"))),
     responses((status = 200, description = "`{\"items\": [...]}`, oldest first")))]
 pub fn outbox() {}
+
+/// An SMS delivery report
+///
+/// The SMS provider's signed delivery report (a Twilio-compatible form POST
+/// with `X-Twilio-Signature`); recorded when the signature verifies against
+/// the configured callback URL, refused otherwise.
+#[utoipa::path(post, path = "/v1/messaging/sms-status", tag = "sign-in",
+    extensions(("x-gatehouse-action" = json!("messaging.sms_status"))),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`MessageSid`, `MessageStatus`, `To`, optional `ErrorCode`"),
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 403, description = "`forbidden`: the signature does not verify", body = ApiError),
+        (status = 404, description = "`not_found`: no provider reports here", body = ApiError),
+    ))]
+pub fn sms_status() {}

@@ -10,6 +10,7 @@ mod clients;
 mod health;
 mod keys;
 mod me;
+mod messaging;
 mod policies;
 mod server_info;
 mod sign_up;
@@ -386,6 +387,12 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         "/v1/signup/{id}/verify",
         "signup.verify",
         sign_up::verify,
+    )
+    .public(
+        Method::POST,
+        "/v1/messaging/sms-status",
+        "messaging.sms_status",
+        messaging::sms_status,
     )
     .private(Method::GET, "/v1/me", Action::ReadMe, me::read)
     .private(Method::GET, "/v1/outbox", Action::ListOutbox, me::outbox)

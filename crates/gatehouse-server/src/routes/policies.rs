@@ -63,7 +63,7 @@ pub async fn active(State(state): State<AppState>) -> Json<PolicyVersionResponse
 
 /// `GET /v1/policies/schema`.
 pub async fn schema(State(state): State<AppState>) -> Json<PolicySchemaResponse> {
-    Json(gatehouse_authz::schema_response(state.policies.catalog()))
+    Json(gatehouse_authz::schema_response(&state.policies.catalog()))
 }
 
 /// `POST /v1/policies/validate`: every problem, located; changes nothing.
@@ -169,7 +169,7 @@ pub async fn version(
 /// A stored version's policies. Every version validated when it was written; one
 /// that no longer does under this release's schema is shown without them.
 fn policies_of(state: &AppState, row: &PolicyVersionRow) -> Vec<PolicyInfo> {
-    parse_policies(state.policies.catalog(), &row.text)
+    parse_policies(&state.policies.catalog(), &row.text)
         .map(|p| p.policies)
         .unwrap_or_default()
 }
@@ -242,7 +242,7 @@ async fn check_lockout(state: &AppState, candidate: &Engine) -> Result<(), ApiFa
                 user: None,
             };
             candidate
-                .decide_call(catalog, &caller, Action::CreatePolicyVersion, None, &ctx)
+                .decide_call(&catalog, &caller, Action::CreatePolicyVersion, None, &ctx)
                 .is_allowed
         });
     if can_change {
@@ -366,7 +366,7 @@ pub async fn simulate(
 ) -> Result<Json<SimulateResponse>, ApiFailure> {
     let catalog = state.policies.catalog();
     let prepared =
-        check_request(catalog, &request.request).map_err(|e| request_error(e.to_string()))?;
+        check_request(&catalog, &request.request).map_err(|e| request_error(e.to_string()))?;
     let (version, result) = match &request.draft {
         Some(text) => {
             let engine = compile(&state, text.clone(), "the draft does not validate").await?;

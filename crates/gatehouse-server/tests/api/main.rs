@@ -1,11 +1,13 @@
 //! The HTTP API through a real server over real TLS, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod attributes;
 mod audit;
 mod auth;
 mod challenges;
 mod directory;
 mod errors;
+mod messages;
 mod oauth;
 mod openapi;
 mod policies;
