@@ -10,6 +10,7 @@ mod api_token;
 mod audit;
 mod blocked;
 mod challenges;
+mod credentials;
 mod error;
 mod policy;
 mod postgres;
@@ -29,12 +30,11 @@ pub use audit::{
     StoredRecord,
 };
 pub use challenges::{ChallengeRow, ChallengeStore, CodeRow, RegistrationRow};
+pub use credentials::{CredentialRow, CredentialStore};
 pub use error::StoreError;
 pub use policy::{PolicyAudit, PolicyStore, PolicyVersionRow, PolicyWrite};
 pub use postgres::PgStore;
-pub use sessions::{
-    CredentialRow, CredentialStore, RefreshRow, Rotation, SessionEnd, SessionRow, SessionStore,
-};
+pub use sessions::{RefreshRow, Rotation, SessionEnd, SessionRow, SessionStore};
 pub use sqlite::SqliteStore;
 pub use tokens::{
     ClientAudit, ClientEdit, ClientRow, ClientStore, ClientUpdated, KeyApplied, KeyChange,

@@ -165,7 +165,7 @@ crate::policy::impl_policy_store!(PgStore);
 crate::tokens::impl_token_stores!(PgStore);
 crate::users::impl_user_store!(PgStore);
 crate::user_types::impl_user_type_store!(PgStore);
-crate::sessions::impl_credential_store!(PgStore);
+crate::credentials::impl_credential_store!(PgStore);
 crate::sessions::impl_session_store!(PgStore);
 crate::challenges::impl_challenge_store!(PgStore);
 impl_audit_store!(PgStore, sqlx::Postgres, "ILIKE");

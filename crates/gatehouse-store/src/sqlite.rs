@@ -138,7 +138,7 @@ crate::policy::impl_policy_store!(SqliteStore);
 crate::tokens::impl_token_stores!(SqliteStore);
 crate::users::impl_user_store!(SqliteStore);
 crate::user_types::impl_user_type_store!(SqliteStore);
-crate::sessions::impl_credential_store!(SqliteStore);
+crate::credentials::impl_credential_store!(SqliteStore);
 crate::sessions::impl_session_store!(SqliteStore);
 crate::challenges::impl_challenge_store!(SqliteStore);
 impl_audit_store!(SqliteStore, sqlx::Sqlite, "LIKE");
