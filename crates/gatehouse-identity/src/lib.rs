@@ -15,6 +15,7 @@
 pub mod code;
 pub mod contact;
 pub mod flow;
+mod hashing;
 pub mod lockout;
 pub mod password;
 pub mod session;

@@ -19,14 +19,10 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use argon2::password_hash::{self, PasswordHash, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::{CryptoRng, RngCore};
-use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
@@ -284,7 +280,7 @@ impl Hasher {
     }
 
     /// [`Hasher::hash`]'s work in `memory` (from [`Hasher::new_memory`]).
-    fn hash_in(
+    pub(crate) fn hash_in(
         &self,
         password: &str,
         salt: &[u8; SALT_BYTES],
@@ -321,7 +317,7 @@ impl Hasher {
 
     /// [`Hasher::verify`]'s work, in `memory` when the stored hash has this
     /// hasher's parameters (a hash made with others gets memory of its own).
-    fn verify_in(
+    pub(crate) fn verify_in(
         &self,
         phc: &str,
         password: &str,
@@ -385,135 +381,12 @@ impl Hasher {
         let _ = self.verify(&self.dummy_phc, password);
     }
 
-    fn verify_dummy_in(&self, password: &str, memory: &mut [Block]) {
+    pub(crate) fn verify_dummy_in(&self, password: &str, memory: &mut [Block]) {
         let _ = self.verify_in(&self.dummy_phc, password, memory);
     }
 }
 
-#[derive(Debug)]
-struct Shared {
-    hasher: Arc<Hasher>,
-    permits: Arc<Semaphore>,
-    running: AtomicUsize,
-    peak: AtomicUsize,
-    /// Argon2's working memory, one per permit at most, reused.
-    memory: std::sync::Mutex<Vec<Vec<Block>>>,
-}
-
-/// Decrements the running count however the work ends.
-struct Running<'a>(&'a Shared);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A [`Hasher`] for async code: at most `permits` hashes at once, each on
-/// tokio's blocking pool, each in a working memory kept and reused (so Argon2
-/// never holds more than 19 MiB × permits, however many threads the blocking
-/// pool has: freshly allocated, glibc keeps such blocks per thread). A permit is
-/// held until the work ends, even when the caller stops waiting for it.
-#[derive(Debug, Clone)]
-pub struct BoundedHasher {
-    shared: Arc<Shared>,
-}
-
-impl BoundedHasher {
-    /// `permits` is at least 1.
-    pub fn new(hasher: Arc<Hasher>, permits: usize) -> BoundedHasher {
-        let permits = permits.clamp(1, Semaphore::MAX_PERMITS);
-        BoundedHasher {
-            shared: Arc::new(Shared {
-                hasher,
-                permits: Arc::new(Semaphore::new(permits)),
-                running: AtomicUsize::new(0),
-                peak: AtomicUsize::new(0),
-                memory: std::sync::Mutex::new(Vec::new()),
-            }),
-        }
-    }
-
-    pub fn available_permits(&self) -> usize {
-        self.shared.permits.available_permits()
-    }
-
-    /// Working memories made so far (each 19 MiB at OWASP's parameters): never
-    /// more than the permits.
-    pub fn memories(&self) -> usize {
-        match self.shared.memory.lock() {
-            Ok(pool) => pool.len(),
-            Err(poisoned) => poisoned.into_inner().len(),
-        }
-    }
-
-    /// The most hashes that have run at the same time (a gauge for metrics).
-    pub fn peak_running(&self) -> usize {
-        self.shared.peak.load(Ordering::SeqCst)
-    }
-
-    /// Draws the salt now, so the rng never crosses into the blocking pool.
-    pub fn hash(
-        &self,
-        password: String,
-        rng: &mut (impl RngCore + CryptoRng),
-    ) -> impl Future<Output = Result<String, IdentityError>> + Send + 'static {
-        let password = Zeroizing::new(password);
-        let mut salt = [0u8; SALT_BYTES];
-        rng.fill_bytes(&mut salt);
-        let work = run(Arc::clone(&self.shared), move |hasher, memory| {
-            hasher.hash_in(&password, &salt, memory)
-        });
-        async move { work.await? }
-    }
-
-    pub async fn verify(&self, phc: String, password: String) -> Result<Verified, IdentityError> {
-        let password = Zeroizing::new(password);
-        run(Arc::clone(&self.shared), move |hasher, memory| {
-            hasher.verify_in(&phc, &password, memory)
-        })
-        .await?
-    }
-
-    pub async fn verify_dummy(&self, password: String) {
-        let password = Zeroizing::new(password);
-        let _ = run(Arc::clone(&self.shared), move |hasher, memory| {
-            hasher.verify_dummy_in(&password, memory)
-        })
-        .await;
-    }
-}
-
-/// Runs `work` under a permit on the blocking pool, with a working memory
-/// taken from the pool (made on first need: never more than the permits).
-async fn run<T: Send + 'static>(
-    shared: Arc<Shared>,
-    work: impl FnOnce(&Hasher, &mut [Block]) -> T + Send + 'static,
-) -> Result<T, IdentityError> {
-    let permit = Arc::clone(&shared.permits)
-        .acquire_owned()
-        .await
-        .map_err(|_| IdentityError::Hash)?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let now = shared.running.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.peak.fetch_max(now, Ordering::SeqCst);
-        let _running = Running(&shared);
-        let taken = match shared.memory.lock() {
-            Ok(mut pool) => pool.pop(),
-            Err(poisoned) => poisoned.into_inner().pop(),
-        };
-        let mut memory = taken.unwrap_or_else(|| shared.hasher.new_memory());
-        let result = work(&shared.hasher, &mut memory);
-        match shared.memory.lock() {
-            Ok(mut pool) => pool.push(memory),
-            Err(poisoned) => poisoned.into_inner().push(memory),
-        }
-        result
-    })
-    .await
-    .map_err(|_| IdentityError::Hash)
-}
+pub use crate::hashing::BoundedHasher;
 
 #[cfg(test)]
 mod tests {

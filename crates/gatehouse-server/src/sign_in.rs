@@ -97,7 +97,8 @@ impl Identity {
         let sends = SourceThrottle::new(SENDS_PER_SOURCE_PER_MINUTE, &mut rng)
             .map_err(|e| ServerError::Identity(format!("send throttle: {e}")))?;
         Ok(Identity {
-            hasher: BoundedHasher::new(std::sync::Arc::new(hasher), config.max_concurrent_hashes),
+            hasher: BoundedHasher::new(std::sync::Arc::new(hasher), config.max_concurrent_hashes)
+                .map_err(|e| ServerError::Identity(format!("password hashing threads: {e}")))?,
             passwords,
             sessions: config.session_rules(),
             lockout: config.lockout_rules(),

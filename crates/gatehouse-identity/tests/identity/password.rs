@@ -335,7 +335,7 @@ fn costs_beyond_the_caps_are_refused_before_running() {
 async fn bounded_hasher_runs_at_most_its_permits() {
     // proves: ID-7 (Argon2's memory is bounded: one permit, one hash at a time)
     let hasher = Arc::new(small_hasher());
-    let bounded = BoundedHasher::new(Arc::clone(&hasher), 1);
+    let bounded = BoundedHasher::new(Arc::clone(&hasher), 1).unwrap();
     let phc = hasher.hash("a quite long passphrase", &mut rng()).unwrap();
     let (a, b, c) = tokio::join!(
         bounded.verify(phc.clone(), "a quite long passphrase".into()),
@@ -352,7 +352,7 @@ async fn bounded_hasher_runs_at_most_its_permits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounded_hasher_hashes_off_the_async_workers() {
     // proves: ID-6 (async hashing gives the same PHC strings verify accepts)
-    let bounded = BoundedHasher::new(Arc::new(small_hasher()), 0);
+    let bounded = BoundedHasher::new(Arc::new(small_hasher()), 0).unwrap();
     assert_eq!(
         bounded.available_permits(),
         1,
@@ -379,7 +379,7 @@ fn assert_send_static<T: Send + 'static>(_: T) {}
 #[test]
 fn async_hash_holds_no_rng() {
     // proves: ID-7 (the salt is drawn up front: even a thread-local rng is fine)
-    let bounded = BoundedHasher::new(Arc::new(small_hasher()), 1);
+    let bounded = BoundedHasher::new(Arc::new(small_hasher()), 1).unwrap();
     assert_send_static(bounded.hash("pw".into(), &mut rand::thread_rng()));
 }
 
@@ -388,7 +388,7 @@ async fn bounded_hashes_reuse_their_memory_and_agree_with_argon2() {
     // proves: ID-6, ID-7 (Argon2's memory is bounded by the permits, however
     // many callers; the hashes are standard PHC strings)
     let hasher = Arc::new(small_hasher());
-    let bounded = BoundedHasher::new(Arc::clone(&hasher), 2);
+    let bounded = BoundedHasher::new(Arc::clone(&hasher), 2).unwrap();
     let phc = bounded
         .hash("a quite long passphrase".into(), &mut rng())
         .await

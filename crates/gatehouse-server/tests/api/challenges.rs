@@ -160,6 +160,25 @@ async fn a_phone_alone_signs_in_with_the_code_sent_by_sms(db: Db) {
     assert_eq!(body["user_id"], pat.as_str());
     assert_eq!(record["details"]["amr"], json!(["sms"]));
     assert!(!record.to_string().contains(&code), "no code in the record");
+    // A code past its five minutes is refused, even the right one.
+    let late: Value = post(
+        &server,
+        "/v1/auth/otp/start",
+        json!({"phone": "+447700900123"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let late_code = last_code(&server, "+447700900123").await.unwrap();
+    server.clock.advance(chrono::Duration::minutes(6));
+    let expired = post(
+        &server,
+        "/v1/auth/otp/verify",
+        json!({"challenge_id": late["challenge_id"], "code": late_code}),
+    )
+    .await;
+    assert_error(expired, 401, ErrorCode::ChallengeExpired).await;
     // The code and the challenge are spent.
     let again = post(
         &server,
