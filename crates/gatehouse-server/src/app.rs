@@ -52,8 +52,8 @@ pub struct AppStateInner {
     pub tokens: Arc<TokenSettings>,
     /// Signing people in: the password hasher, sessions, lockout.
     pub identity: Arc<crate::sign_in::Identity>,
-    /// Refresh-token rotations, committed together.
-    pub rotations: crate::rotation::Rotations,
+    /// Sessions opened and refresh tokens rotated, committed together.
+    pub session_writes: crate::session_writes::SessionWriter,
 }
 
 /// What issuing access tokens and answering for them needs.
@@ -79,7 +79,7 @@ pub struct AppParts {
     pub auth: Arc<Authenticator>,
     pub tokens: TokenSettings,
     pub identity: Arc<crate::sign_in::Identity>,
-    pub rotations: crate::rotation::Rotations,
+    pub session_writes: crate::session_writes::SessionWriter,
 }
 
 /// The router with every stage of the pipeline, and the route table it enforces.
@@ -101,7 +101,7 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         auth: parts.auth,
         tokens: Arc::new(parts.tokens),
         identity: parts.identity,
-        rotations: parts.rotations,
+        session_writes: parts.session_writes,
     }));
     // The later route layer runs first: the guard, then the heavy routes' limit.
     let router = router

@@ -122,6 +122,63 @@ fn seed_record(row: &PolicyVersionRow) -> Record {
     }
 }
 
+/// The built-in user policy of earlier releases: it let a person
+/// `users.update` themselves, and that sets type, entitlements and status.
+const SELF_UPDATE: &str = r#"@id("builtin.user")
+@description("users read and update their own profile and nothing else")
+permit (
+  principal in Role::"user",
+  action in [Action::"users.read", Action::"users.update"],
+  resource
+)
+when { resource == principal };"#;
+
+/// When the active version still holds [`SELF_UPDATE`] word for word, writes
+/// the next version with it replaced by this release's `builtin.user` and
+/// `builtin.self_service` (recorded as the server's own change, with the
+/// reason); any other text is the administrators' and is left alone.
+async fn fix_self_update(
+    store: &dyn Store,
+    sealer: &Sealer,
+    now_us: i64,
+    row: PolicyVersionRow,
+) -> Result<PolicyVersionRow, ServerError> {
+    if !row.text.contains(SELF_UPDATE) {
+        return Ok(row);
+    }
+    let builtin = gatehouse_authz::BUILTIN_POLICIES;
+    let (Some(start), Some(end)) = (
+        builtin.find("@id(\"builtin.user\")"),
+        builtin.find("@id(\"builtin.service\")"),
+    ) else {
+        return Ok(row);
+    };
+    let text = row
+        .text
+        .replace(SELF_UPDATE, builtin[start..end].trim_end());
+    let next = PolicyVersionRow {
+        version: row.version + 1,
+        sha256: sha256(&text),
+        text,
+        author: "gatehouse".into(),
+        reason: "security fix: people no longer update their own user (which sets type, \
+                 entitlements and status); they manage themselves through the me.* actions"
+            .into(),
+        created_at_us: now_us,
+        rolled_back_from: None,
+    };
+    let audit = |_: Option<&PolicyVersionRow>, row: &PolicyVersionRow| seed_record(row);
+    let base = u64::try_from(row.version).unwrap_or(0);
+    match store.policies().create(&next, base, &audit, sealer).await? {
+        PolicyWrite::Created(created) => Ok(created),
+        PolicyWrite::Conflict { .. } => store
+            .policies()
+            .latest()
+            .await?
+            .ok_or_else(|| ServerError::Init("the policy store is empty".into())),
+    }
+}
+
 /// A version as the audit trail keeps it in `before` and `after`.
 pub fn version_value(row: &PolicyVersionRow) -> serde_json::Value {
     serde_json::json!({
@@ -169,6 +226,7 @@ impl Policies {
                 }
             }
         };
+        let row = fix_self_update(store, sealer, now_us, row).await?;
         let active = parse_stored(&catalog, row)?;
         Ok(Self {
             catalog: RwLock::new((attributes, Arc::new(catalog))),

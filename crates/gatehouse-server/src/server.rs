@@ -248,7 +248,8 @@ pub async fn application(
     let now_us = clock.now().timestamp_micros();
     let policies = Arc::new(Policies::load(store.as_ref(), audit.sealer(), now_us).await?);
     policies.spawn_refresh(store.clone());
-    let rotations = crate::rotation::Rotations::start(store.clone(), audit.shared_sealer());
+    let session_writes =
+        crate::session_writes::SessionWriter::start(store.clone(), audit.shared_sealer());
     let (router, _) = app::build(AppParts {
         store,
         clock,
@@ -273,7 +274,7 @@ pub async fn application(
                 .unwrap_or(86_400),
         },
         identity,
-        rotations,
+        session_writes,
     });
     Ok(router)
 }

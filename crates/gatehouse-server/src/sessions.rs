@@ -130,10 +130,12 @@ pub async fn open(
         spent_at_us: None,
     };
     let (access, expires_in) = access_token(state, user, role, &session.id, now_s)?;
-    let others = rules.is_single_session.then(|| SessionEnd {
-        reason: EndReason::Replaced.as_str(),
-        at_us: now_us,
-        event_not_after_us: event_horizon_us(state, now_us),
+    let others = rules.is_single_session.then(|| {
+        (
+            EndReason::Replaced.as_str(),
+            now_us,
+            event_horizon_us(state, now_us),
+        )
     });
     let record = change.record(
         now_us,
@@ -141,16 +143,10 @@ pub async fn open(
         None,
         Some(json!({"sid": session.id, "amr": amr, "source_ip": source_ip})),
     );
+    let session_id = session.id.clone();
     let ended = state
-        .store
-        .sessions()
-        .open_session(
-            &session,
-            &refresh_row,
-            others.as_ref(),
-            &record,
-            change.sealer(),
-        )
+        .session_writes
+        .open(session, refresh_row, others, record)
         .await?;
     for sid in ended {
         state
@@ -163,7 +159,7 @@ pub async fn open(
         token_type: "Bearer".into(),
         expires_in,
         refresh_token: refresh,
-        session_id: session.id,
+        session_id,
         user_id: user.id.clone(),
     })
 }
@@ -253,7 +249,7 @@ pub async fn refresh(
                     None,
                     Some(json!({"sid": session.id, "rotated": true})),
                 );
-                let is_rotated = state.rotations.rotate(hash, next, record).await?;
+                let is_rotated = state.session_writes.rotate(hash, next, record).await?;
                 if !is_rotated {
                     lost.store(true, std::sync::atomic::Ordering::Relaxed);
                     return Err(refresh_refused());

@@ -34,7 +34,9 @@ pub use credentials::{CredentialRow, CredentialStore};
 pub use error::StoreError;
 pub use policy::{PolicyAudit, PolicyStore, PolicyVersionRow, PolicyWrite};
 pub use postgres::PgStore;
-pub use sessions::{RefreshRow, Rotation, SessionEnd, SessionRow, SessionStore};
+pub use sessions::{
+    RefreshRow, Rotation, SessionEnd, SessionRow, SessionStore, SessionWrite, SessionWritten,
+};
 pub use sqlite::SqliteStore;
 pub use tokens::{
     ClientAudit, ClientEdit, ClientRow, ClientStore, ClientUpdated, KeyApplied, KeyChange,

@@ -53,6 +53,29 @@ pub struct Rotation<'a> {
     pub audit: &'a Record,
 }
 
+/// One write of a batch of session writes committed together.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionWrite<'a> {
+    /// [`SessionStore::open_session`]'s.
+    Open {
+        session: &'a SessionRow,
+        refresh: &'a RefreshRow,
+        end_others: Option<&'a SessionEnd<'a>>,
+        audit: &'a Record,
+    },
+    /// [`SessionStore::rotate_refresh`]'s.
+    Rotate(Rotation<'a>),
+}
+
+/// What one write of a batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionWritten {
+    /// The session opened; the user's other sessions ended with it.
+    Opened { ended: Vec<String> },
+    /// Whether the token rotated (`false`: spent already; nothing written).
+    Rotated(bool),
+}
+
 /// Sessions to end in one change, and what replicas are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionEnd<'a> {
@@ -96,16 +119,17 @@ pub trait SessionStore: Send + Sync {
         audit: &Record,
         sealer: &Sealer,
     ) -> Result<bool, StoreError>;
-    /// Rotations committed together (group commit: one transaction under the
-    /// chain lock for all). Each is the compare-and-swap of
-    /// [`SessionStore::rotate_refresh`]: a rotation whose old token was spent
-    /// (before, or earlier in the batch) writes nothing, not even its record.
-    /// Returns, in order, whether each rotated.
-    async fn rotate_refreshes(
+    /// Session openings and rotations committed together (group commit: one
+    /// transaction under the chain lock for all), each with its own record,
+    /// in order. A rotation is the compare-and-swap of
+    /// [`SessionStore::rotate_refresh`]: one whose old token was spent (before,
+    /// or earlier in the batch) writes nothing, not even its record. Returns
+    /// what each did, in order.
+    async fn write_sessions(
         &self,
-        rotations: &[Rotation<'_>],
+        writes: &[SessionWrite<'_>],
         sealer: &Sealer,
-    ) -> Result<Vec<bool>, StoreError>;
+    ) -> Result<Vec<SessionWritten>, StoreError>;
     /// Ends the given sessions that are open, each with a `session` event, with
     /// one record. Returns the ids it ended.
     async fn end_sessions(
@@ -144,29 +168,16 @@ macro_rules! impl_session_store {
                 audit: &gatehouse_audit::Record,
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<Vec<String>, $crate::StoreError> {
-                let mut tx = self.begin_chain().await?;
-                let ended = match end_others {
-                    Some(end) => Self::end_open(&mut tx, &session.user_id, end).await?,
-                    None => Vec::new(),
+                let open = $crate::SessionWrite::Open {
+                    session,
+                    refresh,
+                    end_others,
+                    audit,
                 };
-                sqlx::query(
-                    "INSERT INTO sessions (id, user_id, amr, source_ip, user_agent, \
-                     created_at_us, last_seen_at_us, ended_at_us, end_reason) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)",
-                )
-                .bind(&session.id)
-                .bind(&session.user_id)
-                .bind(&session.amr)
-                .bind(&session.source_ip)
-                .bind(&session.user_agent)
-                .bind(session.created_at_us)
-                .bind(session.last_seen_at_us)
-                .execute(&mut *tx)
-                .await?;
-                Self::insert_refresh(&mut tx, refresh).await?;
-                Self::append_locked(&mut tx, std::slice::from_ref(audit), &[], sealer).await?;
-                tx.commit().await?;
-                Ok(ended)
+                match self.write_sessions(&[open], sealer).await?.pop() {
+                    Some($crate::SessionWritten::Opened { ended }) => Ok(ended),
+                    _ => Ok(Vec::new()),
+                }
             }
 
             async fn find_session(
@@ -227,47 +238,81 @@ macro_rules! impl_session_store {
                 audit: &gatehouse_audit::Record,
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<bool, $crate::StoreError> {
-                let one = $crate::Rotation {
+                let one = $crate::SessionWrite::Rotate($crate::Rotation {
                     old_hash,
                     next,
                     audit,
-                };
-                let done = self.rotate_refreshes(&[one], sealer).await?;
-                Ok(done.first().copied().unwrap_or(false))
+                });
+                Ok(matches!(
+                    self.write_sessions(&[one], sealer).await?.pop(),
+                    Some($crate::SessionWritten::Rotated(true))
+                ))
             }
 
-            async fn rotate_refreshes(
+            async fn write_sessions(
                 &self,
-                rotations: &[$crate::Rotation<'_>],
+                writes: &[$crate::SessionWrite<'_>],
                 sealer: &gatehouse_audit::Sealer,
-            ) -> Result<Vec<bool>, $crate::StoreError> {
+            ) -> Result<Vec<$crate::SessionWritten>, $crate::StoreError> {
                 let mut tx = self.begin_chain().await?;
-                let mut done = Vec::with_capacity(rotations.len());
-                let mut records = Vec::with_capacity(rotations.len());
-                for rotation in rotations {
-                    let next = rotation.next;
-                    let spent = sqlx::query(
-                        "UPDATE refresh_tokens SET spent_at_us = $2 \
-                         WHERE hash = $1 AND spent_at_us IS NULL",
-                    )
-                    .bind(rotation.old_hash)
-                    .bind(next.issued_at_us)
-                    .execute(&mut *tx)
-                    .await?;
-                    let is_rotated = spent.rows_affected() == 1;
-                    if is_rotated {
-                        Self::insert_refresh(&mut tx, next).await?;
-                        sqlx::query(
-                            "UPDATE sessions SET last_seen_at_us = $2 \
-                             WHERE id = $1 AND ended_at_us IS NULL",
-                        )
-                        .bind(&next.session_id)
-                        .bind(next.issued_at_us)
-                        .execute(&mut *tx)
-                        .await?;
-                        records.push(rotation.audit.clone());
+                let mut done = Vec::with_capacity(writes.len());
+                let mut records = Vec::with_capacity(writes.len());
+                for write in writes {
+                    match write {
+                        $crate::SessionWrite::Open {
+                            session,
+                            refresh,
+                            end_others,
+                            audit,
+                        } => {
+                            let ended = match end_others {
+                                Some(end) => Self::end_open(&mut tx, &session.user_id, end).await?,
+                                None => Vec::new(),
+                            };
+                            sqlx::query(
+                                "INSERT INTO sessions (id, user_id, amr, source_ip, user_agent, \
+                                 created_at_us, last_seen_at_us, ended_at_us, end_reason) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)",
+                            )
+                            .bind(&session.id)
+                            .bind(&session.user_id)
+                            .bind(&session.amr)
+                            .bind(&session.source_ip)
+                            .bind(&session.user_agent)
+                            .bind(session.created_at_us)
+                            .bind(session.last_seen_at_us)
+                            .execute(&mut *tx)
+                            .await?;
+                            Self::insert_refresh(&mut tx, refresh).await?;
+                            records.push((*audit).clone());
+                            done.push($crate::SessionWritten::Opened { ended });
+                        }
+                        $crate::SessionWrite::Rotate(rotation) => {
+                            let next = rotation.next;
+                            let spent = sqlx::query(
+                                "UPDATE refresh_tokens SET spent_at_us = $2 \
+                                 WHERE hash = $1 AND spent_at_us IS NULL",
+                            )
+                            .bind(rotation.old_hash)
+                            .bind(next.issued_at_us)
+                            .execute(&mut *tx)
+                            .await?;
+                            let is_rotated = spent.rows_affected() == 1;
+                            if is_rotated {
+                                Self::insert_refresh(&mut tx, next).await?;
+                                sqlx::query(
+                                    "UPDATE sessions SET last_seen_at_us = $2 \
+                                     WHERE id = $1 AND ended_at_us IS NULL",
+                                )
+                                .bind(&next.session_id)
+                                .bind(next.issued_at_us)
+                                .execute(&mut *tx)
+                                .await?;
+                                records.push(rotation.audit.clone());
+                            }
+                            done.push($crate::SessionWritten::Rotated(is_rotated));
+                        }
                     }
-                    done.push(is_rotated);
                 }
                 if records.is_empty() {
                     tx.rollback().await?;

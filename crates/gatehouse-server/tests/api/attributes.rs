@@ -235,3 +235,55 @@ async fn a_policy_reads_the_attributes_the_types_declare(db: Db) {
 }
 
 on_both_databases!(a_policy_reads_the_attributes_the_types_declare);
+
+/// Version 1 as earlier releases wrote it: `builtin.user` let a person
+/// `users.update` themselves (type, entitlements, status).
+fn old_builtin() -> String {
+    let builtin = gatehouse_authz::BUILTIN_POLICIES;
+    let start = builtin.find("@id(\"builtin.user\")").unwrap();
+    let end = builtin.find("@id(\"builtin.service\")").unwrap();
+    format!(
+        "{}{}\n\n{}",
+        &builtin[..start],
+        r#"@id("builtin.user")
+@description("users read and update their own profile and nothing else")
+permit (
+  principal in Role::"user",
+  action in [Action::"users.read", Action::"users.update"],
+  resource
+)
+when { resource == principal };"#,
+        &builtin[end..]
+    )
+}
+
+// proves: AZ-8, ID-3 (a database written by an earlier release loses the
+// self-update grant at the next start, recorded)
+async fn the_old_self_update_grant_is_replaced_at_start(db: Db) {
+    let server = TestServer::start(db).await;
+    let admin = Some(server.admin_token.as_str());
+    let saved = send(&server, admin, reqwest::Method::POST, "/v1/policies/versions",
+        Some(json!({"text": old_builtin(), "reason": "as an earlier release wrote it", "base_version": 1}))).await;
+    assert_eq!(saved.status(), 201, "{}", saved.text().await.unwrap());
+    let replica = server.replica().await;
+    let active: Value = send(&replica, admin, reqwest::Method::GET, "/v1/policies", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(active["version"], 3);
+    assert_eq!(active["author"], "gatehouse");
+    let text = active["text"].as_str().unwrap();
+    assert!(!text.contains("Action::\"users.update\"], "), "{text}");
+    assert!(text.contains("builtin.self_service"));
+    // Any other text is the administrators' and stays as it is.
+    let again = server.replica().await;
+    let active: Value = send(&again, admin, reqwest::Method::GET, "/v1/policies", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(active["version"], 3);
+}
+
+on_both_databases!(the_old_self_update_grant_is_replaced_at_start);

@@ -4,8 +4,8 @@
 //! sessions and users cut off reach the events every replica polls.
 
 use gatehouse_store::{
-    CredentialRow, RefreshRow, SessionEnd, SessionRow, SqliteStore, Store, TokenEventRow, UserRow,
-    UserTypeRow,
+    CredentialRow, RefreshRow, Rotation, SessionEnd, SessionRow, SessionWrite, SessionWritten,
+    SqliteStore, Store, TokenEventRow, UserRow, UserTypeRow,
 };
 
 use super::{assert_verifies, record, sealer, stores};
@@ -808,5 +808,62 @@ async fn a_totp_step_is_taken_once_and_a_credential_is_removed_with_its_record()
         assert_eq!(creds.find_credential("u1", "totp").await.unwrap(), None);
         assert_eq!(creds.find_credential("u1", "recovery").await.unwrap(), None);
         assert_eq!(store.audit().last_seq().await.unwrap(), seq + 2, "{b:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_session_writes_commits_together_and_a_spent_token_loses() {
+    // proves: ID-9, TK-4 (group commit keeps each rotation a compare-and-swap:
+    // of two rotations of one token in one batch, one wins and the other
+    // writes nothing, not even its record)
+    let dir = tempfile::tempdir().unwrap();
+    let sealer = sealer(1000);
+    for store in stores(dir.path()).await {
+        let b = store.backend();
+        with_users(store.as_ref(), &["u1"]).await;
+        let sessions = store.sessions();
+        let seq = store.audit().last_seq().await.unwrap();
+        let s1 = session("s1", "u1", 100);
+        let r1 = refresh(1, "s1", 100);
+        let (next_a, next_b) = (refresh(2, "s1", 200), refresh(3, "s1", 200));
+        let recs: Vec<_> = (0..3)
+            .map(|i| record("u1", "sessions.write", 100 + i))
+            .collect();
+        let writes = [
+            SessionWrite::Open {
+                session: &s1,
+                refresh: &r1,
+                end_others: None,
+                audit: &recs[0],
+            },
+            SessionWrite::Rotate(Rotation {
+                old_hash: &r1.hash,
+                next: &next_a,
+                audit: &recs[1],
+            }),
+            SessionWrite::Rotate(Rotation {
+                old_hash: &r1.hash,
+                next: &next_b,
+                audit: &recs[2],
+            }),
+        ];
+        let done = sessions.write_sessions(&writes, &sealer).await.unwrap();
+        assert_eq!(
+            done,
+            [
+                SessionWritten::Opened { ended: Vec::new() },
+                SessionWritten::Rotated(true),
+                SessionWritten::Rotated(false),
+            ],
+            "{b:?}"
+        );
+        assert_eq!(
+            store.audit().last_seq().await.unwrap(),
+            seq + 2,
+            "{b:?}: the loser has no record"
+        );
+        assert!(sessions.find_refresh(&next_a.hash).await.unwrap().is_some());
+        assert!(sessions.find_refresh(&next_b.hash).await.unwrap().is_none());
+        assert_verifies(store.as_ref(), &sealer).await;
     }
 }
