@@ -24,7 +24,10 @@ use crate::IdentityError;
 /// Hashes that may wait per thread; past that, callers wait for room.
 const QUEUED_PER_THREAD: usize = 16;
 
-type Job = Box<dyn FnOnce(&Hasher, &mut [Block]) + Send>;
+/// A hash to run; what it returns answers the caller, once the thread no
+/// longer counts the hash as running (so a caller who has its answer sees the
+/// thread free).
+type Job = Box<dyn FnOnce(&Hasher, &mut [Block]) -> Box<dyn FnOnce() + Send> + Send>;
 
 #[derive(Debug)]
 struct Shared {
@@ -79,8 +82,10 @@ fn work_loop(shared: Arc<Shared>, queue: Arc<Mutex<Receiver<Job>>>) {
             shared.memories.fetch_add(1, Ordering::SeqCst);
             shared.hasher.new_memory()
         });
-        let _running = Running::start(&shared);
-        job(&shared.hasher, memory);
+        let running = Running::start(&shared);
+        let answer = job(&shared.hasher, memory);
+        drop(running);
+        answer();
     }
 }
 
@@ -169,8 +174,11 @@ impl BoundedHasher {
                 .map_err(|_| IdentityError::Hash)?;
             let (reply, answer) = oneshot::channel();
             let job: Job = Box::new(move |hasher, memory| {
-                let _permit = permit;
-                let _ = reply.send(work(hasher, memory));
+                let result = work(hasher, memory);
+                Box::new(move || {
+                    drop(permit);
+                    let _ = reply.send(result);
+                })
             });
             // Never blocks: the room taken above is a place in the queue.
             jobs.send(job).map_err(|_| IdentityError::Hash)?;

@@ -10,6 +10,9 @@
 //!    token, signs an access token and commits its audit record;
 //!    The same sign-ins are also driven by wrk (C, two threads, TLS 1.3), the
 //!    load generator bench-tokens uses, when it is installed;
+//!    And one at a time: one raw verify after another on one thread, against
+//!    one caller's sign-ins one after another (the whole sign-in's cost next to
+//!    a verify's, with no load generator sharing the cores);
 //! 3. `POST /v1/auth/refresh`: one chain per caller, each rotating its own
 //!    refresh token (single use, so each answer's token is the next request's);
 //! 4. 1,000 sign-ins at once: the process's peak resident memory (VmHWM, server
@@ -306,20 +309,27 @@ fn main() {
         "1,000 sign-ins at once: all done in {all:.1} s; slowest /healthz meanwhile {:.0} ms; peak RSS {before:.0} MiB before, {after:.0} MiB after",
         slowest.as_secs_f64() * 1000.0
     );
-    println!("| round | raw Argon2id verifies/s ({cores} threads) | sign-ins/s, reqwest callers | ratio | sign-ins/s, wrk | ratio | refresh rotations/s |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("| round | raw Argon2id verifies/s ({cores} threads) | sign-ins/s, reqwest callers | ratio | sign-ins/s, wrk | ratio | one at a time: raw verify, sign-in | ratio | refresh rotations/s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for round in 1..=rounds {
         let raw = raw_verifies(cores, seconds);
         let signed = runtime.block_on(sign_ins(&server, callers, seconds));
         let by_wrk = sign_ins_wrk(&server, callers, seconds);
+        // One at a time: a single raw verify against a single sign-in, each
+        // alone on the machine (no load generator competing for the cores).
+        let raw_one = raw_verifies(1, seconds);
+        let signed_one = runtime.block_on(sign_ins(&server, 1, seconds));
         let rotated = runtime.block_on(rotations(&server, callers, seconds));
         println!(
-            "| {round} | {raw:.1} ({:.1} per core) | {signed:.1} ({:.1} per core) | {:.2} | {} | {} | {rotated:.0} |",
+            "| {round} | {raw:.1} ({:.1} per core) | {signed:.1} ({:.1} per core) | {:.2} | {} | {} | {:.1} ms, {:.1} ms | {:.2} | {rotated:.0} |",
             raw / cores as f64,
             signed / cores as f64,
             raw / signed,
             by_wrk.map_or("no wrk".into(), |w| format!("{w:.1} ({:.1} per core)", w / cores as f64)),
             by_wrk.map_or("-".into(), |w| format!("{:.2}", raw / w)),
+            1000.0 / raw_one,
+            1000.0 / signed_one,
+            raw_one / signed_one,
         );
     }
 }
