@@ -47,23 +47,33 @@ pub const OTP_FLOOR: Duration = Duration::from_millis(400);
 const PREFIX: &str = "ghc_";
 const US: i64 = 1_000_000;
 
-/// A new challenge id and the SHA-256 the store keeps.
-fn new_id() -> (String, Vec<u8>) {
+/// A new random id (`prefix` and 32 bytes in base64url) and the SHA-256 the
+/// store keeps: challenge ids here, registration ids in `sign_up`.
+pub(crate) fn new_secret_id(prefix: &str) -> (String, Vec<u8>) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let id = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let id = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = Sha256::digest(id.as_bytes()).to_vec();
     (id, hash)
 }
 
-/// The stored hash of a presented id; `None` when it cannot be one.
-fn id_hash(presented: &str) -> Option<Vec<u8>> {
-    let body = presented.strip_prefix(PREFIX)?;
+/// The stored hash of an id [`new_secret_id`] made with `prefix`; `None` when
+/// `presented` cannot be one.
+pub(crate) fn secret_id_hash(prefix: &str, presented: &str) -> Option<Vec<u8>> {
+    let body = presented.strip_prefix(prefix)?;
     (body.len() == 43
         && body
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
     .then(|| Sha256::digest(presented.as_bytes()).to_vec())
+}
+
+fn new_id() -> (String, Vec<u8>) {
+    new_secret_id(PREFIX)
+}
+
+fn id_hash(presented: &str) -> Option<Vec<u8>> {
+    secret_id_hash(PREFIX, presented)
 }
 
 /// What codes of a challenge are bound to.

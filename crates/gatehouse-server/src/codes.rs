@@ -40,12 +40,6 @@ pub struct Delivery<'a> {
     pub is_real: bool,
 }
 
-/// The key a destination's sends are counted under: an HMAC, so the table
-/// holds no address.
-fn destination_key(state: &AppState, address: &str) -> [u8; 32] {
-    state.identity.destination_key(address)
-}
-
 fn rate_limited(retry_after: u64) -> ApiFailure {
     ApiFailure::new(
         ErrorCode::RateLimited,
@@ -74,7 +68,7 @@ pub async fn send_code(
         audit.detail("code_refused", json!("source_limit"));
         return Err(rate_limited(60));
     }
-    let key = destination_key(state, delivery.to);
+    let key = identity.destination_key(delivery.to);
     let since = now_us.saturating_sub(SEND_WINDOW_SECONDS * US);
     let sent = state.store.challenges().count_sends(&key, since).await?;
     if sent >= MAX_SENDS_PER_DESTINATION {

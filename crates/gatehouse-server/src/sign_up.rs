@@ -14,8 +14,6 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use gatehouse_identity::code::Purpose;
 use gatehouse_identity::contact::{Email, Phone};
 use gatehouse_identity::flow::{RegistrationFlow, SignUpProgress, Step};
@@ -26,9 +24,7 @@ use gatehouse_store::{CredentialRow, RegistrationRow};
 use gatehouse_types::{
     CreateUserRequest, ErrorCode, Proof, SignUpRequest, SignUpResponse, SignUpStep, UserStatus,
 };
-use rand::RngCore;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::clock::to_micros;
@@ -49,12 +45,7 @@ fn invalid(message: impl Into<String>) -> ApiFailure {
 }
 
 fn id_hash(presented: &str) -> Option<Vec<u8>> {
-    let body = presented.strip_prefix(PREFIX)?;
-    (body.len() == 43
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    .then(|| Sha256::digest(presented.as_bytes()).to_vec())
+    crate::challenges::secret_id_hash(PREFIX, presented)
 }
 
 /// The type and its open flow, or one refusal for an unknown type and a
@@ -129,15 +120,8 @@ async fn start_now(
         }
         (None, false) => None,
     };
-    let display_name = request.display_name.trim().to_owned();
-    if display_name.is_empty()
-        || display_name.chars().count() > 200
-        || display_name.chars().any(char::is_control)
-    {
-        return Err(invalid(
-            "display_name: 1 to 200 characters, no control characters",
-        ));
-    }
+    // The same rule as the user it becomes: checked here, not after the proofs.
+    let display_name = crate::users::check_display_name(&request.display_name)?;
     let attributes = flow
         .check_sign_up_attributes(&kind, &request.attributes)
         .map_err(|e| invalid(e.to_string()))?;
@@ -181,10 +165,7 @@ async fn start_now(
         Some(p) => users.find_by_phone(p.as_str()).await?.is_some(),
         None => false,
     };
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let id = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let hash = Sha256::digest(id.as_bytes()).to_vec();
+    let (id, hash) = crate::challenges::new_secret_id(PREFIX);
     let totp_secret = if asks(Proof::Totp) {
         let secret = TotpSecret::generate(&mut rand::rngs::OsRng);
         Some(seal(state, &hash, &secret)?)

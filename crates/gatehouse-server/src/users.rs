@@ -64,7 +64,7 @@ pub async fn load_type(store: &dyn Store, name: &str) -> Result<UserType, ApiFai
     serde_json::from_str(&row.definition).map_err(|_| ApiFailure::internal())
 }
 
-fn check_display_name(name: &str) -> Result<String, ApiFailure> {
+pub(crate) fn check_display_name(name: &str) -> Result<String, ApiFailure> {
     let name = name.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
