@@ -5,6 +5,7 @@ mod cli;
 mod console;
 mod crash;
 mod serve;
+mod sign_in_page;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -112,6 +112,7 @@ actions! {
     ConfirmMyFactor => "me.factors.confirm", write, "UserDirectory", "users", "", "me:write";
     RemoveMyFactor => "me.factors.remove", write, "UserDirectory", "users", "", "me:write";
     ChangeMyPassword => "me.password.change", write, "UserDirectory", "users", "", "me:write";
+    ReadUserInfo => "me.userinfo", read, "UserDirectory", "users", "", "me:read";
     ListUserTypes => "user_types.list", read, "UserDirectory", "users", "", "user_types:read";
     PutUserType => "user_types.put", write, "UserType", "", "UserType", "user_types:write";
     ListRegistrationFlows => "registration_flows.list", read, "UserDirectory", "users", "", "registration_flows:read";

@@ -100,10 +100,12 @@ pub enum EndReason {
     Disabled,
     Admin,
     Replaced,
+    /// An authorization code was presented again (RFC 6749 §4.1.2).
+    CodeReuse,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 9] = [
+    pub const ALL: [EndReason; 10] = [
         Self::Logout,
         Self::Idle,
         Self::Absolute,
@@ -113,6 +115,7 @@ impl EndReason {
         Self::Disabled,
         Self::Admin,
         Self::Replaced,
+        Self::CodeReuse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +129,7 @@ impl EndReason {
             Self::Disabled => "disabled",
             Self::Admin => "admin",
             Self::Replaced => "replaced",
+            Self::CodeReuse => "code_reuse",
         }
     }
 }

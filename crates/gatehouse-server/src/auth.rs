@@ -106,6 +106,11 @@ impl Authenticator {
             (SubjectKind::User, Some(sid)) => {
                 self.state
                     .is_user_token_revoked(&claims.jti, sid, &claims.sub, claims.iat)
+                    // A client's token for a person also ends with the client.
+                    || (claims.client_id != crate::sessions::FIRST_PARTY_CLIENT
+                        && self
+                            .state
+                            .is_revoked(&claims.jti, &claims.client_id, claims.iat))
             }
             // A person's token names its session; one that does not is not ours.
             (SubjectKind::User, None) => return Err(Rejection::Claims),
@@ -146,6 +151,14 @@ impl Authenticator {
             kind: PrincipalKind::User(Box::new(UserGrant {
                 user_id: row.id.clone(),
                 session_id: claims.sid.clone().unwrap_or_default(),
+                scopes: (claims.client_id != crate::sessions::FIRST_PARTY_CLIENT).then(|| {
+                    claims
+                        .scope
+                        .split(' ')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }),
                 jti: claims.jti.clone(),
                 user_type: row.user_type.clone(),
                 attributes: crate::users::entity_attributes(&row, now_us),

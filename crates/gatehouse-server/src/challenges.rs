@@ -24,7 +24,6 @@ use gatehouse_messaging::Channel;
 use gatehouse_store::{ChallengeRow, UserRow};
 use gatehouse_types::{
     ChallengeMethod, ChallengeResponse, ErrorCode, MfaRequest, OtpStartRequest, OtpVerifyRequest,
-    SignInStep,
 };
 use rand::RngCore;
 use serde_json::json;
@@ -35,7 +34,7 @@ use crate::clock::to_micros;
 use crate::codes::{self, Checked, Delivery};
 use crate::error::ApiFailure;
 use crate::pipeline::Audit;
-use crate::sign_in::{self, Failure};
+use crate::sign_in::{self, Failure, Step, Via};
 
 pub const CHALLENGE_TTL_SECONDS: i64 = 600;
 /// Wrong TOTP or recovery codes a challenge takes (SMS and email codes count
@@ -123,7 +122,8 @@ pub async fn after_first_factor(
     user: &UserRow,
     kind: &UserType,
     first: &str,
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     let totp = state
         .store
         .credentials()
@@ -132,7 +132,7 @@ pub async fn after_first_factor(
     let has_totp = totp.is_some_and(|c| c.is_confirmed);
     let (is_needed, methods) = second_step(kind, user, has_totp, first);
     if !is_needed {
-        return sign_in::open_session(state, audit, user, kind, &[first]).await;
+        return sign_in::open_session(state, audit, user, kind, &[first], via).await;
     }
     if methods.is_empty() {
         return Err(sign_in::note_failure(
@@ -162,6 +162,7 @@ pub async fn after_first_factor(
         expires_at_us: now_us.saturating_add(CHALLENGE_TTL_SECONDS * US),
         checks: 0,
         completed_at_us: None,
+        authorization_hash: via.authorization_hash(),
     };
     prune(state, now_us).await;
     state.store.challenges().create_challenge(&row).await?;
@@ -183,7 +184,7 @@ pub async fn after_first_factor(
         )
         .await?;
     }
-    Ok(SignInStep::ChallengeRequired(ChallengeResponse {
+    Ok(Step::Challenge(ChallengeResponse {
         challenge_id: id,
         methods,
         sent_to: sends_sms.then_some(masked),
@@ -240,9 +241,10 @@ pub async fn start_otp(
     state: &AppState,
     audit: &Audit,
     request: OtpStartRequest,
+    via: &Via,
 ) -> Result<ChallengeResponse, ApiFailure> {
     let started = tokio::time::Instant::now();
-    let outcome = start_otp_now(state, audit, request).await;
+    let outcome = start_otp_now(state, audit, request, via).await;
     if !matches!(&outcome, Err(e) if e.code == ErrorCode::ValidationFailed) {
         tokio::time::sleep_until(started + OTP_FLOOR).await;
     }
@@ -253,6 +255,7 @@ async fn start_otp_now(
     state: &AppState,
     audit: &Audit,
     request: OtpStartRequest,
+    via: &Via,
 ) -> Result<ChallengeResponse, ApiFailure> {
     let invalid = |m: &'static str| ApiFailure::new(ErrorCode::ValidationFailed, m);
     let (channel, address, masked) = match (&request.email, &request.phone) {
@@ -297,6 +300,7 @@ async fn start_otp_now(
         expires_at_us: now_us.saturating_add(CHALLENGE_TTL_SECONDS * US),
         checks: 0,
         completed_at_us: None,
+        authorization_hash: via.authorization_hash(),
     };
     prune(state, now_us).await;
     let delivery = Delivery {
@@ -321,6 +325,7 @@ async fn live(
     presented: &str,
     stage: &str,
     now_us: i64,
+    via: &Via,
 ) -> Result<ChallengeRow, ApiFailure> {
     let hash = id_hash(presented).ok_or_else(codes::gone)?;
     let row = state
@@ -329,7 +334,10 @@ async fn live(
         .find_challenge(&hash)
         .await?
         .ok_or_else(codes::gone)?;
+    // A challenge finishes where it began: the API's through the API, a
+    // hosted page's on that page.
     let is_live = row.stage == stage
+        && row.authorization_hash == via.authorization_hash()
         && row.completed_at_us.is_none()
         && row.expires_at_us > now_us
         && row.checks < MAX_CHALLENGE_CHECKS;
@@ -349,12 +357,13 @@ pub async fn verify_otp(
     state: &AppState,
     audit: &Audit,
     request: OtpVerifyRequest,
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     let now_us = to_micros(state.clock.now());
-    let row = live(state, &request.challenge_id, "first_factor", now_us).await?;
+    let row = live(state, &request.challenge_id, "first_factor", now_us, via).await?;
     let method = methods_of(&row).first().copied().ok_or_else(codes::gone)?;
     audit.detail("sign_in_method", json!(format!("{}_code", amr_of(method))));
-    complete(state, audit, row, method, &request.code).await
+    complete(state, audit, row, method, &request.code, via).await
 }
 
 /// `POST /v1/auth/mfa`: the second factor; with `sms` and no code, sends the
@@ -363,9 +372,10 @@ pub async fn mfa(
     state: &AppState,
     audit: &Audit,
     request: MfaRequest,
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     let now_us = to_micros(state.clock.now());
-    let row = live(state, &request.challenge_id, "second_factor", now_us).await?;
+    let row = live(state, &request.challenge_id, "second_factor", now_us, via).await?;
     let methods = methods_of(&row);
     if !methods.contains(&request.method) {
         return Err(ApiFailure::new(
@@ -377,7 +387,7 @@ pub async fn mfa(
     let Some(code) = request.code else {
         return resend_sms(state, audit, request.challenge_id, row, methods).await;
     };
-    complete(state, audit, row, request.method, &code).await
+    complete(state, audit, row, request.method, &code, via).await
 }
 
 async fn resend_sms(
@@ -386,7 +396,7 @@ async fn resend_sms(
     challenge_id: String,
     row: ChallengeRow,
     methods: Vec<ChallengeMethod>,
-) -> Result<SignInStep, ApiFailure> {
+) -> Result<Step, ApiFailure> {
     let user_id = row.user_id.clone().ok_or_else(codes::gone)?;
     let user = state
         .store
@@ -411,7 +421,7 @@ async fn resend_sms(
     )
     .await?;
     let now_us = to_micros(state.clock.now());
-    Ok(SignInStep::ChallengeRequired(ChallengeResponse {
+    Ok(Step::Challenge(ChallengeResponse {
         challenge_id,
         methods,
         sent_to: Some(masked),
@@ -427,7 +437,8 @@ async fn complete(
     row: ChallengeRow,
     method: ChallengeMethod,
     presented: &str,
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     let now_us = to_micros(state.clock.now());
     let challenges = state.store.challenges();
     let user_id = row.user_id.clone();
@@ -492,13 +503,13 @@ async fn complete(
         audit.detail("recovery_code_used", json!(true));
     }
     if row.stage == "first_factor" {
-        return after_first_factor(state, audit, &user, &kind, amr_of(method)).await;
+        return after_first_factor(state, audit, &user, &kind, amr_of(method), via).await;
     }
     let mut amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
     amr.push(amr_of(method).to_owned());
     amr.push("mfa".to_owned());
     let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
-    sign_in::open_session(state, audit, &user, &kind, &amr).await
+    sign_in::open_session(state, audit, &user, &kind, &amr, via).await
 }
 
 /// Whether `presented` is the user's authenticator's code now, never

@@ -257,17 +257,11 @@ async fn seed_sessions(
             last_seen_at_us: started + 5 * 60 * 1_000_000,
             ended_at_us: None,
             end_reason: None,
+            client_id: crate::sessions::FIRST_PARTY_CLIENT.into(),
+            scope: String::new(),
         };
-        // A refresh token nobody holds: the session is listed and can be
-        // ended, never refreshed.
-        let (_, hash) = gatehouse_identity::session::RefreshToken::issue(&mut rand::rngs::OsRng);
-        let refresh = gatehouse_store::RefreshRow {
-            hash: hash.to_vec(),
-            session_id: session.id.clone(),
-            issued_at_us: started,
-            expires_at_us: started + 8 * 3600 * 1_000_000,
-            spent_at_us: None,
-        };
+        // No refresh token: the session is listed and can be ended, never
+        // refreshed.
         let change = as_action("sessions.open");
         let record = crate::pipeline::RecordChange::record(
             &change,
@@ -278,7 +272,7 @@ async fn seed_sessions(
         );
         store
             .sessions()
-            .open_session(&session, &refresh, None, &record, &change.sealer)
+            .open_session(&session, None, None, &record, &change.sealer)
             .await?;
         opened += 1;
     }

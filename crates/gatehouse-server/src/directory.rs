@@ -17,23 +17,24 @@ use gatehouse_directory::{DirectoryError, DirectoryUser};
 use gatehouse_identity::contact::{Email, Phone};
 use gatehouse_identity::user_type::SignInMethod;
 use gatehouse_store::UserRow;
-use gatehouse_types::{DirectorySignInRequest, ErrorCode, SignInStep};
+use gatehouse_types::{DirectorySignInRequest, ErrorCode};
 use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::clock::to_micros;
 use crate::error::ApiFailure;
 use crate::pipeline::{Audit, RecordChange};
-use crate::sign_in::{self, Failure, FAILURE_FLOOR};
+use crate::sign_in::{self, Failure, Step, Via, FAILURE_FLOOR};
 
 /// `POST /v1/auth/directory`.
 pub async fn sign_in(
     state: &AppState,
     audit: &Audit,
     request: DirectorySignInRequest,
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     let started = tokio::time::Instant::now();
-    let outcome = attempt(state, audit, request).await;
+    let outcome = attempt(state, audit, request, via).await;
     if matches!(&outcome, Err(e) if e.code == ErrorCode::InvalidCredentials) {
         tokio::time::sleep_until(started + FAILURE_FLOOR).await;
     }
@@ -71,7 +72,8 @@ async fn attempt(
     state: &AppState,
     audit: &Audit,
     request: DirectorySignInRequest,
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     audit.detail("sign_in_method", json!("directory"));
     let Some(directory) = &state.identity.directory else {
         return Err(ApiFailure::new(
@@ -126,7 +128,7 @@ async fn attempt(
     if let Some(failure) = sign_in::barrier(&user, now_us) {
         return Err(sign_in::note_failure(audit, failure, Some(&user.id)));
     }
-    crate::challenges::after_first_factor(state, audit, &user, &kind, "pwd").await
+    crate::challenges::after_first_factor(state, audit, &user, &kind, "pwd", via).await
 }
 
 /// The directory's own change: a user made from its entry, or brought up to

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod authorization;
 pub mod authz;
 mod blocked;
 mod challenges;

@@ -26,7 +26,7 @@ const QUEUE: usize = 4096;
 /// A session to open, with what ends with it.
 struct Opening {
     session: SessionRow,
-    refresh: RefreshRow,
+    refresh: Option<RefreshRow>,
     /// For deployments without concurrent sessions: the reason and horizon
     /// the user's other sessions end with.
     end_others: Option<(&'static str, i64, i64)>,
@@ -84,7 +84,7 @@ impl SessionWriter {
     pub async fn open(
         &self,
         session: SessionRow,
-        refresh: RefreshRow,
+        refresh: Option<RefreshRow>,
         end_others: Option<(&'static str, i64, i64)>,
         record: Record,
     ) -> Result<Vec<String>, ApiFailure> {
@@ -146,7 +146,7 @@ async fn run(mut rx: mpsc::Receiver<Job>, store: Arc<dyn Store>, sealer: Arc<Sea
             .map(|(j, end)| match &j.work {
                 Work::Open(o) => SessionWrite::Open {
                     session: &o.session,
-                    refresh: &o.refresh,
+                    refresh: o.refresh.as_ref(),
                     end_others: end.as_ref(),
                     audit: &j.record,
                 },

@@ -46,12 +46,29 @@ pub fn to_response(row: &SessionRow) -> SessionResponse {
     }
 }
 
+/// Who a session's tokens are issued to, and what they may do.
+#[derive(Debug, Clone, Copy)]
+pub struct Audience<'a> {
+    pub client_id: &'a str,
+    /// Space-separated; empty for the first-party client's tokens.
+    pub scope: &'a str,
+}
+
+impl Audience<'static> {
+    /// Signed in through `/v1/auth` directly.
+    pub const FIRST_PARTY: Audience<'static> = Audience {
+        client_id: FIRST_PARTY_CLIENT,
+        scope: "",
+    };
+}
+
 /// An access token for `user` in session `sid`.
 fn access_token(
     state: &AppState,
     user: &UserRow,
     role: &str,
     sid: &str,
+    audience: Audience<'_>,
     now_s: i64,
 ) -> Result<(String, u64), ApiFailure> {
     let ttl = state.tokens.access_ttl_seconds;
@@ -63,8 +80,8 @@ fn access_token(
         nbf: now_s,
         iat: now_s,
         jti: uuid::Uuid::new_v4().to_string(),
-        client_id: FIRST_PARTY_CLIENT.into(),
-        scope: String::new(),
+        client_id: audience.client_id.into(),
+        scope: audience.scope.into(),
         sub_kind: SubjectKind::User,
         name: user.display_name.clone(),
         role: Some(role.to_owned()),
@@ -97,6 +114,29 @@ fn event_horizon_us(state: &AppState, now_us: i64) -> i64 {
     )
 }
 
+/// What opening a session gave.
+pub struct Opened {
+    pub session_id: String,
+    pub access_token: String,
+    pub expires_in: u64,
+    /// None for a client that may not refresh.
+    pub refresh_token: Option<String>,
+}
+
+/// How a session opens.
+pub struct Opening<'a> {
+    pub user: &'a UserRow,
+    pub role: &'a str,
+    pub amr: &'a [&'a str],
+    pub source_ip: &'a str,
+    pub user_agent: &'a str,
+    pub audience: Audience<'a>,
+    /// The id chosen beforehand (an authorization code names its session
+    /// before it is exchanged), or a new one.
+    pub session_id: Option<String>,
+    pub with_refresh: bool,
+}
+
 /// Opens a session for `user` (the password checked), with its record.
 pub async fn open(
     state: &AppState,
@@ -107,29 +147,74 @@ pub async fn open(
     user_agent: &str,
     change: &dyn RecordChange,
 ) -> Result<SignInResponse, ApiFailure> {
+    let opening = Opening {
+        user,
+        role,
+        amr,
+        source_ip,
+        user_agent,
+        audience: Audience::FIRST_PARTY,
+        session_id: None,
+        with_refresh: true,
+    };
+    let opened = open_with(state, &opening, change).await?;
+    Ok(SignInResponse {
+        access_token: opened.access_token,
+        token_type: "Bearer".into(),
+        expires_in: opened.expires_in,
+        refresh_token: opened.refresh_token.unwrap_or_default(),
+        session_id: opened.session_id,
+        user_id: user.id.clone(),
+    })
+}
+
+/// Opens a session as `opening` says, with its record.
+pub async fn open_with(
+    state: &AppState,
+    opening: &Opening<'_>,
+    change: &dyn RecordChange,
+) -> Result<Opened, ApiFailure> {
+    let user = opening.user;
     let now_us = to_micros(state.clock.now());
     let now_s = now_us / US;
     let rules = &state.identity.sessions;
     let session = SessionRow {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: opening
+            .session_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
         user_id: user.id.clone(),
-        amr: serde_json::to_string(amr).map_err(|_| ApiFailure::internal())?,
-        source_ip: source_ip.to_owned(),
-        user_agent: user_agent.chars().take(256).collect(),
+        amr: serde_json::to_string(opening.amr).map_err(|_| ApiFailure::internal())?,
+        source_ip: opening.source_ip.to_owned(),
+        user_agent: opening.user_agent.chars().take(256).collect(),
         created_at_us: now_us,
         last_seen_at_us: now_us,
         ended_at_us: None,
         end_reason: None,
+        client_id: opening.audience.client_id.to_owned(),
+        scope: opening.audience.scope.to_owned(),
     };
-    let (refresh, hash) = RefreshToken::issue(&mut rand::rngs::OsRng);
-    let refresh_row = RefreshRow {
-        hash: hash.to_vec(),
-        session_id: session.id.clone(),
-        issued_at_us: now_us,
-        expires_at_us: now_us.saturating_add(rules.refresh_seconds.saturating_mul(US)),
-        spent_at_us: None,
+    let (refresh, refresh_row) = if opening.with_refresh {
+        let (refresh, hash) = RefreshToken::issue(&mut rand::rngs::OsRng);
+        let row = RefreshRow {
+            hash: hash.to_vec(),
+            session_id: session.id.clone(),
+            issued_at_us: now_us,
+            expires_at_us: now_us.saturating_add(rules.refresh_seconds.saturating_mul(US)),
+            spent_at_us: None,
+        };
+        (Some(refresh), Some(row))
+    } else {
+        (None, None)
     };
-    let (access, expires_in) = access_token(state, user, role, &session.id, now_s)?;
+    let (access, expires_in) = access_token(
+        state,
+        user,
+        opening.role,
+        &session.id,
+        opening.audience,
+        now_s,
+    )?;
     let others = rules.is_single_session.then(|| {
         (
             EndReason::Replaced.as_str(),
@@ -141,7 +226,12 @@ pub async fn open(
         now_us,
         ("user", &user.id),
         None,
-        Some(json!({"sid": session.id, "amr": amr, "source_ip": source_ip})),
+        Some(json!({
+            "sid": session.id,
+            "amr": opening.amr,
+            "source_ip": opening.source_ip,
+            "client_id": opening.audience.client_id,
+        })),
     );
     let session_id = session.id.clone();
     let ended = state
@@ -154,13 +244,11 @@ pub async fn open(
             .state
             .end_session(&sid, event_horizon_us(state, now_us) / US);
     }
-    Ok(SignInResponse {
+    Ok(Opened {
+        session_id,
         access_token: access,
-        token_type: "Bearer".into(),
         expires_in,
         refresh_token: refresh,
-        session_id,
-        user_id: user.id.clone(),
     })
 }
 
@@ -171,6 +259,7 @@ pub async fn refresh(
     state: &AppState,
     audit: &Audit,
     presented: &str,
+    client_id: &str,
 ) -> Result<SignInResponse, ApiFailure> {
     let now_us = to_micros(state.clock.now());
     let now_s = now_us / US;
@@ -188,6 +277,12 @@ pub async fn refresh(
         .await?
         .ok_or_else(refresh_refused)?;
     audit.resource("user", session.user_id.clone());
+    if session.client_id != client_id {
+        // A refresh token is good only for the client it was issued to
+        // (RFC 6749 §6): a third-party app's must not buy first-party tokens.
+        audit.detail("refresh_outcome", json!("another_client"));
+        return Err(refresh_refused());
+    }
     let domain_state = SessionState {
         created_at: session.created_at_us / US,
         last_seen_at: session.last_seen_at_us / US,
@@ -237,7 +332,11 @@ pub async fn refresh(
         expires_at_us: expires_at.saturating_mul(US),
         spent_at_us: None,
     };
-    let (access, expires_in) = access_token(state, &user, &role, &session.id, now_s)?;
+    let audience = Audience {
+        client_id: &session.client_id,
+        scope: &session.scope,
+    };
+    let (access, expires_in) = access_token(state, &user, &role, &session.id, audience, now_s)?;
     let lost = std::sync::atomic::AtomicBool::new(false);
     let rotated = audit
         .commit_change(&state.audit, http::StatusCode::OK, |change| {

@@ -25,7 +25,7 @@ use gatehouse_identity::session::SessionRules;
 use gatehouse_messaging::Senders;
 use gatehouse_store::UserRow;
 use gatehouse_tokens::Kek;
-use gatehouse_types::{ErrorCode, SignInMethod, SignInStep};
+use gatehouse_types::{ChallengeResponse, ErrorCode, SignInMethod, SignInResponse, SignInStep};
 use serde_json::json;
 
 use crate::config::IdentityConfig;
@@ -293,18 +293,64 @@ pub async fn count_failure(
     Ok(())
 }
 
+/// Where a sign-in began, and so where it finishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// `/v1/auth/…`: the session's tokens go to the caller.
+    Api,
+    /// The hosted page of an authorization request (its id's SHA-256): the
+    /// request records who signed in, and its client gets a code.
+    Authorization(Vec<u8>),
+}
+
+impl Via {
+    /// What a challenge begun this way stores.
+    pub fn authorization_hash(&self) -> Option<Vec<u8>> {
+        match self {
+            Via::Api => None,
+            Via::Authorization(hash) => Some(hash.clone()),
+        }
+    }
+}
+
+/// What a sign-in step comes to.
+#[derive(Debug)]
+pub enum Step {
+    SignedIn(SignInResponse),
+    Challenge(ChallengeResponse),
+    /// Every factor proven for an authorization request ([`Via::Authorization`]).
+    Authenticated,
+}
+
+impl Step {
+    /// The API's answer (a sign-in through the API never ends `Authenticated`).
+    pub fn into_api(self) -> Result<SignInStep, ApiFailure> {
+        match self {
+            Step::SignedIn(response) => Ok(SignInStep::SignedIn(response)),
+            Step::Challenge(challenge) => Ok(SignInStep::ChallengeRequired(challenge)),
+            Step::Authenticated => Err(ApiFailure::internal()),
+        }
+    }
+}
+
 /// Opens the session once every factor the sign-in needs is proven, with its
-/// record (the request's own).
+/// record (the request's own); for an authorization request, records who
+/// signed in on it instead.
 pub async fn open_session(
     state: &crate::app::AppState,
     audit: &Audit,
     user: &UserRow,
     kind: &gatehouse_identity::user_type::UserType,
     amr: &[&str],
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     audit.detail("sign_in_outcome", json!("success"));
     audit.detail("amr", json!(amr));
     audit.resource("user", user.id.clone());
+    if let Via::Authorization(hash) = via {
+        crate::authorization::authenticated(state, audit, hash, user, amr).await?;
+        return Ok(Step::Authenticated);
+    }
     let role = kind.role.clone().unwrap_or_else(|| "user".into());
     let source = audit.facts.source_ip.clone();
     let user_agent = audit.facts.user_agent.clone();
@@ -316,7 +362,7 @@ pub async fn open_session(
             }
         })
         .await?;
-    Ok(SignInStep::SignedIn(response))
+    Ok(Step::SignedIn(response))
 }
 
 /// The account's failure state as stored.
@@ -338,9 +384,10 @@ pub async fn with_password(
     state: &crate::app::AppState,
     audit: &Audit,
     request: gatehouse_types::PasswordSignInRequest,
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     let started = tokio::time::Instant::now();
-    let outcome = attempt(state, audit, request).await;
+    let outcome = attempt(state, audit, request, via).await;
     if matches!(&outcome, Err(e) if e.code == ErrorCode::InvalidCredentials) {
         tokio::time::sleep_until(started + FAILURE_FLOOR).await;
     }
@@ -351,7 +398,8 @@ async fn attempt(
     state: &crate::app::AppState,
     audit: &Audit,
     request: gatehouse_types::PasswordSignInRequest,
-) -> Result<SignInStep, ApiFailure> {
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     let identity = &state.identity;
     let now_us = crate::clock::to_micros(state.clock.now());
     let now_s = now_us / 1_000_000;
@@ -427,5 +475,5 @@ async fn attempt(
             .set_failures(&user.id, "[]", user.locked_until_us)
             .await?;
     }
-    crate::challenges::after_first_factor(state, audit, &user, &kind, "pwd").await
+    crate::challenges::after_first_factor(state, audit, &user, &kind, "pwd", via).await
 }

@@ -53,6 +53,9 @@ pub struct ChallengeRow {
     /// their own to count them).
     pub checks: i64,
     pub completed_at_us: Option<i64>,
+    /// The authorization request (its id's SHA-256) whose hosted page began
+    /// it; `None` for a sign-in through the API.
+    pub authorization_hash: Option<Vec<u8>>,
 }
 
 /// A sign-up in progress.
@@ -129,7 +132,7 @@ pub trait ChallengeStore: Send + Sync {
 
 pub(crate) const CODE_COLUMNS: &str = "binding, purpose, hash, expires_at_us, checks, is_consumed";
 pub(crate) const CHALLENGE_COLUMNS: &str = "id_hash, stage, user_id, methods, amr, destination, \
-     source_ip, created_at_us, expires_at_us, checks, completed_at_us";
+     source_ip, created_at_us, expires_at_us, checks, completed_at_us, authorization_hash";
 pub(crate) const REGISTRATION_COLUMNS: &str = "id_hash, user_type, email, phone, display_name, \
      attributes, password, totp_secret, progress, is_decoy, source_ip, created_at_us, \
      expires_at_us, user_id, version";
@@ -231,7 +234,8 @@ macro_rules! impl_challenge_store {
                 sqlx::query(
                     "INSERT INTO challenges (id_hash, stage, user_id, methods, amr, \
                      destination, source_ip, created_at_us, expires_at_us, checks, \
-                     completed_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     completed_at_us, authorization_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&row.id_hash)
                 .bind(&row.stage)
@@ -244,6 +248,7 @@ macro_rules! impl_challenge_store {
                 .bind(row.expires_at_us)
                 .bind(row.checks)
                 .bind(row.completed_at_us)
+                .bind(&row.authorization_hash)
                 .execute(&self.writer)
                 .await?;
                 Ok(())

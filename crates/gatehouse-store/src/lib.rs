@@ -8,6 +8,7 @@
 
 mod api_token;
 mod audit;
+mod authorizations;
 mod blocked;
 mod challenges;
 mod credentials;
@@ -29,6 +30,7 @@ pub use audit::{
     Appended, AuditFilter, AuditStore, BlockedFilter, BlockedRow, BlockedSummary, Page,
     StoredRecord,
 };
+pub use authorizations::{AuthorizationRow, AuthorizationStore};
 pub use challenges::{ChallengeRow, ChallengeStore, CodeRow, RegistrationRow};
 pub use credentials::{CredentialRow, CredentialStore};
 pub use error::StoreError;
@@ -101,6 +103,7 @@ pub trait Store: Send + Sync + 'static {
     fn credentials(&self) -> &dyn CredentialStore;
     fn sessions(&self) -> &dyn SessionStore;
     fn challenges(&self) -> &dyn ChallengeStore;
+    fn authorizations(&self) -> &dyn AuthorizationStore;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.

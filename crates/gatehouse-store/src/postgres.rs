@@ -168,6 +168,7 @@ crate::user_types::impl_user_type_store!(PgStore);
 crate::credentials::impl_credential_store!(PgStore);
 crate::sessions::impl_session_store!(PgStore);
 crate::challenges::impl_challenge_store!(PgStore);
+crate::authorizations::impl_authorization_store!(PgStore);
 impl_audit_store!(PgStore, sqlx::Postgres, "ILIKE");
 
 #[async_trait::async_trait]
@@ -213,6 +214,10 @@ impl Store for PgStore {
     }
 
     fn challenges(&self) -> &dyn crate::ChallengeStore {
+        self
+    }
+
+    fn authorizations(&self) -> &dyn crate::AuthorizationStore {
         self
     }
 

@@ -22,6 +22,11 @@ pub struct SessionRow {
     pub last_seen_at_us: i64,
     pub ended_at_us: Option<i64>,
     pub end_reason: Option<String>,
+    /// The client its tokens are issued to (`gatehouse`: signed in directly).
+    pub client_id: String,
+    /// The scopes its tokens are limited to (space-separated; empty for
+    /// `gatehouse`'s, which the policies alone limit).
+    pub scope: String,
 }
 
 /// A refresh token, by its SHA-256.
@@ -59,7 +64,8 @@ pub enum SessionWrite<'a> {
     /// [`SessionStore::open_session`]'s.
     Open {
         session: &'a SessionRow,
-        refresh: &'a RefreshRow,
+        /// None for a client that may not refresh.
+        refresh: Option<&'a RefreshRow>,
         end_others: Option<&'a SessionEnd<'a>>,
         audit: &'a Record,
     },
@@ -94,7 +100,7 @@ pub trait SessionStore: Send + Sync {
     async fn open_session(
         &self,
         session: &SessionRow,
-        refresh: &RefreshRow,
+        refresh: Option<&RefreshRow>,
         end_others: Option<&SessionEnd<'_>>,
         audit: &Record,
         sealer: &Sealer,
@@ -152,7 +158,7 @@ pub trait SessionStore: Send + Sync {
 }
 
 pub(crate) const SESSION_COLUMNS: &str = "id, user_id, amr, source_ip, user_agent, \
-     created_at_us, last_seen_at_us, ended_at_us, end_reason";
+     created_at_us, last_seen_at_us, ended_at_us, end_reason, client_id, scope";
 pub(crate) const REFRESH_COLUMNS: &str =
     "hash, session_id, issued_at_us, expires_at_us, spent_at_us";
 
@@ -163,7 +169,7 @@ macro_rules! impl_session_store {
             async fn open_session(
                 &self,
                 session: &$crate::SessionRow,
-                refresh: &$crate::RefreshRow,
+                refresh: Option<&$crate::RefreshRow>,
                 end_others: Option<&$crate::SessionEnd<'_>>,
                 audit: &gatehouse_audit::Record,
                 sealer: &gatehouse_audit::Sealer,
@@ -271,8 +277,9 @@ macro_rules! impl_session_store {
                             };
                             sqlx::query(
                                 "INSERT INTO sessions (id, user_id, amr, source_ip, user_agent, \
-                                 created_at_us, last_seen_at_us, ended_at_us, end_reason) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)",
+                                 created_at_us, last_seen_at_us, ended_at_us, end_reason, \
+                                 client_id, scope) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9)",
                             )
                             .bind(&session.id)
                             .bind(&session.user_id)
@@ -281,9 +288,13 @@ macro_rules! impl_session_store {
                             .bind(&session.user_agent)
                             .bind(session.created_at_us)
                             .bind(session.last_seen_at_us)
+                            .bind(&session.client_id)
+                            .bind(&session.scope)
                             .execute(&mut *tx)
                             .await?;
-                            Self::insert_refresh(&mut tx, refresh).await?;
+                            if let Some(refresh) = refresh {
+                                Self::insert_refresh(&mut tx, refresh).await?;
+                            }
                             records.push((*audit).clone());
                             done.push($crate::SessionWritten::Opened { ended });
                         }

@@ -141,6 +141,7 @@ crate::user_types::impl_user_type_store!(SqliteStore);
 crate::credentials::impl_credential_store!(SqliteStore);
 crate::sessions::impl_session_store!(SqliteStore);
 crate::challenges::impl_challenge_store!(SqliteStore);
+crate::authorizations::impl_authorization_store!(SqliteStore);
 impl_audit_store!(SqliteStore, sqlx::Sqlite, "LIKE");
 
 #[async_trait::async_trait]
@@ -186,6 +187,10 @@ impl Store for SqliteStore {
     }
 
     fn challenges(&self) -> &dyn crate::ChallengeStore {
+        self
+    }
+
+    fn authorizations(&self) -> &dyn crate::AuthorizationStore {
         self
     }
 

@@ -150,11 +150,21 @@ impl Signer {
 
     /// The signed token: header `{"alg", "typ": "at+jwt", "kid"}` and `claims`.
     pub fn issue(&self, claims: &AccessClaims) -> Result<String, TokensError> {
+        self.sign(ACCESS_TOKEN_TYPE, claims)
+    }
+
+    /// `claims` signed with header `{"alg", "typ", "kid"}`.
+    pub(crate) fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, TokensError> {
         let mut header = Header::new(self.algorithm.jwt());
-        header.typ = Some(ACCESS_TOKEN_TYPE.into());
+        header.typ = Some(typ.into());
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.key)
             .map_err(|e| TokensError::Sign(e.to_string()))
+    }
+
+    /// The JWS algorithm name it signs with (`EdDSA`, `ES256`, `RS256`).
+    pub fn algorithm_name(&self) -> &'static str {
+        self.algorithm.as_str()
     }
 }
 

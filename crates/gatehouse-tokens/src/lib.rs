@@ -10,6 +10,8 @@
 //! `Display` string.
 
 pub mod access;
+pub mod authorization;
+pub mod id_token;
 mod json;
 pub mod jwks;
 pub mod keys;

@@ -65,6 +65,13 @@ pub enum OAuthErrorCode {
     UnsupportedTokenType,
     ServerError,
     TemporarilyUnavailable,
+    /// The person (or the server for them) refused (RFC 6749 §4.1.2.1).
+    AccessDenied,
+    UnsupportedResponseType,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` and no one is signed in.
+    LoginRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
 }
 
 impl OAuthErrorCode {
@@ -79,6 +86,11 @@ impl OAuthErrorCode {
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 

@@ -40,7 +40,7 @@ pub use oauth::{
     AuthorizationServerMetadata, ClientListResponse, ClientResponse, ClientSecretResponse,
     ClientStatus, CreateClientRequest, GrantType, IntrospectionResponse, KeyListResponse,
     KeyResponse, OAuthErrorResponse, SigningKeyState, TokenResponse, UpdateClientRequest,
-    MAX_CLIENT_LIST_LEN, MAX_CLIENT_NAME_LEN,
+    UserInfoResponse, MAX_CLIENT_LIST_LEN, MAX_CLIENT_NAME_LEN,
 };
 pub use policy::{
     AuthorizeRequest, AuthorizeResponse, AuthorizeResult, CreatePolicyVersionRequest,

@@ -181,6 +181,34 @@ pub struct TokenResponse {
     pub token_type: String,
     pub expires_in: u64,
     pub scope: String,
+    /// The authorization code and refresh grants, for a client that may
+    /// refresh (TK-4: it rotates on every use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// OpenID Connect requests (`openid` in the scope): who signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// OpenID Connect's userinfo (Core §5.3): the person behind the access token,
+/// each claim only when its scope was granted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserInfoResponse {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The person's Gatehouse user type (`profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_verified: Option<bool>,
 }
 
 /// An introspection answer (RFC 7662 §2.2). An inactive token answers
@@ -219,7 +247,9 @@ pub struct IntrospectionResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationServerMetadata {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
+    pub userinfo_endpoint: String,
     pub jwks_uri: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
@@ -233,6 +263,16 @@ pub struct AuthorizationServerMetadata {
     /// with sign-in, ID tokens are signed with them.
     pub id_token_signing_alg_values_supported: Vec<String>,
     pub subject_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<String>,
+    /// `S256` only (RFC 7636; `plain` is refused).
+    pub code_challenge_methods_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub acr_values_supported: Vec<String>,
+    /// RFC 9207: the authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
+    pub claims_parameter_supported: bool,
     pub service_documentation: String,
 }
 

@@ -151,7 +151,8 @@ fn end_reasons_are_named_for_the_audit() {
             "locked",
             "disabled",
             "admin",
-            "replaced"
+            "replaced",
+            "code_reuse"
         ]
     );
     let single = SessionRules {

@@ -1,21 +1,24 @@
-//! What the authorization server publishes (RFC 8414, RFC 7517): its metadata,
-//! at both discovery addresses until sign-in completes OpenID Connect's, and
-//! its public keys.
+//! What the authorization server publishes (RFC 8414, OpenID Connect
+//! Discovery 1.0, RFC 7517): its metadata, the same at both discovery
+//! addresses, with every endpoint, scope and claim; and its public keys.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gatehouse_tokens::authorization::OIDC_SCOPES;
+use gatehouse_tokens::id_token::{ACR_ONE_FACTOR, ACR_TWO_FACTORS};
 use gatehouse_types::AuthorizationServerMetadata;
 use http::{header, HeaderValue};
 
 use crate::app::AppState;
 use crate::authz::Action;
 
-/// Every scope a client may be registered with: each action's, and
-/// introspection.
+/// Every scope a client may be registered with: each action's,
+/// introspection, and OpenID Connect's.
 pub fn known_scopes() -> Vec<String> {
     let mut scopes: Vec<String> = Action::ALL.iter().map(|a| a.scope().to_owned()).collect();
     scopes.push(super::introspect::INTROSPECT_SCOPE.to_owned());
+    scopes.extend(OIDC_SCOPES.iter().map(|s| (*s).to_owned()));
     scopes.sort();
     scopes.dedup();
     scopes
@@ -38,19 +41,55 @@ pub fn metadata(state: &AppState) -> AuthorizationServerMetadata {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let mut client_methods = secret_methods.clone();
+    // Public clients (native apps with PKCE) name themselves by client_id.
+    client_methods.push("none".to_owned());
     AuthorizationServerMetadata {
+        authorization_endpoint: at("/oauth2/authorize"),
         token_endpoint: at("/oauth2/token"),
+        userinfo_endpoint: at("/oauth2/userinfo"),
         jwks_uri: at("/.well-known/jwks.json"),
         revocation_endpoint: at("/oauth2/revoke"),
         introspection_endpoint: at("/oauth2/introspect"),
-        grant_types_supported: vec!["client_credentials".into()],
-        response_types_supported: vec![],
-        token_endpoint_auth_methods_supported: secret_methods.clone(),
-        revocation_endpoint_auth_methods_supported: secret_methods.clone(),
+        grant_types_supported: strings(&[
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+        ]),
+        response_types_supported: strings(&["code"]),
+        response_modes_supported: strings(&["query"]),
+        code_challenge_methods_supported: strings(&["S256"]),
+        token_endpoint_auth_methods_supported: client_methods.clone(),
+        revocation_endpoint_auth_methods_supported: client_methods,
         introspection_endpoint_auth_methods_supported: secret_methods,
         scopes_supported: known_scopes(),
+        claims_supported: strings(&[
+            "iss",
+            "sub",
+            "aud",
+            "azp",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "amr",
+            "acr",
+            "sid",
+            "name",
+            "user_type",
+            "email",
+            "email_verified",
+            "phone_number",
+            "phone_number_verified",
+        ]),
+        acr_values_supported: strings(&[ACR_ONE_FACTOR, ACR_TWO_FACTORS]),
         id_token_signing_alg_values_supported: algorithms,
         subject_types_supported: vec!["public".into()],
+        authorization_response_iss_parameter_supported: true,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        claims_parameter_supported: false,
         service_documentation: at("/v1/openapi.json"),
         issuer,
     }

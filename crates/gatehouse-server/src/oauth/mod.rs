@@ -1,13 +1,19 @@
-//! The OAuth 2.0 endpoints (TK-5, ID-10): the token endpoint, revocation
-//! (RFC 7009), introspection (RFC 7662) and the published metadata (RFC 8414,
-//! JWKS). They authenticate their callers by client credentials and answer
-//! errors in RFC 6749 §5.2's shape, which every OAuth client parses; the
-//! pipeline records them like any request.
+//! The OAuth 2.0 and OpenID Connect endpoints (TK-5, TK-6, ID-10): the
+//! authorization endpoint with its hosted sign-in page, the token endpoint,
+//! revocation (RFC 7009), introspection (RFC 7662), userinfo, and the
+//! published metadata (RFC 8414, OpenID Connect Discovery, JWKS). Clients
+//! authenticate by their credentials (public ones by `client_id` where the
+//! RFCs allow), errors are answered in RFC 6749 §5.2's shape, which every
+//! OAuth client parses, and the pipeline records them like any request.
 
+pub mod authorize;
+mod code_grant;
 pub mod discovery;
 pub mod introspect;
+mod page;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use axum::body::Bytes;
 use axum::response::{IntoResponse, Response};
@@ -46,7 +52,7 @@ impl Refusal {
         }
     }
 
-    fn because(mut self, reason: &'static str) -> Refusal {
+    pub(crate) fn because(mut self, reason: &'static str) -> Refusal {
         self.reason = Some(reason);
         self
     }
@@ -104,7 +110,11 @@ fn gatehouse_code(code: OAuthErrorCode) -> ErrorCode {
         OAuthErrorCode::UnauthorizedClient | OAuthErrorCode::InvalidScope => ErrorCode::Forbidden,
         OAuthErrorCode::ServerError => ErrorCode::Internal,
         OAuthErrorCode::TemporarilyUnavailable => ErrorCode::Unavailable,
+        OAuthErrorCode::AccessDenied | OAuthErrorCode::LoginRequired => ErrorCode::Forbidden,
         OAuthErrorCode::InvalidRequest
+        | OAuthErrorCode::UnsupportedResponseType
+        | OAuthErrorCode::RequestNotSupported
+        | OAuthErrorCode::RequestUriNotSupported
         | OAuthErrorCode::InvalidGrant
         | OAuthErrorCode::UnsupportedGrantType
         | OAuthErrorCode::UnsupportedTokenType => ErrorCode::InvalidParameter,

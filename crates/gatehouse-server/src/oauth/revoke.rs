@@ -1,6 +1,10 @@
-//! `POST /oauth2/revoke` (RFC 7009): a client revokes an access token it was
-//! issued. Unknown, malformed and expired tokens answer 200 all the same
-//! (§2.2); a revocation holds on every replica within a second (TK-5).
+//! `POST /oauth2/revoke` (RFC 7009): a client revokes an access token or a
+//! refresh token it was issued (a public client names itself by
+//! `client_id`, §2.1). A refresh token's revocation ends its session, and with
+//! it every token the session was issued (§2.1: "SHOULD also invalidate all
+//! access tokens based on the same authorization grant"). Unknown, malformed
+//! and expired tokens answer 200 all the same (§2.2); a revocation holds on
+//! every replica within a second (TK-5).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,7 +14,9 @@ use gatehouse_tokens::oauth::OAuthErrorCode;
 use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::{authenticate_client, form, refuse, Refusal};
+use gatehouse_identity::session::{EndReason, RefreshToken};
+
+use super::{form, refuse, Refusal};
 use crate::app::AppState;
 use crate::pipeline::{Audit, AuditSlot};
 
@@ -36,7 +42,7 @@ async fn run(
     slot: Option<&AuditSlot>,
 ) -> Result<(), Refusal> {
     let params = form(headers, body)?;
-    let client = authenticate_client(state, headers, &params, slot).await?;
+    let client = super::code_grant::client_of(state, headers, &params, slot).await?;
     let token = params.require("token")?;
     // §2.1: a hint the server does not know is ignored, not refused.
     let note = |outcome: &str| {
@@ -47,6 +53,9 @@ async fn run(
                 .insert("revocation".into(), json!(outcome));
         }
     };
+    if let Some(hash) = RefreshToken::hash_presented(token) {
+        return revoke_refresh(state, audit, &client.id, &hash, note).await;
+    }
     let Ok(claims) = state.auth.verify_jwt(token) else {
         // Not a token this server would accept now: nothing to revoke.
         note("not_an_active_token");
@@ -86,5 +95,63 @@ async fn run(
         .revoke_token(&claims.jti, claims.exp.saturating_add(60));
     // Live tails held with this token end now, not at their next check.
     state.policies.recheck_all();
+    Ok(())
+}
+
+/// A refresh token: its session ends (a spent one too: the grant is over).
+async fn revoke_refresh(
+    state: &AppState,
+    audit: &Audit,
+    client_id: &str,
+    hash: &[u8],
+    note: impl Fn(&str),
+) -> Result<(), Refusal> {
+    let unavailable = || Refusal::new(OAuthErrorCode::TemporarilyUnavailable, "try again later");
+    let sessions = state.store.sessions();
+    let Some(refresh) = sessions
+        .find_refresh(hash)
+        .await
+        .map_err(|_| unavailable())?
+    else {
+        note("not_an_active_token");
+        return Ok(());
+    };
+    let Some(session) = sessions
+        .find_session(&refresh.session_id)
+        .await
+        .map_err(|_| unavailable())?
+    else {
+        note("not_an_active_token");
+        return Ok(());
+    };
+    if session.client_id != client_id {
+        note("issued_to_another_client");
+        return Err(Refusal::new(
+            OAuthErrorCode::UnauthorizedClient,
+            "the token was not issued to this client",
+        ));
+    }
+    if session.ended_at_us.is_some() {
+        note("session_already_ended");
+        return Ok(());
+    }
+    audit.resource("user", session.user_id.clone());
+    note("session_ended");
+    audit
+        .commit_change(&state.audit, StatusCode::OK, |change| {
+            let session = &session;
+            async move {
+                crate::sessions::end(
+                    state,
+                    &session.user_id,
+                    std::slice::from_ref(&session.id),
+                    EndReason::Logout,
+                    &change,
+                )
+                .await
+            }
+        })
+        .await
+        .map_err(|_| unavailable())?;
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! `POST /oauth2/token` (RFC 6749 §3.2): the client credentials grant (§4.4).
-//! The authorization code and refresh grants come with sign-in; the implicit
-//! and password grants never will (RFC 9700).
+//! `POST /oauth2/token` (RFC 6749 §3.2): the client credentials grant (§4.4),
+//! and for people the authorization code (§4.1.3, PKCE required) and refresh
+//! (§6) grants, in [`super::code_grant`]. The implicit and password grants
+//! never will be (RFC 9700).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,18 +16,19 @@ use gatehouse_types::TokenResponse;
 use http::HeaderMap;
 use serde_json::json;
 
-use super::{answer, authenticate_client, client_principal, form, refuse, Refusal};
+use super::{answer, authenticate_client, client_principal, code_grant, form, refuse, Refusal};
 use crate::app::AppState;
-use crate::pipeline::AuditSlot;
+use crate::pipeline::{Audit, AuditSlot};
 
 pub async fn token(
     State(state): State<AppState>,
     slot: Option<Extension<AuditSlot>>,
+    audit: Audit,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let slot = slot.map(|Extension(s)| s);
-    match grant(&state, &headers, &body, slot.as_ref()).await {
+    match grant(&state, &audit, &headers, &body, slot.as_ref()).await {
         Ok(response) => answer(&response),
         Err(refusal) => refuse(slot.as_ref(), refusal),
     }
@@ -34,6 +36,7 @@ pub async fn token(
 
 async fn grant(
     state: &AppState,
+    audit: &Audit,
     headers: &HeaderMap,
     body: &Bytes,
     slot: Option<&AuditSlot>,
@@ -49,11 +52,22 @@ async fn grant(
                 json!(grant_type.chars().take(64).collect::<String>()),
             );
     }
-    if GrantType::parse(grant_type) != Some(GrantType::ClientCredentials) {
-        return Err(Refusal::new(
-            OAuthErrorCode::UnsupportedGrantType,
-            "this server issues tokens for the client_credentials grant",
-        ));
+    match GrantType::parse(grant_type) {
+        Some(GrantType::ClientCredentials) => {}
+        Some(GrantType::AuthorizationCode) => {
+            let client = code_grant::client_of(state, headers, &params, slot).await?;
+            return code_grant::exchange(state, audit, &client, &params).await;
+        }
+        Some(GrantType::RefreshToken) => {
+            let client = code_grant::client_of(state, headers, &params, slot).await?;
+            return code_grant::refresh(state, audit, &client, &params).await;
+        }
+        None => {
+            return Err(Refusal::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "the grant types here are client_credentials, authorization_code and refresh_token",
+            ))
+        }
     }
     let client = authenticate_client(state, headers, &params, slot).await?;
     let scopes = granted_scopes(&client, &params)?;
@@ -80,6 +94,8 @@ async fn grant(
         token_type: "Bearer".into(),
         expires_in: u64::try_from(state.tokens.access_ttl_seconds).unwrap_or(300),
         scope: scopes.to_string(),
+        refresh_token: None,
+        id_token: None,
     })
 }
 

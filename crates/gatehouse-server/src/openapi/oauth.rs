@@ -7,21 +7,102 @@
 use gatehouse_types::{
     ApiError, AuthorizationServerMetadata, ClientListResponse, ClientResponse,
     ClientSecretResponse, CreateClientRequest, IntrospectionResponse, KeyListResponse,
-    OAuthErrorResponse, TokenResponse, UpdateClientRequest,
+    OAuthErrorResponse, TokenResponse, UpdateClientRequest, UserInfoResponse,
 };
 use utoipa::ToSchema;
 
 /// `POST /oauth2/token`'s form.
 #[derive(ToSchema)]
 pub struct TokenForm {
-    /// `client_credentials`.
+    /// `client_credentials`, `authorization_code` or `refresh_token`.
     grant_type: String,
     /// Space-separated; the client's registered scopes when absent.
     scope: Option<String>,
-    /// With `client_secret_post` (else HTTP Basic).
+    /// With `client_secret_post` (else HTTP Basic); a public client's only proof.
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// `authorization_code`: the code, its request's redirect URI and the PKCE verifier.
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    /// `refresh_token`: the refresh token to rotate.
+    refresh_token: Option<String>,
 }
+
+/// `POST /oauth2/authorize`'s form: one step of the hosted sign-in page.
+#[derive(ToSchema)]
+pub struct AuthorizeStepForm {
+    /// The request id the page carries.
+    request: String,
+    /// `password`, `otp_start`, `otp_verify`, `mfa`, `mfa_send`, `directory`,
+    /// `consent`, `cancel`, or `choose_…` to show another way in.
+    step: String,
+    email: Option<String>,
+    password: Option<String>,
+    login: Option<String>,
+    channel: Option<String>,
+    address: Option<String>,
+    challenge: Option<String>,
+    method: Option<String>,
+    code: Option<String>,
+    /// `allow` or `deny`.
+    decision: Option<String>,
+}
+
+/// Authorization endpoint
+///
+/// RFC 6749 §4.1.1 with PKCE (`S256` only) and OpenID Connect: checks the
+/// request and answers the hosted sign-in page (HTML, strict CSP, a cookie
+/// binding the request to the browser). An unknown client or an unregistered
+/// redirect URI gets an error page; any other error is redirected to the
+/// client with `error`, `state` and `iss`.
+#[utoipa::path(get, path = "/oauth2/authorize", tag = "oauth",
+    extensions(("x-gatehouse-action" = json!("oauth2.authorize"))),
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query),
+        ("redirect_uri" = String, Query, description = "Registered exactly, or loopback on any port"),
+        ("code_challenge" = String, Query, description = "BASE64URL(SHA-256(verifier))"),
+        ("code_challenge_method" = String, Query, description = "`S256`"),
+        ("scope" = Option<String>, Query),
+        ("state" = Option<String>, Query),
+        ("nonce" = Option<String>, Query),
+        ("login_hint" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "The sign-in page", content_type = "text/html"),
+        (status = 303, description = "Back to the client with an error"),
+        (status = 400, description = "No safe redirect: an error page", content_type = "text/html"),
+    ))]
+pub fn authorize() {}
+
+/// A step of the hosted sign-in page
+///
+/// The page's forms post here; each runs the same sign-in as `/v1/auth`. The
+/// answer is the next page, or `303` to the client with a code (valid 60 s,
+/// once) or `access_denied`.
+#[utoipa::path(post, path = "/oauth2/authorize", tag = "oauth",
+    extensions(("x-gatehouse-action" = json!("oauth2.authorize_step"))),
+    request_body(content = AuthorizeStepForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The next page", content_type = "text/html"),
+        (status = 303, description = "Back to the client with a code or an error"),
+        (status = 400, description = "The request expired, was finished, or began in another browser", content_type = "text/html"),
+    ))]
+pub fn authorize_step() {}
+
+/// UserInfo endpoint
+///
+/// OpenID Connect Core §5.3: the person behind the access token, each claim
+/// only if its scope was granted. A client's token needs `openid`.
+#[utoipa::path(get, path = "/oauth2/userinfo", tag = "oauth", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("me.userinfo"))),
+    responses(
+        (status = 200, description = "The person's claims", body = UserInfoResponse),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "The token lacks `openid`", body = ApiError),
+    ))]
+pub fn userinfo() {}
 
 /// `POST /oauth2/revoke` and `/oauth2/introspect`'s form.
 #[derive(ToSchema)]

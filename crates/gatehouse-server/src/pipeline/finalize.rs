@@ -128,8 +128,10 @@ async fn handle(state: AppState, mut request: Request, next: Next) -> Response {
     }
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
-        // A response that may be cached (the published keys) says so itself.
-        if name == header::CACHE_CONTROL && headers.contains_key(&name) {
+        // A response that may be cached (the published keys) says so itself;
+        // the hosted sign-in page brings its own (as strict) policy.
+        let is_own = name == header::CACHE_CONTROL || name == header::CONTENT_SECURITY_POLICY;
+        if is_own && headers.contains_key(&name) {
             continue;
         }
         headers.insert(name, HeaderValue::from_static(value));

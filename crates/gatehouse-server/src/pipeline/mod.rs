@@ -68,6 +68,10 @@ pub enum PrincipalKind {
 pub struct UserGrant {
     pub user_id: String,
     pub session_id: String,
+    /// The scopes a client's token for the person is limited to; `None` for
+    /// Gatehouse's own (signed in through `/v1/auth`), which the policies
+    /// alone limit.
+    pub scopes: Option<Vec<String>>,
     pub jti: String,
     pub user_type: String,
     /// The `User` entity's attributes, for the policies.
@@ -135,8 +139,18 @@ impl Principal {
     /// is all it carries, a client's access token also its scopes; a person
     /// does what the policies allow.
     pub fn has_scope_for(&self, action: crate::authz::Action) -> bool {
-        self.client_grant()
-            .is_none_or(|g| g.scopes.iter().any(|s| s == action.scope()))
+        let covers = |scopes: &[String]| {
+            scopes.iter().any(|s| {
+                s == action.scope()
+                    // OpenID Connect's userinfo is what `openid` is for.
+                    || (action == crate::authz::Action::ReadUserInfo && s == "openid")
+            })
+        };
+        match &self.kind {
+            PrincipalKind::Client(grant) => covers(&grant.scopes),
+            PrincipalKind::User(grant) => grant.scopes.as_deref().is_none_or(covers),
+            PrincipalKind::ApiToken(_) => true,
+        }
     }
 }
 

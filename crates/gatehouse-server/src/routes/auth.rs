@@ -14,6 +14,7 @@ use gatehouse_types::{
 use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::pipeline::{ApiJson, Audit};
+use crate::sign_in::Via;
 use crate::{challenges, sessions, sign_in};
 
 /// `POST /v1/auth/password`: an access token and a refresh token, a
@@ -23,7 +24,11 @@ pub async fn password(
     audit: Audit,
     ApiJson(request): ApiJson<PasswordSignInRequest>,
 ) -> Result<Json<SignInStep>, ApiFailure> {
-    Ok(Json(sign_in::with_password(&state, &audit, request).await?))
+    Ok(Json(
+        sign_in::with_password(&state, &audit, request, &Via::Api)
+            .await?
+            .into_api()?,
+    ))
 }
 
 /// `POST /v1/auth/otp/start`: a code by email or SMS, and its challenge.
@@ -32,7 +37,9 @@ pub async fn otp_start(
     audit: Audit,
     ApiJson(request): ApiJson<OtpStartRequest>,
 ) -> Result<Json<ChallengeResponse>, ApiFailure> {
-    Ok(Json(challenges::start_otp(&state, &audit, request).await?))
+    Ok(Json(
+        challenges::start_otp(&state, &audit, request, &Via::Api).await?,
+    ))
 }
 
 /// `POST /v1/auth/otp/verify`: the code; signed in, or a second factor due.
@@ -41,7 +48,11 @@ pub async fn otp_verify(
     audit: Audit,
     ApiJson(request): ApiJson<OtpVerifyRequest>,
 ) -> Result<Json<SignInStep>, ApiFailure> {
-    Ok(Json(challenges::verify_otp(&state, &audit, request).await?))
+    Ok(Json(
+        challenges::verify_otp(&state, &audit, request, &Via::Api)
+            .await?
+            .into_api()?,
+    ))
 }
 
 /// `POST /v1/auth/mfa`: the second factor.
@@ -50,7 +61,11 @@ pub async fn mfa(
     audit: Audit,
     ApiJson(request): ApiJson<MfaRequest>,
 ) -> Result<Json<SignInStep>, ApiFailure> {
-    Ok(Json(challenges::mfa(&state, &audit, request).await?))
+    Ok(Json(
+        challenges::mfa(&state, &audit, request, &Via::Api)
+            .await?
+            .into_api()?,
+    ))
 }
 
 /// `POST /v1/auth/refresh`: the next pair; a spent refresh token ends its
@@ -61,7 +76,13 @@ pub async fn refresh(
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<SignInResponse>, ApiFailure> {
     Ok(Json(
-        sessions::refresh(&state, &audit, &request.refresh_token).await?,
+        sessions::refresh(
+            &state,
+            &audit,
+            &request.refresh_token,
+            sessions::FIRST_PARTY_CLIENT,
+        )
+        .await?,
     ))
 }
 
@@ -107,6 +128,8 @@ pub async fn directory(
     ApiJson(request): ApiJson<DirectorySignInRequest>,
 ) -> Result<Json<SignInStep>, ApiFailure> {
     Ok(Json(
-        crate::directory::sign_in(&state, &audit, request).await?,
+        crate::directory::sign_in(&state, &audit, request, &Via::Api)
+            .await?
+            .into_api()?,
     ))
 }

@@ -481,7 +481,20 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         Action::RotateKeys,
         keys::rotate,
     )
-    // OAuth 2.0: callers authenticate with client credentials, not a bearer.
+    // OAuth 2.0: callers authenticate with client credentials, not a bearer;
+    // the authorization endpoint is a person's browser signing in.
+    .public(
+        Method::GET,
+        "/oauth2/authorize",
+        "oauth2.authorize",
+        oauth::authorize::authorize,
+    )
+    .public(
+        Method::POST,
+        "/oauth2/authorize",
+        "oauth2.authorize_step",
+        oauth::authorize::step,
+    )
     .public(
         Method::POST,
         "/oauth2/token",
@@ -499,6 +512,12 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         "/oauth2/introspect",
         "oauth2.introspect",
         oauth::introspect::introspect,
+    )
+    .private(
+        Method::GET,
+        "/oauth2/userinfo",
+        Action::ReadUserInfo,
+        oauth::userinfo::userinfo,
     )
     .public(
         Method::GET,

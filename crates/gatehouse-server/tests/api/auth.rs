@@ -9,7 +9,7 @@ use gatehouse_types::{ErrorCode, Role};
 use crate::assert_error;
 
 /// The routes that need no bearer credential, and nothing else.
-pub const PUBLIC_ROUTES: [(&str, &str); 17] = [
+pub const PUBLIC_ROUTES: [(&str, &str); 19] = [
     ("GET", "/healthz"),
     ("POST", "/v1/auth/password"),
     ("POST", "/v1/auth/refresh"),
@@ -21,6 +21,8 @@ pub const PUBLIC_ROUTES: [(&str, &str); 17] = [
     ("POST", "/v1/signup"),
     ("POST", "/v1/signup/{id}/verify"),
     ("POST", "/v1/messaging/sms-status"),
+    ("GET", "/oauth2/authorize"),
+    ("POST", "/oauth2/authorize"),
     ("POST", "/oauth2/token"),
     ("POST", "/oauth2/revoke"),
     ("POST", "/oauth2/introspect"),

@@ -97,6 +97,7 @@ async fn a_challenge_completes_once_and_a_registration_advances_from_its_version
             expires_at_us: 1_000,
             checks: 0,
             completed_at_us: None,
+            authorization_hash: None,
         };
         s.create_challenge(&challenge).await.unwrap();
         assert_eq!(

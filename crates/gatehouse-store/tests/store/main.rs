@@ -3,6 +3,7 @@
 
 mod audit;
 mod audit_search;
+mod authorizations;
 mod capacity;
 mod challenges;
 mod existing;

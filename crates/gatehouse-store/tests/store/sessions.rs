@@ -34,7 +34,7 @@ fn user(id: &str, user_type: &str) -> UserRow {
 }
 
 /// The `clinician` type and the users `ids` of it.
-async fn with_users(store: &dyn Store, ids: &[&str]) {
+pub(crate) async fn with_users(store: &dyn Store, ids: &[&str]) {
     let sealer = sealer(1000);
     let row = UserTypeRow {
         name: "clinician".into(),
@@ -83,6 +83,8 @@ fn session(id: &str, user_id: &str, at: i64) -> SessionRow {
         last_seen_at_us: at,
         ended_at_us: None,
         end_reason: None,
+        client_id: "gatehouse".into(),
+        scope: String::new(),
     }
 }
 
@@ -311,7 +313,7 @@ async fn a_session_opens_with_its_first_refresh_token_and_can_end_the_others() {
             async move {
                 let rec = record(&s.user_id, "sessions.open", s.created_at_us);
                 sessions
-                    .open_session(&s, &r, None, &rec, sealer)
+                    .open_session(&s, Some(&r), None, &rec, sealer)
                     .await
                     .unwrap()
             }
@@ -349,7 +351,7 @@ async fn a_session_opens_with_its_first_refresh_token_and_can_end_the_others() {
         let ended = sessions
             .open_session(
                 &session("s4", "u1", 400),
-                &refresh(4, "s4", 400),
+                Some(&refresh(4, "s4", 400)),
                 Some(&only),
                 &rec,
                 &sealer,
@@ -411,7 +413,7 @@ async fn a_session_opens_with_its_first_refresh_token_and_can_end_the_others() {
         assert!(sessions
             .open_session(
                 &session("s3", "u2", 500),
-                &refresh(5, "s3", 500),
+                Some(&refresh(5, "s3", 500)),
                 None,
                 &rec,
                 &sealer
@@ -421,7 +423,7 @@ async fn a_session_opens_with_its_first_refresh_token_and_can_end_the_others() {
         assert!(sessions
             .open_session(
                 &session("s5", "u2", 500),
-                &refresh(3, "s5", 500),
+                Some(&refresh(3, "s5", 500)),
                 None,
                 &rec,
                 &sealer
@@ -448,7 +450,7 @@ async fn a_refresh_token_rotates_once_however_many_present_it() {
         sessions
             .open_session(
                 &session("s1", "u1", 100),
-                &refresh(1, "s1", 100),
+                Some(&refresh(1, "s1", 100)),
                 None,
                 &rec,
                 &sealer,
@@ -573,7 +575,7 @@ async fn ending_sessions_ends_only_open_ones_and_tells_every_replica() {
             sessions
                 .open_session(
                     &session(id, user, at),
-                    &refresh(i as u8 + 1, id, at),
+                    Some(&refresh(i as u8 + 1, id, at)),
                     None,
                     &rec,
                     &sealer,
@@ -832,7 +834,7 @@ async fn a_batch_of_session_writes_commits_together_and_a_spent_token_loses() {
         let writes = [
             SessionWrite::Open {
                 session: &s1,
-                refresh: &r1,
+                refresh: Some(&r1),
                 end_others: None,
                 audit: &recs[0],
             },

@@ -456,11 +456,33 @@ async fn discovery_and_the_key_set_describe_what_exists(db: Db) {
             meta["introspection_endpoint"],
             server.url("/oauth2/introspect")
         );
-        assert_eq!(meta["grant_types_supported"], json!(["client_credentials"]));
+        assert_eq!(
+            meta["authorization_endpoint"],
+            server.url("/oauth2/authorize")
+        );
+        assert_eq!(meta["userinfo_endpoint"], server.url("/oauth2/userinfo"));
+        assert_eq!(
+            meta["grant_types_supported"],
+            json!(["authorization_code", "refresh_token", "client_credentials"])
+        );
+        // Code only: no implicit, no hybrid (RFC 9700); PKCE with S256 only.
+        assert_eq!(meta["response_types_supported"], json!(["code"]));
+        assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
         assert_eq!(
             meta["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "client_secret_post", "none"])
+        );
+        assert_eq!(
+            meta["introspection_endpoint_auth_methods_supported"],
             json!(["client_secret_basic", "client_secret_post"])
         );
+        for claim in ["sub", "auth_time", "nonce", "amr", "acr", "email"] {
+            assert!(meta["claims_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(claim)));
+        }
         assert_eq!(
             meta["id_token_signing_alg_values_supported"],
             json!(["EdDSA"])
@@ -469,6 +491,9 @@ async fn discovery_and_the_key_set_describe_what_exists(db: Db) {
         assert!(
             scopes.contains(&json!("audit:read")) && scopes.contains(&json!("tokens:introspect"))
         );
+        for scope in ["openid", "profile", "email", "phone", "offline_access"] {
+            assert!(scopes.contains(&json!(scope)), "{scope}");
+        }
     }
     let jwks = server
         .raw()

@@ -3,9 +3,11 @@
 
 mod attacks;
 mod clients;
+mod code_flow;
 mod endpoints;
 mod interop;
 mod keys;
+mod oidc_interop;
 mod replicas;
 
 use base64::engine::general_purpose::STANDARD;
