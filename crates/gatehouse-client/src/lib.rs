@@ -10,6 +10,7 @@
 
 mod error;
 mod machines;
+mod people;
 mod pin;
 mod query;
 mod roots;
@@ -33,6 +34,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use error::ClientError;
+pub use people::UserFilters;
 pub use pin::{client_config, normalize_fingerprint, PinnedVerifier};
 pub use query::{BlockedFilters, BlockedSummaryQuery, ExportFormat};
 pub use roots::{CaRoots, CaVerifier};

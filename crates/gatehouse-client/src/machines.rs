@@ -90,7 +90,7 @@ impl Client {
 
 /// An id as one path segment: anything but the unreserved characters is
 /// percent-encoded, so an id cannot add a segment or a query.
-fn segment(id: &str) -> String {
+pub(crate) fn segment(id: &str) -> String {
     id.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

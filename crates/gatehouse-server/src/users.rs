@@ -430,9 +430,24 @@ pub async fn apply(
         Edit::Lock | Edit::Unlock | Edit::Approve | Edit::Reject => None,
     }
     .unwrap_or_else(|| current.user_type.clone());
+    let expected_us = match &edit {
+        Edit::Update(request) => request.expected_updated_at.map(to_micros),
+        Edit::Lock | Edit::Unlock | Edit::Approve | Edit::Reject => None,
+    };
+    let is_stale = |row: &UserRow| expected_us.is_some_and(|us| us != row.updated_at_us);
+    if is_stale(&current) {
+        return Err(edited_meanwhile());
+    }
     let user_type = load_type(store, &type_name).await?;
     edited(&current, &edit, &user_type, now_us)?;
+    // Checked again on the row the transaction holds: of two editors who read
+    // the same version, the second is refused.
+    let stale = std::sync::atomic::AtomicBool::new(false);
     let edit_fn = |before: &UserRow| -> Option<UserRow> {
+        if is_stale(before) {
+            stale.store(true, std::sync::atomic::Ordering::Relaxed);
+            return None;
+        }
         edited(before, &edit, &user_type, now_us)
             .ok()
             .filter(|after| {
@@ -453,9 +468,19 @@ pub async fn apply(
         .await?;
     match updated {
         UserUpdated::Done { after, .. } => to_response(&after),
+        UserUpdated::Unchanged(_) if stale.load(std::sync::atomic::Ordering::Relaxed) => {
+            Err(edited_meanwhile())
+        }
         UserUpdated::Unchanged(row) => to_response(&row),
         UserUpdated::Unknown => Err(ApiFailure::not_found("user")),
     }
+}
+
+fn edited_meanwhile() -> ApiFailure {
+    ApiFailure::new(
+        ErrorCode::Conflict,
+        "the user was changed by someone else since it was read: reload it and edit again",
+    )
 }
 
 /// Applies `edit` at the server's time.

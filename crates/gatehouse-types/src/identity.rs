@@ -258,6 +258,11 @@ pub struct UpdateUserRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub status: Option<UserStatus>,
+    /// The `updated_at` the editor read: when the user changed since, the
+    /// edit is refused with `409 conflict` and nothing is overwritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "string"))]
+    pub expected_updated_at: Option<DateTime<Utc>>,
 }
 
 /// `GET /v1/users`: a page in creation order; `next_after` continues it.
@@ -371,4 +376,31 @@ impl std::fmt::Debug for SetPasswordRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SetPasswordRequest { .. }")
     }
+}
+
+/// A message the development outbox kept (ID-11): what the embedded server
+/// "sent", shown by the console's outbox page. Only an outbox configured for
+/// development keeps any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OutboxMessage {
+    /// Increasing over the outbox's life.
+    pub id: u64,
+    pub at: DateTime<Utc>,
+    pub to: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// `sign_in_code`, `sign_up_code`, `account_exists`, `factor_changed`, `notice`.
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// `GET /v1/outbox`: oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OutboxResponse {
+    pub items: Vec<OutboxMessage>,
 }

@@ -30,11 +30,11 @@ pub use audit_query::{
 };
 pub use error::{ApiError, ErrorCode, BLOCK_REASONS};
 pub use identity::{
-    AttributeDeclaration, AttributeKind, CreateUserRequest, PasswordSignInRequest, Proof,
-    RefreshRequest, RegistrationFlowDefinition, RegistrationFlowListResponse, SecondFactor,
-    SessionListResponse, SessionResponse, SetPasswordRequest, SignInMethod, SignInResponse,
-    UpdateUserRequest, UserPage, UserResponse, UserStatus, UserTypeDefinition,
-    UserTypeListResponse, MAX_USER_PAGE,
+    AttributeDeclaration, AttributeKind, CreateUserRequest, OutboxMessage, OutboxResponse,
+    PasswordSignInRequest, Proof, RefreshRequest, RegistrationFlowDefinition,
+    RegistrationFlowListResponse, SecondFactor, SessionListResponse, SessionResponse,
+    SetPasswordRequest, SignInMethod, SignInResponse, UpdateUserRequest, UserPage, UserResponse,
+    UserStatus, UserTypeDefinition, UserTypeListResponse, MAX_USER_PAGE,
 };
 pub use oauth::{
     AuthorizationServerMetadata, ClientListResponse, ClientResponse, ClientSecretResponse,

@@ -5,10 +5,12 @@
 pub mod audit;
 pub mod blocked;
 pub mod export;
+pub mod machines;
 pub mod policies;
 pub mod servers;
 pub mod session;
 pub mod tokens;
+pub mod users;
 
 use chrono::{DateTime, Utc};
 use gatehouse_client::Client;

@@ -4,9 +4,9 @@
 
 use gatehouse_types::{
     ApiError, ChallengeResponse, ChangePasswordRequest, DirectorySignInRequest, FactorsResponse,
-    MfaRequest, OtpStartRequest, OtpVerifyRequest, RecoveryCodesResponse, RejectUserRequest,
-    SessionListResponse, SignInStep, SignUpRequest, SignUpResponse, SignUpVerifyRequest,
-    TotpConfirmRequest, TotpEnrolmentResponse, UserResponse,
+    MfaRequest, OtpStartRequest, OtpVerifyRequest, OutboxResponse, RecoveryCodesResponse,
+    RejectUserRequest, SessionListResponse, SignInStep, SignUpRequest, SignUpResponse,
+    SignUpVerifyRequest, TotpConfirmRequest, TotpEnrolmentResponse, UserResponse,
 };
 
 /// Send a sign-in code
@@ -165,7 +165,7 @@ pub fn change_my_password() {}
 /// sending, bodies included; `404` otherwise.
 #[utoipa::path(get, path = "/v1/outbox", tag = "me", security(("bearer" = [])),
     extensions(("x-gatehouse-action" = json!("outbox.list"))),
-    responses((status = 200, description = "`{\"items\": [...]}`, oldest first")))]
+    responses((status = 200, description = "What the development outbox kept, oldest first", body = OutboxResponse)))]
 pub fn outbox() {}
 
 /// An SMS delivery report

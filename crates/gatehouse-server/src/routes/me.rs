@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_identity::session::EndReason;
 use gatehouse_types::{
-    ChangePasswordRequest, FactorsResponse, RecoveryCodesResponse, SessionListResponse,
-    TotpConfirmRequest, TotpEnrolmentResponse, UserResponse,
+    ChangePasswordRequest, FactorsResponse, OutboxMessage, OutboxResponse, RecoveryCodesResponse,
+    SessionListResponse, TotpConfirmRequest, TotpEnrolmentResponse, UserResponse,
 };
 
 use crate::app::AppState;
@@ -136,12 +136,28 @@ pub async fn change_password(
 
 /// `GET /v1/outbox`: what the development outbox kept, newest last; `404`
 /// when the server sends for real.
-pub async fn outbox(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiFailure> {
+pub async fn outbox(State(state): State<AppState>) -> Result<Json<OutboxResponse>, ApiFailure> {
     let outbox = state
         .identity
         .senders
         .outbox
         .as_ref()
         .ok_or_else(|| ApiFailure::not_found("outbox"))?;
-    Ok(Json(serde_json::json!({ "items": outbox.list() })))
+    let items = outbox
+        .list()
+        .into_iter()
+        .map(|e| OutboxMessage {
+            id: e.id,
+            at: e.at,
+            to: e.to,
+            channel: e.channel.as_str().to_owned(),
+            kind: serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            subject: e.subject,
+            body: e.body,
+        })
+        .collect();
+    Ok(Json(OutboxResponse { items }))
 }

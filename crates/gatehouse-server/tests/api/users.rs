@@ -444,7 +444,69 @@ async fn pages_filter_and_continue_and_auditors_change_nothing(db: Db) {
     server.stop().await;
 }
 
+// proves: ID-3, CO-6 (a concurrent edit by another administrator is refused,
+// nothing overwritten)
+async fn an_edit_made_from_a_stale_read_is_refused_and_overwrites_nothing(db: Db) {
+    let server = TestServer::start(db).await;
+    with_clinicians(&server).await;
+    let user: Value = create(
+        &server,
+        json!({"user_type": "clinician", "display_name": "Ann", "email": "ann@example.com",
+               "phone": "+447700900124", "attributes": {"department": "icu"}}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let path = format!("/v1/users/{}", user["id"].as_str().unwrap());
+    let read_at = user["updated_at"].clone();
+    let admin = &server.admin_token;
+    // The first editor saves from what both read...
+    server.clock.advance(chrono::TimeDelta::seconds(1));
+    let first = send(
+        &server,
+        admin,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"display_name": "Ann Smith", "expected_updated_at": read_at})),
+    )
+    .await;
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    assert_ne!(first["updated_at"], read_at);
+    // ...the second, from the same read, is refused and changes nothing.
+    let second = send(
+        &server,
+        admin,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"attributes": {"department": "oncology"}, "expected_updated_at": read_at})),
+    )
+    .await;
+    let error = assert_error(second, 409, ErrorCode::Conflict).await;
+    assert!(error.message.contains("reload"), "{}", error.message);
+    let now: Value = send(&server, admin, reqwest::Method::GET, &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["display_name"], "Ann Smith");
+    assert_eq!(now["attributes"]["department"], "icu");
+    // Made from the version just read, it goes through.
+    let third = send(
+        &server,
+        admin,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"attributes": {"department": "oncology"}, "expected_updated_at": now["updated_at"]})),
+    )
+    .await;
+    assert_eq!(third.status(), 200);
+    server.stop().await;
+}
+
 on_both_databases!(
+    an_edit_made_from_a_stale_read_is_refused_and_overwrites_nothing,
     users_are_created_changed_and_disabled_on_the_record,
     bad_users_are_refused_each_with_a_clear_error,
     pages_filter_and_continue_and_auditors_change_nothing,

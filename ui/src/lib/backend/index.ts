@@ -33,6 +33,21 @@ import type {
   SessionInfo,
   StartupMode,
   Verification,
+  ClientResponse,
+  ClientSecretResponse,
+  CreateClientRequest,
+  KeyResponse,
+  OutboxResponse,
+  RegistrationFlowDefinition,
+  RegistrationFlowListResponse,
+  SessionListResponse,
+  SessionResponse,
+  UpdateClientRequest,
+  UpdateUserRequest,
+  UserListQuery,
+  UserPage,
+  UserResponse,
+  UserTypeListResponse,
 } from "../bindings";
 
 export class BackendError extends Error {
@@ -123,3 +138,36 @@ export function exportCsv(request: ExportRequest, onprogress: (progress: ExportP
   return call<ExportOutcome>("export_csv", { request, progress });
 }
 export const cancelExport = () => call<null>("cancel_export");
+
+// Users (CO-6): keyset pages, one user's detail and sessions, the pending queue.
+export const listUsers = (query: UserListQuery, after: string | null, limit: number) =>
+  call<UserPage>("list_users", { query, after, limit });
+export const getUser = (id: string) => call<UserResponse>("get_user", { id });
+/** `request.expected_updated_at` is the version the edit was made from: a
+ * concurrent edit rejects with `conflict` and nothing is overwritten. */
+export const updateUser = (id: string, request: UpdateUserRequest) =>
+  call<UserResponse>("update_user", { id, request });
+export const disableUser = (id: string) => call<UserResponse>("disable_user", { id });
+export const lockUser = (id: string) => call<UserResponse>("lock_user", { id });
+export const unlockUser = (id: string) => call<UserResponse>("unlock_user", { id });
+export const approveUser = (id: string) => call<UserResponse>("approve_user", { id });
+export const rejectUser = (id: string, reason: string) => call<UserResponse>("reject_user", { id, reason });
+export const listUserSessions = (id: string) => call<SessionListResponse>("list_user_sessions", { id });
+export const endUserSessions = (id: string) => call<SessionListResponse>("end_user_sessions", { id });
+export const endSession = (id: string) => call<SessionResponse>("end_session", { id });
+export const listUserTypes = () => call<UserTypeListResponse>("list_user_types");
+export const listRegistrationFlows = () => call<RegistrationFlowListResponse>("list_registration_flows");
+export const saveRegistrationFlow = (flow: RegistrationFlowDefinition) =>
+  call<RegistrationFlowDefinition>("save_registration_flow", { flow });
+export const listOutbox = () => call<OutboxResponse>("list_outbox");
+
+// Machines (ID-10, TK-2): OAuth clients and signing keys.
+export const listClients = () => call<ClientResponse[]>("list_clients");
+export const createClient = (request: CreateClientRequest) =>
+  call<ClientSecretResponse>("create_client", { request });
+export const updateClient = (id: string, request: UpdateClientRequest) =>
+  call<ClientResponse>("update_client", { id, request });
+export const rotateClientSecret = (id: string) => call<ClientSecretResponse>("rotate_client_secret", { id });
+export const disableClient = (id: string) => call<ClientResponse>("disable_client", { id });
+export const listKeys = () => call<KeyResponse[]>("list_keys");
+export const rotateKeys = () => call<KeyResponse[]>("rotate_keys");
