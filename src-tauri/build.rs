@@ -54,6 +54,10 @@ const COMMANDS: &[&str] = &[
     "disable_client",
     "list_keys",
     "rotate_keys",
+    "sign_in_person",
+    "sign_in_second_factor",
+    "sign_in_browser",
+    "cancel_browser_sign_in",
 ];
 
 fn main() {

@@ -88,6 +88,8 @@ pub fn export(dir: &Path) -> Result<(), String> {
         wire::OutboxMessage,
         wire::OutboxResponse,
         crate::commands::users::UserListQuery,
+        crate::person::SignInOutcome,
+        wire::ChallengeMethod,
         crate::commands::audit::AuditRow,
         crate::commands::audit::AuditRows,
         crate::commands::audit::FollowEvent,

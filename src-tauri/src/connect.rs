@@ -11,6 +11,7 @@ use gatehouse_client::{normalize_fingerprint, Client, ClientError};
 use gatehouse_types::{ApiError, ErrorCode, ServerInfoResponse};
 
 use crate::error::{from_client, local};
+use crate::person::{person_key, PersonTokens};
 use crate::servers::{normalize_url, Entry};
 use crate::state::{ConsoleState, Session};
 use crate::types::{ConnectOutcome, ServerTrust, SessionInfo, Verification};
@@ -19,11 +20,60 @@ use crate::types::{ConnectOutcome, ServerTrust, SessionInfo, Verification};
 const MAX_TOKEN_LEN: usize = 4096;
 
 /// How this connection verifies the server.
-enum Trust {
+pub(crate) enum Trust {
     /// Pin this fingerprint; `is_new`: the person has just confirmed it.
     Pin { fingerprint: String, is_new: bool },
     /// A chain to the system's CAs; `is_new`: first connection this way.
     SystemCa { is_new: bool },
+}
+
+/// How a connection to `url` will verify the server, or (first contact,
+/// nothing confirmed) the fingerprint to show the person first.
+pub(crate) enum Resolved {
+    Trust(Trust),
+    Confirm(ConnectOutcome),
+}
+
+pub(crate) async fn resolve(
+    state: &ConsoleState,
+    url: &str,
+    verification: Verification,
+) -> Result<Resolved, ApiError> {
+    let confirmed = match &verification {
+        Verification::Fingerprint {
+            confirmed: Some(text),
+        } => Some(parse_fingerprint(text)?),
+        _ => None,
+    };
+    let remembered = state.servers.find(url)?;
+    Ok(Resolved::Trust(
+        match (remembered, verification, confirmed) {
+            (Some(entry), verification, confirmed) => {
+                remembered_trust(&entry, &verification, confirmed)?
+            }
+            (None, Verification::SystemCa, _) => Trust::SystemCa { is_new: true },
+            (None, Verification::Fingerprint { .. }, confirmed) => {
+                let presented = gatehouse_client::probe_fingerprint(url)
+                    .await
+                    .map_err(from_client)?;
+                match confirmed {
+                    None => {
+                        return Ok(Resolved::Confirm(ConnectOutcome::NeedsConfirmation {
+                            server_url: url.to_owned(),
+                            fingerprint: presented,
+                        }))
+                    }
+                    Some(entered) if entered != presented => {
+                        return Err(mismatch(&entered, &presented));
+                    }
+                    Some(entered) => Trust::Pin {
+                        fingerprint: entered,
+                        is_new: true,
+                    },
+                }
+            }
+        },
+    ))
 }
 
 pub async fn connect_remote(
@@ -33,41 +83,12 @@ pub async fn connect_remote(
     verification: Verification,
 ) -> Result<ConnectOutcome, ApiError> {
     let url = normalize_url(url)?;
-    let confirmed = match &verification {
-        Verification::Fingerprint {
-            confirmed: Some(text),
-        } => Some(parse_fingerprint(text)?),
-        _ => None,
-    };
     let token = token_for(state, &url, token)?;
-    let remembered = state.servers.find(&url)?;
-    let trust = match (remembered, verification, confirmed) {
-        (Some(entry), verification, confirmed) => {
-            remembered_trust(&entry, &verification, confirmed)?
-        }
-        (None, Verification::SystemCa, _) => Trust::SystemCa { is_new: true },
-        (None, Verification::Fingerprint { .. }, confirmed) => {
-            let presented = gatehouse_client::probe_fingerprint(&url)
-                .await
-                .map_err(from_client)?;
-            match confirmed {
-                None => {
-                    return Ok(ConnectOutcome::NeedsConfirmation {
-                        server_url: url,
-                        fingerprint: presented,
-                    })
-                }
-                Some(entered) if entered != presented => {
-                    return Err(mismatch(&entered, &presented));
-                }
-                Some(entered) => Trust::Pin {
-                    fingerprint: entered,
-                    is_new: true,
-                },
-            }
-        }
+    let trust = match resolve(state, &url, verification).await? {
+        Resolved::Trust(trust) => trust,
+        Resolved::Confirm(outcome) => return Ok(outcome),
     };
-    let session = open(state, &url, &token, trust).await?;
+    let session = open(state, &url, &token, trust, None).await?;
     Ok(ConnectOutcome::Connected { session })
 }
 
@@ -151,20 +172,35 @@ fn remembered_trust(
     }
 }
 
-/// Connects over the verified connection, and only then remembers the server
-/// and keeps the token.
-async fn open(
+/// A client for `url` verified as `trust` says, with `token` if any.
+pub(crate) fn client_for(
+    state: &ConsoleState,
+    url: &str,
+    trust: &Trust,
+    token: Option<&str>,
+) -> Result<Client, ApiError> {
+    let mut builder = Client::builder(url);
+    if let Some(token) = token {
+        builder = builder.token(token);
+    }
+    let builder = match trust {
+        Trust::Pin { fingerprint, .. } => builder.pin_sha256(fingerprint),
+        Trust::SystemCa { .. } => builder.ca_roots(state.trusted_cas()?),
+    };
+    builder.build().map_err(from_client)
+}
+
+/// Connects over the verified connection with `token` (an API token, or a
+/// person's access token with `person`), and only then remembers the server
+/// and keeps the token (a person's refresh token under its own key).
+pub(crate) async fn open(
     state: &ConsoleState,
     url: &str,
     token: &str,
     trust: Trust,
+    person: Option<PersonTokens>,
 ) -> Result<SessionInfo, ApiError> {
-    let builder = Client::builder(url).token(token);
-    let builder = match &trust {
-        Trust::Pin { fingerprint, .. } => builder.pin_sha256(fingerprint),
-        Trust::SystemCa { .. } => builder.ca_roots(state.trusted_cas()?),
-    };
-    let client = builder.build().map_err(from_client)?;
+    let client = client_for(state, url, &trust, Some(token))?;
     let info = client.server_info().await.map_err(|e| match (&trust, e) {
         // The certificate changed between the look and the connection.
         (
@@ -185,13 +221,17 @@ async fn open(
         Trust::SystemCa { is_new: true } => state.servers.remember(url, kind, None)?,
         _ => {}
     }
-    state.vault.set(url, token)?;
+    match &person {
+        None => state.vault.set(url, token)?,
+        Some(tokens) => state.vault.set(&person_key(url), &tokens.refresh_token)?,
+    }
     state.servers.set_last(Some(url))?;
     let session = session_info(state, url.to_owned(), fingerprint, kind, false, info);
     state.forget_session_data().await;
     *state.session.lock().await = Some(Session {
         client,
         info: session.clone(),
+        person,
     });
     Ok(session)
 }

@@ -20,11 +20,14 @@ pub struct Embedded {
 }
 
 pub async fn start(data_dir: &Path, vault: &Vault) -> Result<Embedded, ApiError> {
-    let config = Config {
+    let mut config = Config {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: data_dir.join("server"),
         ..Config::default()
     };
+    // The development server of this computer: codes and notices go to the
+    // outbox the console shows, not to anyone.
+    config.messaging.outbox = true;
     let fail = |e: gatehouse_server::ServerError| {
         local(
             ErrorCode::StorageFailed,

@@ -7,11 +7,13 @@
 //! server. Nothing here logs a token.
 
 pub mod bindings;
+mod browser;
 mod commands;
 mod connect;
 mod embedded;
 mod error;
 mod files;
+mod person;
 mod secrets;
 mod servers;
 mod state;
@@ -109,6 +111,10 @@ pub fn run() {
             commands::machines::disable_client,
             commands::machines::list_keys,
             commands::machines::rotate_keys,
+            commands::person::sign_in_person,
+            commands::person::sign_in_second_factor,
+            commands::person::sign_in_browser,
+            commands::person::cancel_browser_sign_in,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

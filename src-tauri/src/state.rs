@@ -17,6 +17,9 @@ use crate::vault::Vault;
 pub struct Session {
     pub client: Client,
     pub info: SessionInfo,
+    /// A person signed in (CO-1): their refresh token and when the access
+    /// token in `client` expires. `None` for an API token.
+    pub person: Option<crate::person::PersonTokens>,
 }
 
 pub struct ConsoleState {
@@ -36,6 +39,10 @@ pub struct ConsoleState {
     /// earlier session (a search in flight, a follow) must not leave its results
     /// in this one's cache or window.
     pub session_epoch: std::sync::atomic::AtomicU64,
+    /// A sign-in waiting for its second factor.
+    pub pending_sign_in: Mutex<Option<crate::person::PendingSignIn>>,
+    /// Wakes a sign-in waiting for the browser, to stop waiting.
+    pub browser_cancel: tokio::sync::Notify,
     /// The CAs "verify with system CAs" trusts: `None` is the system's own store,
     /// read at each connection (tests put their own CA here).
     pub trusted_cas: Option<CaRoots>,
@@ -67,6 +74,8 @@ impl ConsoleState {
             exporting: AtomicBool::new(false),
             export_cancelled: AtomicBool::new(false),
             session_epoch: std::sync::atomic::AtomicU64::new(0),
+            pending_sign_in: Mutex::new(None),
+            browser_cancel: tokio::sync::Notify::new(),
             trusted_cas: None,
         })
     }

@@ -76,7 +76,7 @@ impl Browser {
     }
 
     async fn screenshot(&self, name: &str) {
-        let dir: PathBuf = target_dir().join("e2e-screenshots");
+        let dir: PathBuf = target_dir().parent().unwrap().join("e2e-screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         if let Ok(png) = self.client().screenshot().await {
             std::fs::write(dir.join(format!("sign-in-page-{name}.png")), png).unwrap();

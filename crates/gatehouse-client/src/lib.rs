@@ -14,6 +14,7 @@ mod people;
 mod pin;
 mod query;
 mod roots;
+mod sign_in;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -463,6 +464,16 @@ impl Client {
             builder = builder.bearer_auth(token);
         }
         Ok(builder)
+    }
+
+    /// A request without the bearer token (OAuth endpoints authenticate the
+    /// client by the form).
+    fn anonymous(&self, method: Method, path: &str) -> Result<RequestBuilder, ClientError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+        Ok(self.http.request(method, url))
     }
 
     async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(

@@ -399,3 +399,78 @@ pub async fn disable(
     let row = apply(state, id, Edit::Disable, change).await?;
     to_response(&row)
 }
+
+/// Registers the console's own client (`gatehouse-console`) when the
+/// database has none: public (a desktop app keeps no secret), the code grant
+/// with PKCE and refresh, a loopback redirect on any port (RFC 8252), and
+/// every scope, since a person in the console does what their policies let
+/// them and nothing the scopes would add. Recorded as the server's change.
+/// An administrator may disable or narrow it like any client.
+pub async fn ensure_console_client(
+    store: &dyn Store,
+    sealer: &gatehouse_audit::Sealer,
+    now_us: i64,
+) -> Result<(), crate::error::ServerError> {
+    use crate::authorization::CONSOLE_CLIENT;
+    let failed = |e: gatehouse_store::StoreError| crate::error::ServerError::Init(e.to_string());
+    if store
+        .clients()
+        .find(CONSOLE_CLIENT)
+        .await
+        .map_err(failed)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let row = ClientRow {
+        id: CONSOLE_CLIENT.into(),
+        name: "Gatehouse console".into(),
+        is_confidential: false,
+        role: Role::User.as_str().into(),
+        grants: "authorization_code refresh_token".into(),
+        scopes: list_text(&known_scopes()),
+        redirect_uris: serde_json::json!(["http://127.0.0.1/callback"]).to_string(),
+        status: "active".into(),
+        secret_hash: None,
+        previous_secret_hash: None,
+        previous_secret_until_us: None,
+        tokens_valid_after_us: 0,
+        created_at_us: now_us,
+        created_by: "gatehouse".into(),
+        updated_at_us: now_us,
+    };
+    let record = gatehouse_audit::Record {
+        time_us: now_us,
+        event_id: None,
+        actor_kind: "operator".into(),
+        actor_id: "gatehouse".into(),
+        actor_name: "gatehouse".into(),
+        on_behalf_of: None,
+        action: "clients.create".into(),
+        resource_type: "client".into(),
+        resource_id: CONSOLE_CLIENT.into(),
+        outcome: "success".into(),
+        status: 0,
+        source_ip: String::new(),
+        user_agent: String::new(),
+        request_id: format!("seed-client-{CONSOLE_CLIENT}"),
+        before: None,
+        after: json_of(&row).map(|v| v.to_string()),
+        details: None,
+    };
+    match store.clients().create(&row, &record, sealer).await {
+        Ok(()) => Ok(()),
+        // Another replica registered it first.
+        Err(_)
+            if store
+                .clients()
+                .find(CONSOLE_CLIENT)
+                .await
+                .map_err(failed)?
+                .is_some() =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(failed(e)),
+    }
+}

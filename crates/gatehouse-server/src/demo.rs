@@ -30,6 +30,8 @@ pub struct DemoReport {
     pub sessions: usize,
     /// Sign-ups waiting for an administrator (first run only).
     pub pending: usize,
+    /// OAuth clients registered (those missing).
+    pub clients: usize,
 }
 
 fn definitions() -> Result<Vec<(UserTypeDefinition, RegistrationFlowDefinition)>, ApiFailure> {
@@ -215,7 +217,82 @@ pub async fn seed(
     if is_first_run {
         report.pending += seed_pending(store, now_us, &as_action).await?;
     }
+    report.clients += seed_clients(store, now_us, &as_action("clients.create")).await?;
     Ok(report)
+}
+
+/// Two applications, so the Machines page shows what machines and apps
+/// look like: a service with client credentials, and a native app signing
+/// people in with code + PKCE.
+async fn seed_clients(
+    store: &dyn Store,
+    now_us: i64,
+    change: &SystemChange,
+) -> Result<usize, ApiFailure> {
+    let apps = [
+        (
+            "demo-billing",
+            "Billing service",
+            true,
+            "service",
+            "client_credentials",
+            "audit:write decisions:read",
+            json!([]),
+        ),
+        (
+            "demo-ward-rounds",
+            "Ward Rounds (mobile)",
+            false,
+            "user",
+            "authorization_code refresh_token",
+            "openid profile email offline_access",
+            json!([
+                "http://127.0.0.1/callback",
+                "https://rounds.example.org/callback"
+            ]),
+        ),
+    ];
+    let mut created = 0;
+    for (id, name, is_confidential, role, grants, scopes, redirects) in apps {
+        if store.clients().find(id).await?.is_some() {
+            continue;
+        }
+        let secret = is_confidential.then(|| {
+            gatehouse_tokens::oauth::hash_secret(&gatehouse_tokens::oauth::generate_secret(
+                &mut rand::rngs::OsRng,
+            ))
+        });
+        let row = gatehouse_store::ClientRow {
+            id: id.into(),
+            name: name.into(),
+            is_confidential,
+            role: role.into(),
+            grants: grants.into(),
+            scopes: scopes.into(),
+            redirect_uris: redirects.to_string(),
+            status: "active".into(),
+            secret_hash: secret,
+            previous_secret_hash: None,
+            previous_secret_until_us: None,
+            tokens_valid_after_us: 0,
+            created_at_us: now_us,
+            created_by: "gatehouse demo".into(),
+            updated_at_us: now_us,
+        };
+        let record = crate::pipeline::RecordChange::record(
+            change,
+            now_us,
+            ("client", id),
+            None,
+            Some(json!({"client_id": id, "name": name, "grants": grants, "scopes": scopes})),
+        );
+        store
+            .clients()
+            .create(&row, &record, &change.sealer)
+            .await?;
+        created += 1;
+    }
+    Ok(created)
 }
 
 const USER_AGENTS: [&str; 4] = [

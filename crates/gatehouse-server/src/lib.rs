@@ -37,6 +37,7 @@ pub mod token_state;
 mod tokens;
 pub mod user_types;
 pub mod users;
+mod users_export;
 
 pub use error::{ApiFailure, ServerError};
 pub use server::{

@@ -247,6 +247,7 @@ pub async fn application(
     );
     let now_us = clock.now().timestamp_micros();
     let policies = Arc::new(Policies::load(store.as_ref(), audit.sealer(), now_us).await?);
+    crate::clients::ensure_console_client(store.as_ref(), audit.sealer(), now_us).await?;
     policies.spawn_refresh(store.clone());
     let session_writes =
         crate::session_writes::SessionWriter::start(store.clone(), audit.shared_sealer());

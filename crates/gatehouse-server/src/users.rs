@@ -256,7 +256,7 @@ pub async fn create_in(
 }
 
 /// The filter a query asks for, checked.
-fn filter_of(query: UserQuery) -> Result<UserFilter, ApiFailure> {
+pub(crate) fn filter_of(query: UserQuery) -> Result<UserFilter, ApiFailure> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_USER_PAGE {
         return Err(ApiFailure::new(
@@ -337,6 +337,14 @@ pub enum Edit {
 }
 
 /// The user `edit` makes of `before`, checked against the (new) type.
+/// `updated_at` of a changed user: now, but always later than the version
+/// changed, so it also serves as the version an editor read
+/// (`expected_updated_at`) when two changes fall in one microsecond or the
+/// clock steps back.
+fn next_version(before: &UserRow, now_us: i64) -> i64 {
+    now_us.max(before.updated_at_us.saturating_add(1))
+}
+
 fn edited(
     before: &UserRow,
     edit: &Edit,
@@ -358,7 +366,7 @@ fn edited(
                 "disabled"
             }
             .into();
-            after.updated_at_us = now_us;
+            after.updated_at_us = next_version(before, now_us);
             return Ok(after);
         }
         Edit::Lock | Edit::Unlock => {
@@ -377,7 +385,7 @@ fn edited(
                 after.locked_until_us = None;
                 after.recent_failures = "[]".into();
             }
-            after.updated_at_us = now_us;
+            after.updated_at_us = next_version(before, now_us);
             return Ok(after);
         }
     };
@@ -406,7 +414,7 @@ fn edited(
             after.recent_failures = "[]".into();
         }
     }
-    after.updated_at_us = now_us;
+    after.updated_at_us = next_version(before, now_us);
     Ok(after)
 }
 

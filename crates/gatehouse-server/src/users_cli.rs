@@ -88,13 +88,14 @@ pub async fn demo(config: Config) -> anyhow::Result<ExitCode> {
     let report = outcome?;
     println!(
         "user types: {}, registration flows: {}, users created: {}, already there: {}, \
-         sessions: {}, sign-ups awaiting approval: {}",
+         sessions: {}, sign-ups awaiting approval: {}, clients: {}",
         report.user_types,
         report.flows,
         report.users_created,
         report.users_kept,
         report.sessions,
-        report.pending
+        report.pending,
+        report.clients
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -98,6 +98,12 @@ pub enum ErrorCode {
     /// Verifying with the system's certificate authorities, the server's
     /// certificate was refused (unknown issuer, wrong host name, expired).
     CertificateUntrusted,
+    /// A person's sign-in in the console ended (its refresh token expired or
+    /// was refused): sign in again; the view is kept.
+    SessionExpired,
+    /// A sign-in in the system browser was not finished in time, or was
+    /// cancelled, or came back with an error.
+    SignInAbandoned,
 }
 
 impl ErrorCode {
@@ -132,7 +138,7 @@ impl ErrorCode {
             }
             Self::InvalidServerUrl | Self::InvalidInput => 400,
             Self::Timeout => 504,
-            Self::NotConnected => 401,
+            Self::NotConnected | Self::SessionExpired | Self::SignInAbandoned => 401,
         }
     }
 
@@ -177,13 +183,15 @@ impl ErrorCode {
             Self::InvalidInput => "invalid_input",
             Self::FingerprintMismatch => "fingerprint_mismatch",
             Self::CertificateUntrusted => "certificate_untrusted",
+            Self::SessionExpired => "session_expired",
+            Self::SignInAbandoned => "sign_in_abandoned",
         }
     }
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (a test holds it to the enum's variants).
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 40] = [
         Self::Unauthenticated,
         Self::InvalidToken,
         Self::InvalidCredentials,
@@ -222,6 +230,8 @@ impl ErrorCode {
         Self::InvalidInput,
         Self::FingerprintMismatch,
         Self::CertificateUntrusted,
+        Self::SessionExpired,
+        Self::SignInAbandoned,
     ];
 
     /// Whether the server can answer with it; the others are the console's own.
@@ -238,6 +248,8 @@ impl ErrorCode {
                 | Self::InvalidInput
                 | Self::FingerprintMismatch
                 | Self::CertificateUntrusted
+                | Self::SessionExpired
+                | Self::SignInAbandoned
         )
     }
 }
@@ -334,6 +346,8 @@ mod tests {
             ErrorCode::InvalidInput,
             ErrorCode::FingerprintMismatch,
             ErrorCode::CertificateUntrusted,
+            ErrorCode::SessionExpired,
+            ErrorCode::SignInAbandoned,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -26,6 +26,11 @@ pub struct IdentityResponse {
     pub client_id: Option<String>,
     pub name: String,
     pub role: Role,
+    /// A person's id and user type, for a person signed in.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub user_type: Option<String>,
 }
 
 /// What credential the caller presented.
@@ -37,6 +42,8 @@ pub enum CallerKind {
     ApiToken,
     /// An OAuth client with an access token (a JWT).
     Client,
+    /// A person, signed in (directly or through an app).
+    User,
 }
 
 /// `GET /v1/server`.

@@ -40,6 +40,10 @@ pub enum ExportRequest {
     },
     /// The permissions matrix of the active policies.
     Matrix,
+    /// Every user the Users page's filters match.
+    Users { query: super::users::UserListQuery },
+    /// One user's sessions, ended ones too.
+    Sessions { user_id: String },
 }
 
 /// How far a running export has got.
@@ -71,7 +75,7 @@ pub enum ExportOutcome {
 }
 
 /// An export's server path, query and suggested file name.
-type Plan = (&'static str, Vec<(String, String)>, String);
+type Plan = (String, Vec<(String, String)>, String);
 
 /// The plan of an export, checked before any dialog opens.
 fn plan(request: &ExportRequest, today: &str) -> Result<Plan, ApiError> {
@@ -88,7 +92,11 @@ fn plan(request: &ExportRequest, today: &str) -> Result<Plan, ApiError> {
                 .chain(query.to_pairs())
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect();
-            Ok(("/v1/audit/export", encoded, format!("audit-{today}.csv")))
+            Ok((
+                "/v1/audit/export".into(),
+                encoded,
+                format!("audit-{today}.csv"),
+            ))
         }
         ExportRequest::Blocked { from, to } => {
             let from = parse_time("from", from.clone())?;
@@ -103,13 +111,43 @@ fn plan(request: &ExportRequest, today: &str) -> Result<Plan, ApiError> {
             if let Some(t) = to {
                 q.push(("to".into(), t.to_rfc3339()));
             }
-            Ok(("/v1/blocked/summary", q, format!("blocked-{today}.csv")))
+            Ok((
+                "/v1/blocked/summary".into(),
+                q,
+                format!("blocked-{today}.csv"),
+            ))
         }
         ExportRequest::Matrix => Ok((
-            "/v1/policies/matrix",
+            "/v1/policies/matrix".into(),
             vec![("format".to_owned(), "csv".to_owned())],
             format!("permissions-{today}.csv"),
         )),
+        ExportRequest::Users { query } => {
+            let filters = super::users::filters_of(query.clone(), None, 1)?;
+            let mut q = Vec::new();
+            let status = filters.status.map(|s| s.as_str().to_owned());
+            for (name, value) in [
+                ("user_type", filters.user_type),
+                ("status", status),
+                ("attribute", filters.attribute),
+                ("entitlement", filters.entitlement),
+                ("q", filters.q),
+            ] {
+                if let Some(value) = value {
+                    q.push((name.to_owned(), value));
+                }
+            }
+            Ok(("/v1/users/export".into(), q, format!("users-{today}.csv")))
+        }
+        ExportRequest::Sessions { user_id } => {
+            let id = uuid::Uuid::parse_str(user_id.trim())
+                .map_err(|_| local(ErrorCode::InvalidInput, "a user id is a UUID"))?;
+            Ok((
+                format!("/v1/users/{id}/sessions/export"),
+                Vec::new(),
+                format!("sessions-{id}-{today}.csv"),
+            ))
+        }
     }
 }
 
@@ -263,7 +301,7 @@ pub async fn export_csv(
     };
     match stream_to_file(
         &client,
-        server_path,
+        &server_path,
         &query,
         &target,
         &state.export_cancelled,
@@ -305,7 +343,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(
-            (path, name.as_str()),
+            (path.as_str(), name.as_str()),
             ("/v1/audit/export", "audit-2026-11-23.csv")
         );
         assert!(query.contains(&("format".into(), "csv".into())));
@@ -333,7 +371,36 @@ mod tests {
         .expect_err("refused");
         assert!(bad.message.contains("from"));
         let (path, query, _) = plan(&ExportRequest::Matrix, "x").expect("valid");
-        assert_eq!((path, query.len()), ("/v1/policies/matrix", 1));
+        assert_eq!((path.as_str(), query.len()), ("/v1/policies/matrix", 1));
+        // Users with the page's filters (trimmed, empty ones left out).
+        let (path, query, name) = plan(
+            &ExportRequest::Users {
+                query: super::super::users::UserListQuery {
+                    q: Some(" ann ".into()),
+                    user_type: Some(String::new()),
+                    ..Default::default()
+                },
+            },
+            "d",
+        )
+        .expect("valid");
+        assert_eq!(
+            (path.as_str(), name.as_str()),
+            ("/v1/users/export", "users-d.csv")
+        );
+        assert_eq!(query, vec![("q".to_owned(), "ann".to_owned())]);
+        let id = "018f0000-0000-7000-8000-000000000001";
+        let (path, _, _) =
+            plan(&ExportRequest::Sessions { user_id: id.into() }, "d").expect("valid");
+        assert_eq!(path, format!("/v1/users/{id}/sessions/export"));
+        let bad = plan(
+            &ExportRequest::Sessions {
+                user_id: "../x".into(),
+            },
+            "d",
+        )
+        .expect_err("refused");
+        assert_eq!(bad.code, ErrorCode::InvalidInput);
     }
 
     #[test]

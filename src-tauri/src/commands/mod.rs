@@ -6,6 +6,7 @@ pub mod audit;
 pub mod blocked;
 pub mod export;
 pub mod machines;
+pub mod person;
 pub mod policies;
 pub mod servers;
 pub mod session;
@@ -19,15 +20,11 @@ use gatehouse_types::{ApiError, ErrorCode};
 use crate::error::local;
 use crate::state::ConsoleState;
 
-/// The connected server's client, or `not_connected`.
+/// The connected server's client, or `not_connected`; a person's access
+/// token is refreshed first when it is about to expire (`session_expired`
+/// when the server refuses).
 pub(crate) async fn connected_client(state: &ConsoleState) -> Result<Client, ApiError> {
-    state
-        .session
-        .lock()
-        .await
-        .as_ref()
-        .map(|s| s.client.clone())
-        .ok_or_else(|| local(ErrorCode::NotConnected, "not connected to a server"))
+    crate::person::fresh_client(state).await
 }
 
 /// An optional date and time from the window (RFC 3339); empty is unset.

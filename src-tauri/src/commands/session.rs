@@ -60,6 +60,7 @@ pub async fn connect_embedded(state: State<'_, ConsoleState>) -> Result<SessionI
     *state.session.lock().await = Some(Session {
         client,
         info: session.clone(),
+        person: None,
     });
     Ok(session)
 }
@@ -85,7 +86,15 @@ pub async fn sign_out(state: State<'_, ConsoleState>) -> Result<(), ApiError> {
     let ended = state.session.lock().await.take();
     state.forget_session_data().await;
     if let Some(session) = ended {
-        if !session.info.is_embedded {
+        if let Some(person) = &session.person {
+            crate::person::sign_out_person(
+                &state,
+                &session.info.server_url,
+                &session.client,
+                person,
+            )
+            .await;
+        } else if !session.info.is_embedded {
             state.vault.delete(&session.info.server_url)?;
         }
     }

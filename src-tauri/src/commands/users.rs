@@ -10,7 +10,7 @@ use gatehouse_types::{
     SessionListResponse, SessionResponse, UpdateUserRequest, UserPage, UserResponse, UserStatus,
     UserTypeListResponse,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tauri::State;
 use ts_rs::TS;
 
@@ -19,7 +19,7 @@ use crate::error::{from_client, local};
 use crate::state::ConsoleState;
 
 /// The Users page's filters, as the window sends them (empty is unset).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct UserListQuery {
     #[serde(default)]
     #[ts(optional)]

@@ -41,7 +41,8 @@ async fn an_auditor_sees_no_controls_and_every_mutating_command_is_refused() {
     assert_eq!(console.text("header-role").await.to_lowercase(), "auditor");
 
     // Tokens: the list, nothing to mint or revoke.
-    console.click("nav-users").await;
+    console.click("nav-machines").await;
+    console.click("machines-tab-tokens").await;
     console.wait_for("token-row", 30).await;
     assert!(!console.is_present("mint-form").await);
     assert!(!console.is_present("revoke").await);

@@ -215,7 +215,8 @@ async fn tokens_page_and_blocked_dashboard() {
     assert!(source.contains("authentication") && source.contains("authorization"));
     console.screenshot("blocked-dashboard").await;
 
-    console.click("nav-users").await;
+    console.click("nav-machines").await;
+    console.click("machines-tab-tokens").await;
     console.wait_for("tokens-table", 30).await;
     console.type_into("mint-name", "ci pipeline").await;
     console.click("mint-submit").await;
@@ -274,7 +275,8 @@ async fn tokens_page_and_blocked_dashboard() {
     // An auditor: no mint form, no revoke buttons.
     let dir = tempfile::tempdir().unwrap();
     let console = connect(&server, &auditor, dir.path(), &[]).await;
-    console.click("nav-users").await;
+    console.click("nav-machines").await;
+    console.click("machines-tab-tokens").await;
     console.wait_for("token-row", 30).await;
     assert!(!console.is_present("mint-form").await);
     assert!(!console.is_present("revoke").await);

@@ -1,5 +1,5 @@
 // The shell's pages, addressed by the location hash so back/forward work.
-export const PAGES = ["audit", "blocked", "policies", "users", "settings"] as const;
+export const PAGES = ["audit", "blocked", "policies", "users", "flows", "machines", "outbox", "settings"] as const;
 export type Page = (typeof PAGES)[number];
 
 export function parseHash(hash: string): Page {

@@ -78,6 +78,8 @@ pub const BEARER: &str = "bearer";
         users::unlock_user,
         users::set_user_password,
         users::list_user_sessions,
+        users::export_users,
+        users::export_user_sessions,
         users::end_user_sessions,
         users::end_session,
         users::sign_in_with_password,

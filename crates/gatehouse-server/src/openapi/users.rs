@@ -157,6 +157,31 @@ pub fn set_user_password() {}
     responses((status = 200, description = "Newest first, ended ones too", body = SessionListResponse)))]
 pub fn list_user_sessions() {}
 
+/// Export users to CSV
+///
+/// Every user the filters match (as `GET /v1/users`), in creation order,
+/// streamed; cells a spreadsheet would run as formulas are neutralised.
+#[utoipa::path(get, path = "/v1/users/export", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.export"))),
+    params(
+        ("user_type" = Option<String>, Query),
+        ("status" = Option<String>, Query, description = "`pending`, `active`, `locked` or `disabled`"),
+        ("attribute" = Option<String>, Query, description = "`name:value`"),
+        ("entitlement" = Option<String>, Query),
+        ("q" = Option<String>, Query, description = "A prefix of the email, phone number or display name"),
+        ("after" = Option<String>, Query, description = "Ignored: an export starts at the first user"),
+        ("limit" = Option<u32>, Query, description = "Ignored: an export has every matching user"),
+    ),
+    responses((status = 200, description = "CSV with a header row", content_type = "text/csv")))]
+pub fn export_users() {}
+
+/// Export a user's sessions to CSV
+#[utoipa::path(get, path = "/v1/users/{id}/sessions/export", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.sessions.export"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses((status = 200, description = "CSV with a header row, newest first", content_type = "text/csv")))]
+pub fn export_user_sessions() {}
+
 /// End every session of a user
 ///
 /// Their access tokens are refused on every replica within a second.

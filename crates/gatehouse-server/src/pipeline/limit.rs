@@ -46,6 +46,8 @@ impl RouteLimits {
         let turns = [
             (Action::SearchAudit, c.audit_search),
             (Action::ExportAudit, c.audit_export),
+            // A users export streams as long as an audit export does.
+            (Action::ExportUsers, c.audit_export),
             (Action::VerifyAudit, c.audit_verify),
             (Action::ListBlocked, c.blocked_list),
             (Action::SummarizeBlocked, c.blocked_summary),

@@ -300,6 +300,12 @@ pub fn build() -> (Router<AppState>, RouteTable) {
     )
     .private(Method::GET, "/v1/users", Action::ListUsers, users::list)
     .private(Method::POST, "/v1/users", Action::CreateUser, users::create)
+    .private(
+        Method::GET,
+        "/v1/users/export",
+        Action::ExportUsers,
+        users::export,
+    )
     .private(Method::GET, "/v1/users/{id}", Action::ReadUser, users::read)
     .private(
         Method::PATCH,
@@ -330,6 +336,12 @@ pub fn build() -> (Router<AppState>, RouteTable) {
         "/v1/users/{id}/sessions",
         Action::ListUserSessions,
         users::list_sessions,
+    )
+    .private(
+        Method::GET,
+        "/v1/users/{id}/sessions/export",
+        Action::ExportUserSessions,
+        users::export_sessions,
     )
     .private(
         Method::DELETE,

@@ -20,12 +20,15 @@ pub async fn show(
         started_at: state.started_at,
         uptime_seconds: u64::try_from((now - state.started_at).num_seconds()).unwrap_or(0),
         identity: IdentityResponse {
-            kind: match caller.client_grant() {
-                Some(_) => CallerKind::Client,
-                None => CallerKind::ApiToken,
+            kind: match (caller.client_grant(), caller.user_grant()) {
+                (Some(_), _) => CallerKind::Client,
+                (None, Some(_)) => CallerKind::User,
+                (None, None) => CallerKind::ApiToken,
             },
             token_id: caller.api_token_id(),
             client_id: caller.client_grant().map(|g| g.client_id.clone()),
+            user_id: caller.user_grant().map(|g| g.user_id.clone()),
+            user_type: caller.user_grant().map(|g| g.user_type.clone()),
             name: caller.name,
             role: caller.role,
         },

@@ -287,3 +287,45 @@ pub async fn put_flow(
         .await?;
     Ok(Json(stored))
 }
+
+/// A CSV attachment named `name`.
+fn csv_attachment(body: axum::body::Body, name: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// `GET /v1/users/export`: every user the filters match, as CSV, streamed.
+pub async fn export(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<UserQuery>,
+) -> Result<axum::response::Response, ApiFailure> {
+    let mut filter = users::filter_of(query)?;
+    filter.after = None;
+    let body = crate::users_export::users_csv(state.store.clone(), filter);
+    let name = format!("users-{}.csv", state.clock.now().format("%Y%m%dT%H%M%SZ"));
+    Ok(csv_attachment(axum::body::Body::from_stream(body), &name))
+}
+
+/// `GET /v1/users/{id}/sessions/export`: the user's sessions, ended ones too, as CSV.
+pub async fn export_sessions(
+    State(state): State<AppState>,
+    PathUser(id): PathUser,
+) -> Result<axum::response::Response, ApiFailure> {
+    let rows = state
+        .store
+        .sessions()
+        .list_sessions(&id, true, 1000)
+        .await?;
+    let csv = crate::users_export::sessions_csv(&rows).map_err(|_| ApiFailure::internal())?;
+    let name = format!("sessions-{id}.csv");
+    Ok(csv_attachment(axum::body::Body::from(csv), &name))
+}

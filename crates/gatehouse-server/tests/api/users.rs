@@ -461,8 +461,8 @@ async fn an_edit_made_from_a_stale_read_is_refused_and_overwrites_nothing(db: Db
     let path = format!("/v1/users/{}", user["id"].as_str().unwrap());
     let read_at = user["updated_at"].clone();
     let admin = &server.admin_token;
-    // The first editor saves from what both read...
-    server.clock.advance(chrono::TimeDelta::seconds(1));
+    // The first editor saves from what both read (in the same microsecond as
+    // the second: the version still tells them apart)...
     let first = send(
         &server,
         admin,
@@ -505,7 +505,90 @@ async fn an_edit_made_from_a_stale_read_is_refused_and_overwrites_nothing(db: Db
     server.stop().await;
 }
 
+// proves: CO-8, ID-3 (users with the filters, and sessions, as formula-safe CSV)
+async fn users_and_sessions_export_to_csv_with_the_filters(db: Db) {
+    let server = TestServer::start(db).await;
+    with_clinicians(&server).await;
+    for (i, (name, email, department)) in [
+        ("=HYPERLINK(\"http://x\")", "a@example.com", "icu"),
+        ("Bo Lee", "b@example.com", "icu"),
+        ("Cy Diaz", "c@example.com", "oncology"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let created = create(
+            &server,
+            json!({"user_type": "clinician", "display_name": name, "email": email,
+                   "phone": format!("+4477009001{i}"), "attributes": {"department": department}}),
+        )
+        .await;
+        assert_eq!(created.status(), 201);
+    }
+    let admin = &server.admin_token;
+    let csv = send(
+        &server,
+        admin,
+        reqwest::Method::GET,
+        "/v1/users/export?attribute=department:icu",
+        None,
+    )
+    .await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,display_name,user_type,status,email,is_email_verified,phone,is_phone_verified,\
+         entitlements,attributes,source,locked_until,created_at,updated_at"
+    );
+    assert_eq!(lines.len(), 3, "the header and the two in icu: {text}");
+    assert!(
+        !text.contains(",=HYPERLINK"),
+        "a formula cell is neutralised: {text}"
+    );
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+    assert!(!text.contains("Cy Diaz"));
+    let bad = send(
+        &server,
+        admin,
+        reqwest::Method::GET,
+        "/v1/users/export?attribute=icu",
+        None,
+    )
+    .await;
+    assert_error(bad, 400, ErrorCode::InvalidParameter).await;
+    let id = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let sessions = send(
+        &server,
+        admin,
+        reqwest::Method::GET,
+        &format!("/v1/users/{id}/sessions/export"),
+        None,
+    )
+    .await;
+    assert_eq!(sessions.status(), 200);
+    assert!(sessions
+        .text()
+        .await
+        .unwrap()
+        .starts_with("id,user_id,client_id,started_at"));
+    server.stop().await;
+}
+
 on_both_databases!(
+    users_and_sessions_export_to_csv_with_the_filters,
     an_edit_made_from_a_stale_read_is_refused_and_overwrites_nothing,
     users_are_created_changed_and_disabled_on_the_record,
     bad_users_are_refused_each_with_a_clear_error,

@@ -48,6 +48,8 @@ import type {
   UserPage,
   UserResponse,
   UserTypeListResponse,
+  ChallengeMethod,
+  SignInOutcome,
 } from "../bindings";
 
 export class BackendError extends Error {
@@ -171,3 +173,14 @@ export const rotateClientSecret = (id: string) => call<ClientSecretResponse>("ro
 export const disableClient = (id: string) => call<ClientResponse>("disable_client", { id });
 export const listKeys = () => call<KeyResponse[]>("list_keys");
 export const rotateKeys = () => call<KeyResponse[]>("rotate_keys");
+
+// Signing in as a person (CO-1): the tokens stay on the Rust side.
+export const signInPerson = (url: string, email: string, password: string, verification: Verification) =>
+  call<SignInOutcome>("sign_in_person", { url, email, password, verification });
+/** `code: null` with `sms` sends the code again. */
+export const signInSecondFactor = (method: ChallengeMethod, code: string | null) =>
+  call<SignInOutcome>("sign_in_second_factor", { method, code });
+/** Opens the server's sign-in page in the system browser; resolves when it comes back. */
+export const signInBrowser = (url: string, verification: Verification) =>
+  call<SignInOutcome>("sign_in_browser", { url, verification });
+export const cancelBrowserSignIn = () => call<null>("cancel_browser_sign_in");

@@ -3,4 +3,4 @@
 /**
  * What credential the caller presented.
  */
-export type CallerKind = "api_token" | "client";
+export type CallerKind = "api_token" | "client" | "user";

@@ -14,4 +14,8 @@ token_id: ApiTokenId | null,
 /**
  * The OAuth client's id, for a caller with an access token.
  */
-client_id: string | null, name: string, role: Role, };
+client_id: string | null, name: string, role: Role, 
+/**
+ * A person's id and user type, for a person signed in.
+ */
+user_id: string | null, user_type: string | null, };

@@ -282,7 +282,18 @@ async fn the_typed_client_manages_clients_and_keys(db: Db) {
         .unwrap();
     let id = created.client.client_id.clone();
     assert!(created.client_secret.is_some());
-    assert_eq!(admin.list_clients().await.unwrap().len(), 1);
+    // The console's own client, registered by the server at its start, and this one.
+    let listed = admin.list_clients().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let console = listed
+        .iter()
+        .find(|c| c.client_id == "gatehouse-console")
+        .unwrap();
+    assert!(!console.is_confidential);
+    assert_eq!(
+        console.redirect_uris,
+        vec!["http://127.0.0.1/callback".to_owned()]
+    );
     assert_eq!(admin.client(&id).await.unwrap().name, "billing");
     let renamed = admin
         .update_client(
