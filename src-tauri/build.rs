@@ -40,6 +40,7 @@ const COMMANDS: &[&str] = &[
     "unlock_user",
     "approve_user",
     "reject_user",
+    "get_user_factors",
     "list_user_sessions",
     "end_user_sessions",
     "end_session",

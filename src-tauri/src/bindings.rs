@@ -85,6 +85,7 @@ pub fn export(dir: &Path) -> Result<(), String> {
         wire::UserTypeListResponse,
         wire::RegistrationFlowDefinition,
         wire::RegistrationFlowListResponse,
+        wire::FactorsResponse,
         wire::OutboxMessage,
         wire::OutboxResponse,
         crate::commands::users::UserListQuery,

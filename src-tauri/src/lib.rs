@@ -97,6 +97,7 @@ pub fn run() {
             commands::users::unlock_user,
             commands::users::approve_user,
             commands::users::reject_user,
+            commands::users::get_user_factors,
             commands::users::list_user_sessions,
             commands::users::end_user_sessions,
             commands::users::end_session,

@@ -100,6 +100,7 @@ actions! {
     UnlockUser => "users.unlock", write, "User", "", "User", "users:write";
     SetUserPassword => "users.set_password", write, "User", "", "User", "users:write";
     ListUserSessions => "users.sessions.list", read, "User", "", "User", "users:read";
+    ListUserFactors => "users.factors.list", read, "User", "", "User", "users:read";
     ExportUsers => "users.export", read, "UserDirectory", "users", "", "users:read";
     ExportUserSessions => "users.sessions.export", read, "User", "", "User", "users:read";
     EndUserSessions => "users.sessions.end", write, "User", "", "User", "users:write";

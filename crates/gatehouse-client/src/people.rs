@@ -92,6 +92,15 @@ impl Client {
             .await
     }
 
+    /// `GET /v1/users/{id}/factors`: what the user has enrolled.
+    pub async fn user_factors(
+        &self,
+        id: &str,
+    ) -> Result<gatehouse_types::FactorsResponse, ClientError> {
+        self.call(Method::GET, &user_path(id, "/factors"), None::<&()>)
+            .await
+    }
+
     /// `GET /v1/users/{id}/sessions`: newest first, ended ones too.
     pub async fn user_sessions(&self, id: &str) -> Result<SessionListResponse, ClientError> {
         self.call(Method::GET, &user_path(id, "/sessions"), None::<&()>)

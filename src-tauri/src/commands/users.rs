@@ -184,6 +184,15 @@ pub async fn reject_user(
 }
 
 #[tauri::command]
+pub async fn get_user_factors(
+    state: State<'_, ConsoleState>,
+    id: String,
+) -> Result<gatehouse_types::FactorsResponse, ApiError> {
+    let client = connected_client(&state).await?;
+    client.user_factors(&id_of(&id)?).await.map_err(from_client)
+}
+
+#[tauri::command]
 pub async fn list_user_sessions(
     state: State<'_, ConsoleState>,
     id: String,

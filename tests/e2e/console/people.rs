@@ -133,6 +133,10 @@ async fn an_administrator_manages_users_sessions_and_sign_ups() {
     console.click("users-row").await;
     console.wait_for("user-detail", 30).await;
     assert_eq!(console.text("user-detail-name").await, "Ada Obi");
+    // Her factors: a password, no authenticator (never a secret).
+    console.wait_for("factor-password", 20).await;
+    assert_eq!(console.text("factor-password").await, "set");
+    assert_eq!(console.text("factor-totp").await, "none");
     // A wrong type is refused before anything is sent.
     console.type_into("user-attr-grade", "senior").await;
     console.click("user-save").await;

@@ -78,6 +78,7 @@ pub const BEARER: &str = "bearer";
         users::unlock_user,
         users::set_user_password,
         users::list_user_sessions,
+        users::list_user_factors,
         users::export_users,
         users::export_user_sessions,
         users::end_user_sessions,

@@ -157,6 +157,16 @@ pub fn set_user_password() {}
     responses((status = 200, description = "Newest first, ended ones too", body = SessionListResponse)))]
 pub fn list_user_sessions() {}
 
+/// A user's factors
+///
+/// Whether they have a password and a confirmed authenticator, how many
+/// recovery codes are left, and their contact points; never a secret.
+#[utoipa::path(get, path = "/v1/users/{id}/factors", tag = "users", security(("bearer" = [])),
+    extensions(("x-gatehouse-action" = json!("users.factors.list"))),
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses((status = 200, description = "The user's factors", body = gatehouse_types::FactorsResponse)))]
+pub fn list_user_factors() {}
+
 /// Export users to CSV
 ///
 /// Every user the filters match (as `GET /v1/users`), in creation order,

@@ -339,6 +339,12 @@ pub fn build() -> (Router<AppState>, RouteTable) {
     )
     .private(
         Method::GET,
+        "/v1/users/{id}/factors",
+        Action::ListUserFactors,
+        users::list_factors,
+    )
+    .private(
+        Method::GET,
         "/v1/users/{id}/sessions/export",
         Action::ExportUserSessions,
         users::export_sessions,

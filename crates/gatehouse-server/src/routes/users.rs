@@ -329,3 +329,17 @@ pub async fn export_sessions(
     let name = format!("sessions-{id}.csv");
     Ok(csv_attachment(axum::body::Body::from(csv), &name))
 }
+
+/// `GET /v1/users/{id}/factors`: what the user has enrolled, never a secret.
+pub async fn list_factors(
+    State(state): State<AppState>,
+    PathUser(id): PathUser,
+) -> Result<Json<gatehouse_types::FactorsResponse>, ApiFailure> {
+    let user = state
+        .store
+        .users()
+        .find(&id)
+        .await?
+        .ok_or_else(|| ApiFailure::not_found("user"))?;
+    Ok(Json(crate::factors::list(&state, &user).await?))
+}

@@ -143,8 +143,8 @@ async fn documented_query_parameters_are_the_routes_own(db: Db) {
         checked += 1;
     }
     // audit events/export/stream, blocked list/summary, policy versions/diff/matrix,
-    // users.
-    assert_eq!(checked, 9);
+    // users and their export.
+    assert_eq!(checked, 10);
 }
 
 on_both_databases!(

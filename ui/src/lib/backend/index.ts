@@ -49,6 +49,7 @@ import type {
   UserResponse,
   UserTypeListResponse,
   ChallengeMethod,
+  FactorsResponse,
   SignInOutcome,
 } from "../bindings";
 
@@ -154,6 +155,7 @@ export const lockUser = (id: string) => call<UserResponse>("lock_user", { id });
 export const unlockUser = (id: string) => call<UserResponse>("unlock_user", { id });
 export const approveUser = (id: string) => call<UserResponse>("approve_user", { id });
 export const rejectUser = (id: string, reason: string) => call<UserResponse>("reject_user", { id, reason });
+export const getUserFactors = (id: string) => call<FactorsResponse>("get_user_factors", { id });
 export const listUserSessions = (id: string) => call<SessionListResponse>("list_user_sessions", { id });
 export const endUserSessions = (id: string) => call<SessionListResponse>("end_user_sessions", { id });
 export const endSession = (id: string) => call<SessionResponse>("end_session", { id });

@@ -37,6 +37,7 @@ export type { ErrorCode } from "./ErrorCode";
 export type { ExportOutcome } from "./ExportOutcome";
 export type { ExportProgress } from "./ExportProgress";
 export type { ExportRequest } from "./ExportRequest";
+export type { FactorsResponse } from "./FactorsResponse";
 export type { FollowEvent } from "./FollowEvent";
 export type { GrantType } from "./GrantType";
 export type { IdentityResponse } from "./IdentityResponse";
