@@ -23,8 +23,17 @@ use crate::servers::normalize_url;
 use crate::state::ConsoleState;
 use crate::types::{SessionInfo, Verification};
 
-/// Refresh this long before the access token expires.
+/// Refresh this long before the access token expires
+/// (`GATEHOUSE_CONSOLE_REFRESH_MARGIN_SECONDS` changes it: tests refresh at
+/// every command).
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+fn refresh_margin() -> Duration {
+    std::env::var("GATEHOUSE_CONSOLE_REFRESH_MARGIN_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(REFRESH_MARGIN, Duration::from_secs)
+}
 const MAX_FIELD: usize = 1024;
 
 /// A person's tokens, kept on this side only.
@@ -223,7 +232,7 @@ pub async fn fresh_client(state: &ConsoleState) -> Result<Client, ApiError> {
     let Some(person) = session.person.as_mut() else {
         return Ok(session.client.clone());
     };
-    if Instant::now() + REFRESH_MARGIN < person.expires_at {
+    if Instant::now() + refresh_margin() < person.expires_at {
         return Ok(session.client.clone());
     }
     let refreshed = match &person.oauth_client {

@@ -59,6 +59,9 @@ pub struct KeyRing {
     /// How long a demoted key still verifies: the longest token plus the skew.
     overlap_s: i64,
     set: RwLock<Arc<KeySet>>,
+    /// One reload at a time: a reload that read the keys before a rotation
+    /// committed must not store its (older) set after the rotation's own.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl KeyRing {
@@ -83,6 +86,7 @@ impl KeyRing {
             skew_s,
             period_s: i64::try_from(t.rotation_days).unwrap_or(365) * 86_400,
             overlap_s: ttl_s + skew_s,
+            reloading: tokio::sync::Mutex::new(()),
             set: RwLock::new(Arc::new(KeySet {
                 signer: None,
                 verifier: Verifier::new(issuer, &t.audience, skew_s),
@@ -110,6 +114,7 @@ impl KeyRing {
 
     /// Reads the stored keys again and swaps the set in.
     pub async fn reload(&self, now_s: i64) -> Result<(), ServerError> {
+        let _one = self.reloading.lock().await;
         let rows = self.store.signing_keys().list().await?;
         let set = self.build(&rows, now_s)?;
         match self.set.write() {

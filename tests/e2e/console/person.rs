@@ -116,6 +116,48 @@ async fn a_person_signs_in_with_a_password_and_a_text_message_code() {
     server.stop().await;
 }
 
+// proves: CO-1 (a sign-in ended on the server mid-session: the console asks
+// to sign in again and comes back to the view it was showing)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_ended_on_the_server_asks_to_sign_in_again_and_keeps_the_view() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start(Db::Sqlite).await;
+    let olu = operator(&server, "optional").await;
+    let dir = tempfile::tempdir().unwrap();
+    // Refresh before every command, so the next one learns the session ended.
+    let env = [("GATEHOUSE_CONSOLE_REFRESH_MARGIN_SECONDS", "100000")];
+    let console = Console::start_with(dir.path(), "connect", &env).await;
+    console.wait_for("person-form", 30).await;
+    console.type_into("server-url", &server.base_url).await;
+    console.type_into("person-email", "olu@example.com").await;
+    console.type_into("person-password", PASSWORD).await;
+    console.click("person-submit").await;
+    console.confirm_fingerprint(&server.fingerprint).await;
+    console.wait_for("shell", 30).await;
+    console.click("nav-machines").await;
+    console.wait_for("machines-page", 30).await;
+    // An administrator ends every session of Olu's.
+    let ended = server
+        .raw()
+        .delete(server.url(&format!("/v1/users/{olu}/sessions")))
+        .bearer_auth(&server.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    console.click("nav-flows").await;
+    console.wait_for("sign-in-ended", 30).await;
+    console.screenshot("sign-in-ended").await;
+    console.type_into("person-email", "olu@example.com").await;
+    console.type_into("person-password", PASSWORD).await;
+    console.click("person-submit").await;
+    console.wait_for("shell", 30).await;
+    // Back where it was (the flows page it was opening).
+    console.wait_for("flows-page", 30).await;
+    console.stop().await;
+    server.stop().await;
+}
+
 /// The newest code the development outbox sent to `to`.
 async fn latest_code(server: &TestServer, to: &str) -> String {
     for _ in 0..50 {
