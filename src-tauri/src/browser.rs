@@ -105,29 +105,7 @@ pub async fn sign_in(
             return Err(abandoned("the sign-in in the browser was cancelled"));
         }
     };
-    let param = |name: &str| {
-        url::form_urlencoded::parse(query.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
-    if param("state").as_deref() != Some(expected_state.as_str()) {
-        return Err(abandoned(
-            "the browser came back with a state this console did not send, so nothing was \
-             exchanged: sign in again",
-        ));
-    }
-    if let Some(error) = param("error") {
-        let said = param("error_description").unwrap_or_default();
-        return Err(abandoned(format!(
-            "the sign-in did not finish ({error}): {said}"
-        )));
-    }
-    if param("iss").is_some_and(|iss| iss.trim_end_matches('/') != url.trim_end_matches('/')) {
-        return Err(abandoned(
-            "the answer names another server as its issuer, so nothing was exchanged",
-        ));
-    }
-    let code = param("code").ok_or_else(|| abandoned("the browser came back without a code"))?;
+    let code = check_callback(&query, &expected_state, &url)?;
     let tokens = anonymous
         .exchange_code(CONSOLE_CLIENT, &code, &redirect, &verifier)
         .await
@@ -141,6 +119,34 @@ pub async fn sign_in(
     };
     let session = open_oauth(state, &url, trust, anonymous, issued).await?;
     Ok(SignInOutcome::Connected { session })
+}
+
+/// The code the browser brought back, once the answer is this sign-in's own:
+/// the `state` this console sent, no `error`, the `iss` of this server.
+fn check_callback(query: &str, expected_state: &str, server: &str) -> Result<String, ApiError> {
+    let param = |name: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if param("state").as_deref() != Some(expected_state) {
+        return Err(abandoned(
+            "the browser came back with a state this console did not send, so nothing was \
+             exchanged: sign in again",
+        ));
+    }
+    if let Some(error) = param("error") {
+        let said = param("error_description").unwrap_or_default();
+        return Err(abandoned(format!(
+            "the sign-in did not finish ({error}): {said}"
+        )));
+    }
+    if param("iss").is_some_and(|iss| iss.trim_end_matches('/') != server.trim_end_matches('/')) {
+        return Err(abandoned(
+            "the answer names another server as its issuer, so nothing was exchanged",
+        ));
+    }
+    param("code").ok_or_else(|| abandoned("the browser came back without a code"))
 }
 
 /// The ID token answers this sign-in (its `nonce`) and names the console as
@@ -232,6 +238,36 @@ async fn callback(listener: &TcpListener) -> Result<String, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // proves: TK-6, CO-1 (a callback that is not this sign-in's is refused
+    // and nothing is exchanged)
+    #[test]
+    fn only_this_sign_ins_answer_is_exchanged() {
+        let server = "https://gh.example:8443";
+        let ok = "code=ghac_x&state=s1&iss=https%3A%2F%2Fgh.example%3A8443";
+        assert_eq!(check_callback(ok, "s1", server).unwrap(), "ghac_x");
+        for (query, why) in [
+            ("code=ghac_x&state=s2", "state"),
+            ("code=ghac_x", "state"),
+            (
+                "error=access_denied&error_description=no&state=s1",
+                "access_denied",
+            ),
+            (
+                "code=ghac_x&state=s1&iss=https%3A%2F%2Fevil.example",
+                "issuer",
+            ),
+            ("state=s1", "without a code"),
+        ] {
+            let refused = check_callback(query, "s1", server).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::SignInAbandoned, "{query}");
+            assert!(
+                refused.message.contains(why),
+                "{query}: {}",
+                refused.message
+            );
+        }
+    }
 
     #[test]
     fn the_id_token_must_answer_this_sign_in() {
