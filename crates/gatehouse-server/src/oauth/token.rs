@@ -103,12 +103,8 @@ fn granted_scopes(
     client: &ClientRow,
     params: &gatehouse_tokens::oauth::Params,
 ) -> Result<Scopes, Refusal> {
-    let grants: Vec<GrantType> = client
-        .grants
-        .split(' ')
-        .filter_map(GrantType::parse)
-        .collect();
-    let registered = Scopes::from_names(client.scopes.split(' ').filter(|s| !s.is_empty()));
+    let grants = crate::authorization::grants_of(client);
+    let registered = crate::authorization::scopes_of(client);
     Ok(grant_client_credentials(
         &GrantingClient {
             is_confidential: client.is_confidential,
