@@ -5,7 +5,7 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-hardening bench-tokens bench-identity bench-oauth-code package fmt
+.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-console-users bench-hardening bench-tokens bench-identity bench-oauth-code package fmt
 
 ## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
@@ -108,6 +108,14 @@ bench-oauth-code:
 ## The console's speed with 10 M records in its embedded server (BENCH_DIR must
 ## hold bench-audit's database; a million blocked requests are added once), in the
 ## release build of the console under Xvfb.
+## The Users page with 100,000 users (issue 15): a release console on an embedded server seeded by `gatehouse demo` and SQL.
+bench-console-users: ui
+	$(CARGO) build --release -p gatehouse-console
+	$(CARGO) build --bins -p gatehouse-server
+	GATEHOUSE_CONSOLE_APP="$(CURDIR)/target/release/gatehouse-console" \
+	  WEBKIT_DISABLE_COMPOSITING_MODE="$${WEBKIT_DISABLE_COMPOSITING_MODE:-1}" \
+	  xvfb-run -a -s "-screen 0 1400x900x24" $(CARGO) test -p gatehouse-e2e --test e2e console_users_page -- --ignored --nocapture
+
 bench-console: ui
 	@test -n "$${BENCH_DIR:-}" || { echo "set BENCH_DIR to bench-audit's data directory"; exit 1; }
 	$(CARGO) build --release -p gatehouse-console

@@ -114,22 +114,27 @@ pub fn second_step(
     (is_needed, methods)
 }
 
-/// After a first factor: the session when it is enough, else a challenge
-/// for the second (its SMS code sent at once when SMS is the only way).
-pub async fn after_first_factor(
-    state: &AppState,
-    audit: &Audit,
-    user: &UserRow,
-    kind: &UserType,
-    first: &str,
-    via: &Via,
-) -> Result<Step, ApiFailure> {
+/// Whether the user has a confirmed authenticator app (TOTP).
+pub async fn has_totp(state: &AppState, user_id: &str) -> Result<bool, ApiFailure> {
     let totp = state
         .store
         .credentials()
-        .find_credential(&user.id, "totp")
+        .find_credential(user_id, "totp")
         .await?;
-    let has_totp = totp.is_some_and(|c| c.is_confirmed);
+    Ok(totp.is_some_and(|c| c.is_confirmed))
+}
+
+/// After a first factor: the session when it is enough, else a challenge
+/// for the second (its SMS code sent at once when SMS is the only way).
+/// `has_totp` is [`has_totp`]'s answer for the user (a password sign-in asks
+/// it while the password is being verified).
+pub async fn after_first_factor(
+    state: &AppState,
+    audit: &Audit,
+    (user, kind, has_totp): (&UserRow, &UserType, bool),
+    first: &str,
+    via: &Via,
+) -> Result<Step, ApiFailure> {
     let (is_needed, methods) = second_step(kind, user, has_totp, first);
     if !is_needed {
         return sign_in::open_session(state, audit, user, kind, &[first], via).await;
@@ -503,7 +508,9 @@ async fn complete(
         audit.detail("recovery_code_used", json!(true));
     }
     if row.stage == "first_factor" {
-        return after_first_factor(state, audit, &user, &kind, amr_of(method), via).await;
+        let has_totp = has_totp(state, &user.id).await?;
+        return after_first_factor(state, audit, (&user, &kind, has_totp), amr_of(method), via)
+            .await;
     }
     let mut amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
     amr.push(amr_of(method).to_owned());

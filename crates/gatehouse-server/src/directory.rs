@@ -128,7 +128,8 @@ async fn attempt(
     if let Some(failure) = sign_in::barrier(&user, now_us) {
         return Err(sign_in::note_failure(audit, failure, Some(&user.id)));
     }
-    crate::challenges::after_first_factor(state, audit, &user, &kind, "pwd", via).await
+    let has_totp = crate::challenges::has_totp(state, &user.id).await?;
+    crate::challenges::after_first_factor(state, audit, (&user, &kind, has_totp), "pwd", via).await
 }
 
 /// The directory's own change: a user made from its entry, or brought up to

@@ -423,12 +423,20 @@ async fn attempt(
         tokio::time::sleep(failures.delay()).await;
         return Err(note_failure(audit, Failure::UnknownAccount, None));
     };
-    let kind = crate::users::load_type(state.store.as_ref(), &user.user_type).await?;
-    let credential = state
-        .store
-        .credentials()
-        .find_credential(&user.id, "password")
-        .await?;
+    // The type and the password asked together; the authenticator app while
+    // the password is verified (a sign-in's lookups add nothing to its time
+    // that can run beside the hash).
+    let (kind, credential) = tokio::try_join!(
+        crate::users::load_type(state.store.as_ref(), &user.user_type),
+        async {
+            let found = state
+                .store
+                .credentials()
+                .find_credential(&user.id, "password")
+                .await?;
+            Ok::<_, ApiFailure>(found)
+        },
+    )?;
     let blocked = barrier(&user, now_us)
         .or((!allows_password(&kind.sign_in)).then_some(Failure::MethodNotAllowed))
         .or(credential.is_none().then_some(Failure::NoPassword));
@@ -439,11 +447,11 @@ async fn attempt(
         return Err(note_failure(audit, failure, Some(&user.id)));
     };
     let phc = String::from_utf8(credential.secret.clone()).map_err(|_| ApiFailure::internal())?;
-    let verified = identity
-        .hasher
-        .verify(phc, password.to_string())
-        .await
-        .map_err(|_| ApiFailure::internal())?;
+    let (verified, has_totp) = tokio::join!(
+        identity.hasher.verify(phc, password.to_string()),
+        crate::challenges::has_totp(state, &user.id),
+    );
+    let verified = verified.map_err(|_| ApiFailure::internal())?;
     if !verified.is_match {
         count_failure(state, audit, &user.id, now_us).await?;
         return Err(note_failure(audit, Failure::WrongPassword, Some(&user.id)));
@@ -475,5 +483,6 @@ async fn attempt(
             .set_failures(&user.id, "[]", user.locked_until_us)
             .await?;
     }
-    crate::challenges::after_first_factor(state, audit, &user, &kind, "pwd", via).await
+    crate::challenges::after_first_factor(state, audit, (&user, &kind, has_totp?), "pwd", via)
+        .await
 }

@@ -324,6 +324,7 @@ mod audit;
 mod auditor;
 mod auditor_people;
 mod bench;
+mod bench_users;
 mod people;
 mod person;
 mod policies;

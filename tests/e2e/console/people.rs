@@ -209,6 +209,38 @@ async fn an_administrator_manages_users_sessions_and_sign_ups() {
     console.wait_for("user-unlock", 20).await;
     console.click("user-unlock").await;
     console.wait_for("user-lock", 20).await;
+    // Another administrator removes Ada (a removal is a disable: her history
+    // stays) while she is open here: locking her is refused with the reason,
+    // the detail shows her as she now is, and nothing is changed.
+    call(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/v1/users/{ada}"),
+        None,
+    )
+    .await;
+    console.click("user-lock").await;
+    console.wait_for("user-error", 20).await;
+    assert!(
+        console.text("user-error").await.contains("disabled"),
+        "{}",
+        console.text("user-error").await
+    );
+    console.wait_text("user-status", "disabled", 20).await;
+    poll(&console, "the list shows her disabled", || async {
+        let rows = row_texts(&console, "users-row").await;
+        rows.len() == 1 && rows[0].contains("disabled")
+    })
+    .await;
+    console.screenshot("user-removed-elsewhere").await;
+    let after = call(
+        &server,
+        reqwest::Method::GET,
+        &format!("/v1/users/{ada}"),
+        None,
+    )
+    .await;
+    assert_eq!(after["status"], "disabled");
     // The pending queue (the search applies there too): Pia is rejected with
     // a reason.
     console.type_into("users-filter-q", "Pia").await;
