@@ -483,6 +483,5 @@ async fn attempt(
             .set_failures(&user.id, "[]", user.locked_until_us)
             .await?;
     }
-    crate::challenges::after_first_factor(state, audit, (&user, &kind, has_totp?), "pwd", via)
-        .await
+    crate::challenges::after_first_factor(state, audit, (&user, &kind, has_totp?), "pwd", via).await
 }

@@ -136,20 +136,44 @@ async fn console_users_page_with_100k_users() {
 
     // (control, value, the query it leaves): each applied on top of a clean form.
     let steps: [(&str, &str, Value); 12] = [
-        ("users-filter-type", "clinician", json!({"user_type": "clinician"})),
-        ("users-filter-status", "locked", json!({"user_type": "clinician", "status": "locked"})),
+        (
+            "users-filter-type",
+            "clinician",
+            json!({"user_type": "clinician"}),
+        ),
+        (
+            "users-filter-status",
+            "locked",
+            json!({"user_type": "clinician", "status": "locked"}),
+        ),
         ("users-filter-type", "", json!({"status": "locked"})),
         ("users-filter-status", "", json!({})),
-        ("users-filter-attribute", "department:radiology", json!({"attribute": "department:radiology"})),
-        ("users-filter-attribute", "ward:w217", json!({"attribute": "ward:w217"})),
+        (
+            "users-filter-attribute",
+            "department:radiology",
+            json!({"attribute": "department:radiology"}),
+        ),
+        (
+            "users-filter-attribute",
+            "ward:w217",
+            json!({"attribute": "ward:w217"}),
+        ),
         ("users-filter-attribute", "", json!({})),
-        ("users-filter-entitlement", "records:write", json!({"entitlement": "records:write"})),
+        (
+            "users-filter-entitlement",
+            "records:write",
+            json!({"entitlement": "records:write"}),
+        ),
         ("users-filter-entitlement", "", json!({})),
         ("users-filter-q", "kofi", json!({"q": "kofi"})),
         // No answer anywhere: every row's name, email and phone is looked at.
         ("users-filter-q", "quentin", json!({"q": "quentin"})),
         // A rare answer under a common type: the first page needs the whole index.
-        ("users-filter-type", "operator", json!({"user_type": "operator", "q": "quentin"})),
+        (
+            "users-filter-type",
+            "operator",
+            json!({"user_type": "operator", "q": "quentin"}),
+        ),
     ];
     let (mut paint, mut fetch) = (Vec::new(), Vec::new());
     for round in 0..3 {
