@@ -136,6 +136,11 @@ async fn a_sign_in_ended_on_the_server_asks_to_sign_in_again_and_keeps_the_view(
     console.wait_for("shell", 30).await;
     console.click("nav-machines").await;
     console.wait_for("machines-page", 30).await;
+    // Its three tabs have loaded (each a command that refreshes first): none
+    // is still on its way when the session ends.
+    for row in ["client-row", "key-row", "token-row"] {
+        console.wait_for(row, 30).await;
+    }
     // An administrator ends every session of Olu's.
     let ended = server
         .raw()
