@@ -2,7 +2,8 @@
 # Installs what `make run` and `make test` need on Debian 12, and only what is missing:
 # build tools, PostgreSQL, the WebKitGTK stack Tauri builds against, Xvfb and
 # WebKitWebDriver for the end-to-end tests, LibreOffice (an exported CSV must open in
-# it) and sqlite3 (the console benchmark), Node.js/npm for the UI, tauri-driver.
+# it) and sqlite3 (the console benchmark), libmodsecurity and the OWASP Core Rule Set
+# (the gateway's WAF), Node.js/npm for the UI, tauri-driver.
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,7 @@ packages=(
     libreoffice-calc-nogui sqlite3
     slapd ldap-utils
     python3-aiosmtpd
+    libmodsecurity3 libmodsecurity-dev modsecurity-crs
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -149,8 +149,7 @@ pub fn is_under(path: &str, prefix: &str) -> bool {
     if prefix.is_empty() {
         return true;
     }
-    path == prefix
-        || (path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
+    path == prefix || (path.starts_with(prefix) && path.as_bytes().get(prefix.len()) == Some(&b'/'))
 }
 
 #[cfg(test)]

@@ -121,7 +121,11 @@ impl RateSketch {
     /// Moves the windows on to the one holding `now_us`.
     fn roll(&self, now_us: i64) {
         let window_start = now_us - now_us.rem_euclid(self.window_us);
-        if self.windows.read().map_or(true, |w| w.start_us == window_start) {
+        if self
+            .windows
+            .read()
+            .map_or(true, |w| w.start_us == window_start)
+        {
             return;
         }
         let Ok(mut w) = self.windows.write() else {
@@ -214,7 +218,10 @@ mod tests {
         assert_eq!(allowed, 100);
         assert!(matches!(
             sketch.hit(&key, 100, MINUTE + 30_000_000),
-            RateVerdict::Limited { retry_after_s: 31, .. }
+            RateVerdict::Limited {
+                retry_after_s: 31,
+                ..
+            }
         ));
         // Half way through the next window, half of the last one still counts.
         let allowed = (0..100)
@@ -240,7 +247,8 @@ mod tests {
         for i in 0u32..200_000 {
             let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
             sketch.hit(&source_key(ip.into()), 100, MINUTE);
-            if i % 1000 == 0 && matches!(sketch.hit(&hot, 100, MINUTE), RateVerdict::Allowed { .. }) {
+            if i % 1000 == 0 && matches!(sketch.hit(&hot, 100, MINUTE), RateVerdict::Allowed { .. })
+            {
                 hot_allowed += 1;
             }
         }

@@ -58,6 +58,12 @@ pub enum ErrorCode {
     RateLimited,
     /// Any other client error, named by its HTTP status only.
     RequestRejected,
+    /// The request head (line and headers) is over the gateway's limit.
+    HeadersTooLarge,
+    /// The service behind a gateway route cannot be reached.
+    BadGateway,
+    /// The service behind a gateway route did not answer in time.
+    GatewayTimeout,
     /// A one-time code that is not the one sent (or a TOTP code that is not
     /// the authenticator's): try again, within the code's tries.
     InvalidCode,
@@ -129,6 +135,9 @@ impl ErrorCode {
             Self::InvalidBody | Self::ValidationFailed | Self::InvalidPolicy => 422,
             Self::MalformedJson | Self::InvalidParameter | Self::BadRequest => 400,
             Self::RequestRejected => 400,
+            Self::HeadersTooLarge => 431,
+            Self::BadGateway => 502,
+            Self::GatewayTimeout => 504,
             Self::RateLimited => 429,
             Self::Internal | Self::StorageFailed => 500,
             Self::Unavailable => 503,
@@ -166,6 +175,9 @@ impl ErrorCode {
             Self::Unavailable => "unavailable",
             Self::RateLimited => "rate_limited",
             Self::RequestRejected => "request_rejected",
+            Self::HeadersTooLarge => "headers_too_large",
+            Self::BadGateway => "bad_gateway",
+            Self::GatewayTimeout => "gateway_timeout",
             Self::InvalidCode => "invalid_code",
             Self::ChallengeExpired => "challenge_expired",
             Self::DirectoryUnavailable => "directory_unavailable",
@@ -191,7 +203,7 @@ impl ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (a test holds it to the enum's variants).
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 43] = [
         Self::Unauthenticated,
         Self::InvalidToken,
         Self::InvalidCredentials,
@@ -213,6 +225,9 @@ impl ErrorCode {
         Self::Unavailable,
         Self::RateLimited,
         Self::RequestRejected,
+        Self::HeadersTooLarge,
+        Self::BadGateway,
+        Self::GatewayTimeout,
         Self::InvalidCode,
         Self::ChallengeExpired,
         Self::DirectoryUnavailable,
@@ -284,7 +299,8 @@ impl ErrorCode {
             | Self::PayloadTooLarge
             | Self::RequestTimeout
             | Self::BadRequest
-            | Self::RequestRejected => Some("bad_input"),
+            | Self::RequestRejected
+            | Self::HeadersTooLarge => Some("bad_input"),
             _ => None,
         }
     }
