@@ -439,61 +439,8 @@ impl Engine {
         target: Option<&Target>,
         ctx: &CallContext,
     ) -> Result<Decision, AuthzError> {
-        let role = catalog.uid("Role", &caller.role)?;
-        let principal_type = if caller.user.is_some() {
-            "User"
-        } else if caller.client.is_some() {
-            "Client"
-        } else {
-            "ApiToken"
-        };
-        let principal_uid = catalog.uid(principal_type, &caller.id)?;
-        let mut principal_parents = HashSet::from([role.clone()]);
-        let mut extra_parents = Vec::new();
-        let attrs: HashMap<String, RestrictedExpression> = if let Some(user) = &caller.user {
-            let kind = catalog.uid("UserType", &user.user_type)?;
-            principal_parents.insert(kind.clone());
-            extra_parents.push(Entity::new_no_attrs(kind, HashSet::new()));
-            user.attributes
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), restricted(v)))
-                .collect()
-        } else {
-            let mut attrs = HashMap::from([
-                (
-                    "name".to_owned(),
-                    RestrictedExpression::new_string(caller.name.clone()),
-                ),
-                (
-                    "role".to_owned(),
-                    RestrictedExpression::new_string(caller.role.clone()),
-                ),
-            ]);
-            if let Some(client) = &caller.client {
-                attrs.insert(
-                    "is_confidential".to_owned(),
-                    RestrictedExpression::new_bool(client.is_confidential),
-                );
-                attrs.insert(
-                    "scopes".to_owned(),
-                    RestrictedExpression::new_set(
-                        client
-                            .scopes
-                            .iter()
-                            .map(|s| RestrictedExpression::new_string(s.clone())),
-                    ),
-                );
-            }
-            attrs
-        };
-        let principal = Entity::new(principal_uid.clone(), attrs, principal_parents)
-            .map_err(|e| AuthzError::Request(e.to_string()))?;
+        let (principal_uid, mut entities) = principal_entities(catalog, caller)?;
         let (kind, collection) = action.resource();
-        let mut entities = vec![
-            principal,
-            Entity::new_no_attrs(role.clone(), HashSet::new()),
-        ];
-        entities.extend(extra_parents);
         let resource = match target {
             None => catalog.uid(kind, collection)?,
             Some(target) => {
@@ -592,7 +539,68 @@ impl Engine {
     }
 }
 
-fn restricted(v: &AttrValue) -> RestrictedExpression {
+/// The caller as Cedar entities: the principal (a `User`, `Client` or
+/// `ApiToken` in its role, a person also in their type) first, then the
+/// entities it is in.
+pub(crate) fn principal_entities(
+    catalog: &Catalog,
+    caller: &TokenCaller,
+) -> Result<(EntityUid, Vec<Entity>), AuthzError> {
+    let role = catalog.uid("Role", &caller.role)?;
+    let principal_type = if caller.user.is_some() {
+        "User"
+    } else if caller.client.is_some() {
+        "Client"
+    } else {
+        "ApiToken"
+    };
+    let principal_uid = catalog.uid(principal_type, &caller.id)?;
+    let mut principal_parents = HashSet::from([role.clone()]);
+    let mut extra_parents = Vec::new();
+    let attrs: HashMap<String, RestrictedExpression> = if let Some(user) = &caller.user {
+        let kind = catalog.uid("UserType", &user.user_type)?;
+        principal_parents.insert(kind.clone());
+        extra_parents.push(Entity::new_no_attrs(kind, HashSet::new()));
+        user.attributes
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), restricted(v)))
+            .collect()
+    } else {
+        let mut attrs = HashMap::from([
+            (
+                "name".to_owned(),
+                RestrictedExpression::new_string(caller.name.clone()),
+            ),
+            (
+                "role".to_owned(),
+                RestrictedExpression::new_string(caller.role.clone()),
+            ),
+        ]);
+        if let Some(client) = &caller.client {
+            attrs.insert(
+                "is_confidential".to_owned(),
+                RestrictedExpression::new_bool(client.is_confidential),
+            );
+            attrs.insert(
+                "scopes".to_owned(),
+                RestrictedExpression::new_set(
+                    client
+                        .scopes
+                        .iter()
+                        .map(|s| RestrictedExpression::new_string(s.clone())),
+                ),
+            );
+        }
+        attrs
+    };
+    let principal = Entity::new(principal_uid.clone(), attrs, principal_parents)
+        .map_err(|e| AuthzError::Request(e.to_string()))?;
+    let mut entities = vec![principal, Entity::new_no_attrs(role, HashSet::new())];
+    entities.extend(extra_parents);
+    Ok((principal_uid, entities))
+}
+
+pub(crate) fn restricted(v: &AttrValue) -> RestrictedExpression {
     match v {
         AttrValue::String(s) => RestrictedExpression::new_string(s.clone()),
         AttrValue::Long(n) => RestrictedExpression::new_long(*n),

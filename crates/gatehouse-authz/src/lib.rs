@@ -14,6 +14,7 @@ mod engine;
 pub mod matrix;
 mod policies;
 mod request;
+mod route;
 
 pub use action::Action;
 pub use engine::{
@@ -24,6 +25,10 @@ pub use policies::{
     first_problem, line_column, parse_policies, ParsedPolicies, MAX_POLICIES, MAX_POLICY_TEXT,
 };
 pub use request::{call_context_json, check_request, CheckedRequest, MAX_ENTITIES};
+pub use route::{PostureFacts, RouteCall, RouteDecision, RouteFacts};
+
+/// The action groups: Gatehouse's own reads and writes, and calls through the gateway.
+pub const ACTION_GROUPS: [&str; 3] = ["read", "write", "call"];
 
 use gatehouse_types::{PolicySchemaResponse, SchemaAction};
 
@@ -46,7 +51,7 @@ pub fn schema_response(catalog: &Catalog) -> PolicySchemaResponse {
     let actions = catalog
         .action_names()
         .iter()
-        .filter(|name| !matches!(name.as_str(), "read" | "write"))
+        .filter(|name| !ACTION_GROUPS.contains(&name.as_str()))
         .map(|name| {
             let uid = catalog.uid("Action", name).ok();
             let sorted = |mut v: Vec<String>| {

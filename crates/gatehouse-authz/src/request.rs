@@ -71,7 +71,9 @@ pub fn check_request(catalog: &Catalog, r: &DecisionRequest) -> Result<CheckedRe
             "entities: at most {MAX_ENTITIES} entities per request"
         )));
     }
-    if catalog.action_entities(&r.action).is_none() || r.action == "read" || r.action == "write" {
+    if catalog.action_entities(&r.action).is_none()
+        || crate::ACTION_GROUPS.contains(&r.action.as_str())
+    {
         return Err(AuthzError::Request(format!(
             "action: \"{}\" is not an action of the schema",
             r.action

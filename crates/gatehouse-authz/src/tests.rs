@@ -34,8 +34,9 @@ pub(crate) fn ctx() -> CallContext {
 fn the_schema_declares_exactly_the_actions_of_the_code() {
     let c = catalog();
     let mut from_code: Vec<String> = Action::ALL.iter().map(|a| a.as_str().to_owned()).collect();
-    from_code.push("read".into());
-    from_code.push("write".into());
+    for extra in ["read", "write", "call", "route.read", "route.write"] {
+        from_code.push(extra.into());
+    }
     from_code.sort();
     assert_eq!(c.action_names(), from_code.as_slice());
     for a in Action::ALL {
@@ -123,7 +124,8 @@ fn builtin_roles_are_policies_with_ids() {
             "builtin.user",
             "builtin.self_service",
             "builtin.service",
-            "builtin.mint_within_role"
+            "builtin.mint_within_role",
+            "builtin.gateway_open_routes"
         ]
     );
     assert!(parsed.policies.iter().all(|p| p.description.is_some()));

@@ -37,7 +37,8 @@ impl Theme {
     }
 }
 
-/// Each reason's colour, the same in every chart (Okabe–Ito).
+/// Each reason's colour, the same in every chart (Okabe–Ito's eight, then
+/// Tol's wine and a grey: nine reasons).
 pub fn reason_colour(reason: &str) -> RGBColor {
     match reason {
         "authentication" => RGBColor(0xe6, 0x9f, 0x00),
@@ -45,7 +46,11 @@ pub fn reason_colour(reason: &str) -> RGBColor {
         "rate_limit" => RGBColor(0x00, 0x72, 0xb2),
         "bad_input" => RGBColor(0x00, 0x9e, 0x73),
         "unknown_route" => RGBColor(0xcc, 0x79, 0xa7),
-        _ => RGBColor(0x56, 0xb4, 0xe9),
+        "waf" => RGBColor(0x56, 0xb4, 0xe9),
+        "bot" => RGBColor(0xf0, 0xe4, 0x42),
+        "honeypot" => RGBColor(0x88, 0x22, 0x55),
+        "timeout" => RGBColor(0x99, 0x99, 0x99),
+        _ => RGBColor(0x66, 0x66, 0x66),
     }
 }
 

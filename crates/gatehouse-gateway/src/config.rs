@@ -19,6 +19,16 @@ pub enum Exposure {
     Public,
 }
 
+impl Exposure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exposure::Internal => "internal",
+            Exposure::Partner => "partner",
+            Exposure::Public => "public",
+        }
+    }
+}
+
 /// How sensitive what a route serves is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,6 +37,17 @@ pub enum Classification {
     Internal,
     Confidential,
     Restricted,
+}
+
+impl Classification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::Public => "public",
+            Classification::Internal => "internal",
+            Classification::Confidential => "confidential",
+            Classification::Restricted => "restricted",
+        }
+    }
 }
 
 fn default_max_body() -> u64 {

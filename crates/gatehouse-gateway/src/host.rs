@@ -13,7 +13,7 @@ use crate::config::{Classification, Exposure};
 use crate::waf::{RuleMatch, WafVerdict};
 
 /// A caller whose token the host verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Caller {
     /// `user`, `client` or `api_token`.
     pub kind: String,
@@ -26,6 +26,10 @@ pub struct Caller {
     /// When the person signed in (microseconds), for fresh-sign-in policies.
     pub auth_time_us: Option<i64>,
     pub scopes: Vec<String>,
+    /// What the host keeps of the caller for its own later questions (the
+    /// decision), never shown.
+    #[serde(skip)]
+    pub host_data: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// The caller's security posture (GW-8): what a policy may demand more of.
@@ -45,7 +49,7 @@ pub struct Posture {
 }
 
 /// One question for the access policies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Question {
     /// None on a sign-up route called without a token.
     pub caller: Option<Caller>,
@@ -75,7 +79,7 @@ pub struct Decision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockReason {
-    Malformed,
+    BadInput,
     UnknownRoute,
     RateLimit,
     Authentication,
@@ -89,7 +93,7 @@ pub enum BlockReason {
 impl BlockReason {
     pub fn as_str(self) -> &'static str {
         match self {
-            BlockReason::Malformed => "malformed",
+            BlockReason::BadInput => "bad_input",
             BlockReason::UnknownRoute => "unknown_route",
             BlockReason::RateLimit => "rate_limit",
             BlockReason::Authentication => "authentication",
@@ -112,7 +116,7 @@ pub struct RateState {
 }
 
 /// Everything the gateway learned about one request: recorded once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub request_id: String,
     pub time_us: i64,
@@ -154,8 +158,9 @@ pub trait Host: Send + Sync {
     /// Asks the access policies.
     async fn decide(&self, question: &Question) -> Decision;
     /// Records one request (every refusal once, in the audit trail and the
-    /// blocked log; a pass as the host sees fit).
-    async fn record(&self, outcome: Outcome);
+    /// blocked log; every pass in the audit trail). An error means it could
+    /// not be recorded: the caller is then told the gateway is unavailable.
+    async fn record(&self, outcome: &Outcome) -> Result<(), String>;
     /// A short-lived token naming the verified caller for `route`'s upstream.
     fn sign_identity(&self, caller: &Caller, route: &str, request_id: &str) -> Option<String>;
     /// Now, in microseconds since the epoch.

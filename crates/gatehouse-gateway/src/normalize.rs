@@ -2,7 +2,7 @@
 //! (GW-4): percent-decoded exactly once, refused when decoding leaves a
 //! question the gateway and an upstream could answer differently.
 //!
-//! Refused (each with its own reason, all answered 400 `malformed`):
+//! Refused (each with its own reason, all answered 400 `bad_input`):
 //! - a target that is not a path (`*`, an absolute URI's authority that is
 //!   not this gateway's is the listener's matter; here only the path counts);
 //! - a `%` not followed by two hex digits;

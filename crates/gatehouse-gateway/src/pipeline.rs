@@ -3,7 +3,7 @@
 //! error shape and recorded once, and the upstream never sees it):
 //!
 //! 1. **limits** — an unknown method (405), a head over its size (431), a
-//!    path that does not normalise (400, `malformed`), a honeypot (404 to
+//!    path that does not normalise (400, `bad_input`), a honeypot (404 to
 //!    the caller, its source flagged: `honeypot`), a flagged source (403,
 //!    `honeypot`), no route (404, `unknown_route`), a declared body over
 //!    the route's limit (413) or of a type it does not take (415);
@@ -141,7 +141,7 @@ impl Gateway {
     pub async fn handle(self: Arc<Self>, request: Request<RequestBody>) -> Response<GatewayBody> {
         let started = Instant::now();
         let now_us = self.host.now_us();
-        let request_id = uuid::Uuid::now_v7().simple().to_string();
+        let request_id = uuid::Uuid::now_v7().to_string();
         let peer = request
             .extensions()
             .get::<PeerAddr>()
@@ -200,7 +200,18 @@ impl Gateway {
             .note(&source_key(peer.ip()), outcome.status, now_us);
         self.stats
             .count(outcome.route.as_deref(), outcome.blocked.is_some(), now_us);
-        self.host.record(outcome).await;
+        if let Err(e) = self.host.record(&outcome).await {
+            // Nothing is answered unrecorded (as for the server's own routes).
+            tracing::error!(error = %e, "a gateway request could not be recorded");
+            let mut refused = error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "the audit trail cannot be written, retry later",
+                &request_id,
+            );
+            secure_response(refused.headers_mut());
+            return refused;
+        }
         response
     }
 
@@ -216,19 +227,19 @@ impl Gateway {
         if !METHODS.contains(&parts.method) {
             return Err(refuse(
                 ErrorCode::MethodNotAllowed,
-                BlockReason::Malformed,
+                BlockReason::BadInput,
                 "this method is not served",
             ));
         }
         if head_bytes(&parts) > MAX_HEAD_BYTES {
             return Err(refuse(
                 ErrorCode::HeadersTooLarge,
-                BlockReason::Malformed,
+                BlockReason::BadInput,
                 "the request head is too large",
             ));
         }
         let clean = normalize(parts.uri.path())
-            .map_err(|p| refuse(ErrorCode::BadRequest, BlockReason::Malformed, p.as_str()))?;
+            .map_err(|p| refuse(ErrorCode::BadRequest, BlockReason::BadInput, p.as_str()))?;
         outcome.path = clean.decoded.clone();
         let source = source_key(peer.ip());
         if self.honeypots.is_decoy(&clean.decoded) {
@@ -270,7 +281,7 @@ impl Gateway {
         if declared.is_some_and(|n| n > route.max_body_bytes) {
             return Err(refuse(
                 ErrorCode::PayloadTooLarge,
-                BlockReason::Malformed,
+                BlockReason::BadInput,
                 "the body is over this route's limit",
             ));
         }
@@ -284,7 +295,7 @@ impl Gateway {
             if !allowed {
                 return Err(refuse(
                     ErrorCode::UnsupportedMediaType,
-                    BlockReason::Malformed,
+                    BlockReason::BadInput,
                     "this route does not take bodies of this type",
                 ));
             }
@@ -444,13 +455,13 @@ impl Gateway {
                 {
                     return Err(refuse(
                         ErrorCode::PayloadTooLarge,
-                        BlockReason::Malformed,
+                        BlockReason::BadInput,
                         "the body is over this route's limit",
                     ));
                 }
                 return Err(refuse(
                     ErrorCode::BadRequest,
-                    BlockReason::Malformed,
+                    BlockReason::BadInput,
                     "the body could not be read",
                 ));
             }

@@ -176,7 +176,7 @@ async fn traversal_and_ambiguous_paths_are_malformed() {
         let error: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(error["code"], "bad_request");
         let record = h.record_of(error["request_id"].as_str().unwrap()).await;
-        assert_eq!(record.blocked, Some(BlockReason::Malformed), "{path}");
+        assert_eq!(record.blocked, Some(BlockReason::BadInput), "{path}");
         assert_eq!(
             h.upstream.hits.load(Ordering::SeqCst),
             before,
@@ -197,7 +197,7 @@ async fn limits_answer_413_415_431_405_and_404() {
             .body(big),
         413,
         "payload_too_large",
-        BlockReason::Malformed,
+        BlockReason::BadInput,
     )
     .await;
     refused(
@@ -207,7 +207,7 @@ async fn limits_answer_413_415_431_405_and_404() {
             .body("<?php"),
         415,
         "unsupported_media_type",
-        BlockReason::Malformed,
+        BlockReason::BadInput,
     )
     .await;
     refused(
@@ -215,7 +215,7 @@ async fn limits_answer_413_415_431_405_and_404() {
         h.post("/api/notes").body("no type"),
         415,
         "unsupported_media_type",
-        BlockReason::Malformed,
+        BlockReason::BadInput,
     )
     .await;
     refused(
@@ -223,7 +223,7 @@ async fn limits_answer_413_415_431_405_and_404() {
         h.get("/api/x").header("x-filler", "a".repeat(17 * 1024)),
         431,
         "headers_too_large",
-        BlockReason::Malformed,
+        BlockReason::BadInput,
     )
     .await;
     refused(
@@ -234,7 +234,7 @@ async fn limits_answer_413_415_431_405_and_404() {
         ),
         405,
         "method_not_allowed",
-        BlockReason::Malformed,
+        BlockReason::BadInput,
     )
     .await;
     refused(

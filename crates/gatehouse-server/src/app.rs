@@ -54,6 +54,8 @@ pub struct AppStateInner {
     pub identity: Arc<crate::sign_in::Identity>,
     /// Sessions opened and refresh tokens rotated, committed together.
     pub session_writes: crate::session_writes::SessionWriter,
+    /// The gateway this server runs (`[gateway]`), once started.
+    pub gateway: std::sync::OnceLock<Arc<gatehouse_gateway::Gateway>>,
 }
 
 /// What issuing access tokens and answering for them needs.
@@ -82,8 +84,9 @@ pub struct AppParts {
     pub session_writes: crate::session_writes::SessionWriter,
 }
 
-/// The router with every stage of the pipeline, and the route table it enforces.
-pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
+/// The router with every stage of the pipeline, the route table it enforces,
+/// and the state it serves with.
+pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>, AppState) {
     let (router, table) = routes::build();
     let table = Arc::new(table);
     let state = AppState(Arc::new(AppStateInner {
@@ -102,6 +105,7 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
         tokens: Arc::new(parts.tokens),
         identity: parts.identity,
         session_writes: parts.session_writes,
+        gateway: std::sync::OnceLock::new(),
     }));
     // The later route layer runs first: the guard, then the heavy routes' limit.
     let router = router
@@ -116,6 +120,6 @@ pub fn build(parts: AppParts) -> (Router, Arc<RouteTable>) {
             axum::response::IntoResponse::into_response(ApiFailure::internal())
         }))
         .layer(from_fn_with_state(state.clone(), finalize))
-        .with_state(state);
-    (router, table)
+        .with_state(state.clone());
+    (router, table, state)
 }

@@ -397,7 +397,7 @@ impl Policies {
     }
 }
 
-fn caller_of(principal: &Principal) -> TokenCaller {
+pub(crate) fn caller_of(principal: &Principal) -> TokenCaller {
     TokenCaller {
         id: principal.id(),
         name: principal.name.clone(),

@@ -54,6 +54,9 @@ pub struct Config {
     /// A directory people sign in with (LDAP / Active Directory); none when
     /// absent.
     pub directory: Option<gatehouse_directory::DirectoryConfig>,
+    /// The gateway in front of the services (GW-1 … GW-10): its own HTTPS
+    /// listener, routes and WAF; none when absent.
+    pub gateway: Option<gatehouse_gateway::GatewayConfig>,
 }
 
 /// Requests with no valid credential, per source (an IPv4 address or an IPv6
@@ -133,6 +136,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             messaging: gatehouse_messaging::SendersConfig::default(),
             directory: None,
+            gateway: None,
         }
     }
 }
@@ -299,6 +303,12 @@ impl Config {
         if let Some(directory) = &self.directory {
             directory.validate().map_err(|e| ConfigError::Invalid {
                 key: "directory",
+                reason: e.to_string(),
+            })?;
+        }
+        if let Some(gateway) = &self.gateway {
+            gateway.check().map_err(|e| ConfigError::Invalid {
+                key: "gateway",
                 reason: e.to_string(),
             })?;
         }

@@ -140,6 +140,8 @@ pub enum ServerError {
     TokenKey { path: String, reason: String },
     #[error("identity: {0}")]
     Identity(String),
+    #[error("gateway: {0}")]
+    Gateway(String),
     /// An offline command could not append its own record, so it shows nothing.
     #[error(
         "cannot record this command in the audit trail (reading the trail is itself \

@@ -21,6 +21,7 @@ pub mod demo;
 mod directory;
 mod error;
 mod factors;
+pub mod gateway;
 pub mod oauth;
 pub mod openapi;
 pub mod pipeline;

@@ -154,6 +154,8 @@ pub async fn is_token_active(prepared: &Prepared, clock: &dyn Clock, secret: &st
 pub struct RunningServer {
     pub local_addr: SocketAddr,
     pub fingerprint: String,
+    /// The gateway's address, when `[gateway]` is configured.
+    pub gateway_addr: Option<SocketAddr>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -200,6 +202,19 @@ pub async fn application(
     clock: Arc<dyn Clock>,
     issuer: &str,
 ) -> Result<axum::Router, ServerError> {
+    Ok(application_with_state(config, store, sealer, clock, issuer)
+        .await?
+        .0)
+}
+
+/// As [`application`], with the state it serves with (the gateway's host).
+async fn application_with_state(
+    config: &Config,
+    store: Arc<dyn Store>,
+    sealer: Arc<Sealer>,
+    clock: Arc<dyn Clock>,
+    issuer: &str,
+) -> Result<(axum::Router, crate::app::AppState), ServerError> {
     let kek = crate::signing::load_or_create_kek(config)?;
     let outbox_clock = clock.clone();
     let senders = gatehouse_messaging::Senders::from_config(
@@ -251,7 +266,7 @@ pub async fn application(
     policies.spawn_refresh(store.clone());
     let session_writes =
         crate::session_writes::SessionWriter::start(store.clone(), audit.shared_sealer());
-    let (router, _) = app::build(AppParts {
+    let (router, _, state) = app::build(AppParts {
         store,
         clock,
         policies,
@@ -277,7 +292,7 @@ pub async fn application(
         identity,
         session_writes,
     });
-    Ok(router)
+    Ok((router, state))
 }
 
 /// Binds the listener and serves the API on it, with the limits of
@@ -304,15 +319,36 @@ pub async fn start(
         Ok(addr) if config.tokens.issuer.is_none() => format!("https://{addr}"),
         _ => config.effective_issuer(),
     };
-    let router = application(&config, store, sealer, clock, &issuer).await?;
+    let (router, state) = application_with_state(&config, store, sealer, clock, &issuer).await?;
+    let (shutdown, rx) = oneshot::channel::<()>();
+    let (stop_gateway, gateway_stopped) = tokio::sync::watch::channel(false);
+    let gateway = match &config.gateway {
+        Some(gateway) => {
+            let stopped = async move {
+                let mut stopped = gateway_stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            Some(
+                crate::gateway::start(
+                    gateway,
+                    state,
+                    tls.server_config.clone(),
+                    config.listener_limits(),
+                    stopped,
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
     let listener =
         Listener::new(tcp, tls.server_config, config.listener_limits()).map_err(bind_err)?;
     let local_addr = listener.local_addr();
-    let (shutdown, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         listener
             .serve(router, async move {
                 let _ = rx.await;
+                let _ = stop_gateway.send(true);
             })
             .await;
         Ok(())
@@ -320,6 +356,7 @@ pub async fn start(
     Ok(RunningServer {
         local_addr,
         fingerprint: tls.fingerprint,
+        gateway_addr: gateway,
         shutdown,
         task,
     })

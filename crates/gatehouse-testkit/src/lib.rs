@@ -182,6 +182,16 @@ impl TestServer {
         format!("{}{}", self.base_url, path)
     }
 
+    /// `https://127.0.0.1:PORT` of the gateway (`[gateway]` configured).
+    pub fn gateway_url(&self) -> String {
+        let addr = self
+            .server
+            .as_ref()
+            .and_then(|s| s.gateway_addr)
+            .expect("the server runs no gateway");
+        format!("https://{addr}")
+    }
+
     /// Another server on the same database, data directory (so the same audit
     /// key and key-encryption key) and clock: a second replica. Give the first
     /// a fixed `tokens.issuer`, or each names its own address as issuer.

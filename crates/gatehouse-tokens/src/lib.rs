@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod authorization;
+pub mod forwarded;
 pub mod id_token;
 mod json;
 pub mod jwks;

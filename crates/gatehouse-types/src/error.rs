@@ -269,13 +269,18 @@ impl ErrorCode {
     }
 }
 
-/// Why the pipeline blocks requests, in the order charts stack and list them.
-pub const BLOCK_REASONS: [&str; 5] = [
+/// Why the pipeline and the gateway block requests, in the order charts
+/// stack and list them (the last four are the gateway's alone).
+pub const BLOCK_REASONS: [&str; 9] = [
     "authentication",
     "authorization",
     "rate_limit",
     "bad_input",
     "unknown_route",
+    "waf",
+    "bot",
+    "honeypot",
+    "timeout",
 ];
 
 impl ErrorCode {

@@ -115,6 +115,7 @@ impl Host for TestHost {
             amr,
             auth_time_us: Some(self.now_us() - 60_000_000),
             scopes: vec![],
+            host_data: None,
         })
     }
 
@@ -136,8 +137,9 @@ impl Host for TestHost {
         }
     }
 
-    async fn record(&self, outcome: Outcome) {
-        self.records.lock().unwrap().push(outcome);
+    async fn record(&self, outcome: &Outcome) -> Result<(), String> {
+        self.records.lock().unwrap().push(outcome.clone());
+        Ok(())
     }
 
     fn sign_identity(&self, caller: &Caller, route: &str, request_id: &str) -> Option<String> {

@@ -38,7 +38,7 @@ pub use extract::{
 pub use finalize::finalize;
 pub use guard::guard;
 pub use limit::{limit, RouteLimits};
-pub use record::{Audit, AuditNote, AuditSlot, RequestFacts};
+pub use record::{Audit, AuditNote, AuditSlot, RequestFacts, UNKNOWN_ROUTE};
 pub use throttle::SourceLimiter;
 
 use gatehouse_types::{ApiTokenId, Role};

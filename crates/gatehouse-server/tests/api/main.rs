@@ -7,6 +7,7 @@ mod auth;
 mod challenges;
 mod directory;
 mod errors;
+mod gateway;
 mod messages;
 mod oauth;
 mod openapi;

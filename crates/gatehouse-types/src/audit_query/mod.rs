@@ -477,7 +477,7 @@ mod tests {
             .validate();
         assert_eq!(
             blocked.unwrap_err().message,
-            "blocked must be any or one of authentication, authorization, rate_limit, bad_input, unknown_route"
+            "blocked must be any or one of authentication, authorization, rate_limit, bad_input, unknown_route, waf, bot, honeypot, timeout"
         );
     }
 

@@ -33,7 +33,7 @@ describe("audit filters in the hash", () => {
   it("take the filter keys and lists from the generated bindings", () => {
     // The bindings are generated from gatehouse-types (a Rust test fails when stale).
     expect(OUTCOMES).toEqual(["success", "denied", "rejected", "failed"]);
-    expect(BLOCKED).toEqual(["any", "authentication", "authorization", "rate_limit", "bad_input", "unknown_route"]);
+    expect(BLOCKED).toEqual(["any", "authentication", "authorization", "rate_limit", "bad_input", "unknown_route", "waf", "bot", "honeypot", "timeout"]);
     expect(Object.keys(emptyQuery()).sort()).toEqual([...FILTER_KEYS, "limit", "cursor"].sort());
   });
 
