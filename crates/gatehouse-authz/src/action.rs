@@ -80,6 +80,7 @@ actions! {
     StreamAudit => "audit.stream", read, "AuditTrail", "audit", "", "audit:read";
     ListBlocked => "blocked.list", read, "BlockedLog", "blocked", "", "blocked:read";
     SummarizeBlocked => "blocked.summary", read, "BlockedLog", "blocked", "", "blocked:read";
+    ExplainBlocked => "blocked.why", read, "BlockedLog", "blocked", "BlockedRequest", "blocked:read";
     ReadPolicies => "policies.read", read, "PolicyStore", "policies", "", "policies:read";
     ReadPolicySchema => "policies.schema", read, "PolicyStore", "policies", "", "policies:read";
     ValidatePolicies => "policies.validate", read, "PolicyStore", "policies", "", "policies:read";
@@ -129,6 +130,10 @@ actions! {
     ListKeys => "keys.list", read, "KeyRing", "keys", "", "keys:read";
     ListOutbox => "outbox.list", read, "Server", "gatehouse", "", "outbox:read";
     RotateKeys => "keys.rotate", write, "KeyRing", "keys", "", "keys:write";
+    ReadGateway => "gateway.read", read, "Gateway", "gateway", "", "gateway:read";
+    ListFlaggedSources => "gateway.sources.list", read, "Gateway", "gateway", "", "gateway:read";
+    UnflagSource => "gateway.sources.unflag", write, "Gateway", "gateway", "", "gateway:write";
+    UpdateWaf => "gateway.waf.update", write, "Gateway", "gateway", "", "gateway:write";
 }
 
 impl Action {

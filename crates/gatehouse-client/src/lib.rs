@@ -9,6 +9,7 @@
 //! certificate, to show it to a person, and it has no token to send.
 
 mod error;
+mod gateway;
 mod machines;
 mod people;
 mod pin;

@@ -8,6 +8,7 @@ mod api_token;
 mod audit;
 mod audit_query;
 mod error;
+mod gateway;
 mod identity;
 mod oauth;
 mod policy;
@@ -29,6 +30,10 @@ pub use audit_query::{
     AUDIT_FILTER_KEYS, BLOCKED_ANY, MAX_FILTER_LEN, OUTCOMES,
 };
 pub use error::{ApiError, ErrorCode, BLOCK_REASONS};
+pub use gateway::{
+    BlockedWhyResponse, FlaggedSource, FlaggedSourcesResponse, GatewayResponse, GatewayRoute,
+    UpdateWafRequest, WafExclusion, WafStatus, WhyDecision, WhyRule,
+};
 pub use identity::{
     AttributeDeclaration, AttributeKind, CreateUserRequest, OutboxMessage, OutboxResponse,
     PasswordSignInRequest, Proof, RefreshRequest, RegistrationFlowDefinition,

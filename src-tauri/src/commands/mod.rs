@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod blocked;
 pub mod export;
+pub mod gateway;
 pub mod machines;
 pub mod person;
 pub mod policies;

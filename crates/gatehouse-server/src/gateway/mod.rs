@@ -4,6 +4,7 @@
 //! own, and this server as its host ([`host::GatewayHost`]): tokens, Cedar,
 //! the audit trail and the blocked log are the server's.
 
+pub mod api;
 pub mod host;
 
 use std::future::Future;

@@ -10,6 +10,7 @@
 
 mod core;
 mod errors;
+mod gateway;
 mod oauth;
 mod params;
 mod policies;
@@ -119,6 +120,11 @@ pub const BEARER: &str = "bearer";
         oauth::oauth_metadata,
         oauth::openid_configuration,
         oauth::jwks,
+        gateway::read_gateway,
+        gateway::update_waf,
+        gateway::list_flagged_sources,
+        gateway::unflag_source,
+        gateway::explain_blocked,
     ),
     components(schemas(ApiError)),
     modifiers(&Shared),
@@ -135,6 +141,7 @@ pub const BEARER: &str = "bearer";
         (name = "sign-up", description = "Signing up: the one public route that creates users, and its proofs (ID-1, ID-2)"),
         (name = "me", description = "A signed-in person's own profile, sessions, factors and password; the development outbox"),
         (name = "keys", description = "Token signing keys: published, rotated, retired (TK-2)"),
+        (name = "gateway", description = "The gateway in front of the services: its inventory, WAF and honeypots (GW-1 to GW-10)"),
         (name = "oauth", description = "OAuth 2.0: the token, revocation and introspection endpoints, discovery and the key set (TK-1 to TK-5)"),
     )
 )]

@@ -226,6 +226,20 @@ impl<S: Send + Sync> FromRequestParts<S> for PathUserType {
     }
 }
 
+/// The request id a route's path names, as the guard parsed and authorized it.
+pub struct PathRequest(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathRequest {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match item_of(parts)? {
+            Item::Request(key) => Ok(PathRequest(key.as_str().to_owned())),
+            _ => Err(ApiFailure::internal()),
+        }
+    }
+}
+
 /// Path parameters; a malformed one is `invalid_parameter`, not a framework error.
 pub struct ApiPath<T>(pub T);
 

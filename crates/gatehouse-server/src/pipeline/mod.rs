@@ -32,8 +32,8 @@ mod throttle;
 
 pub use change::{ChangeRecord, RecordChange, SystemChange};
 pub use extract::{
-    ApiJson, ApiPath, ApiQuery, Caller, PathClient, PathSession, PathToken, PathUser, PathUserType,
-    PathVersion,
+    ApiJson, ApiPath, ApiQuery, Caller, PathClient, PathRequest, PathSession, PathToken, PathUser,
+    PathUserType, PathVersion,
 };
 pub use finalize::finalize;
 pub use guard::guard;

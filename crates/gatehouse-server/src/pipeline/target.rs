@@ -26,6 +26,39 @@ pub enum Item {
     UserType(TypeName),
     /// A person's session, by UUID.
     Session(Uuid),
+    /// A request, by its request id (the blocked log's "why").
+    Request(RequestKey),
+}
+
+/// A request id as a path names it: 1 to 64 of `A-Z a-z 0-9 - _`, so it is
+/// `Copy` and has one spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestKey {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl RequestKey {
+    fn parse(text: &str) -> Option<RequestKey> {
+        let b = text.as_bytes();
+        let is_valid = !b.is_empty()
+            && b.len() <= 64
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_');
+        if !is_valid {
+            return None;
+        }
+        let mut bytes = [0u8; 64];
+        bytes[..b.len()].copy_from_slice(b);
+        Some(RequestKey {
+            bytes,
+            len: b.len(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
 }
 
 /// A user type's name as a path names it: `[a-z][a-z0-9_]*`, at most 32
@@ -94,6 +127,14 @@ pub fn parse(kind: &str, raw: &str) -> Result<Item, ApiFailure> {
         "Session" => Uuid::parse_str(&decoded)
             .map(Item::Session)
             .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "session id must be a UUID")),
+        "BlockedRequest" => RequestKey::parse(&decoded)
+            .map(Item::Request)
+            .ok_or_else(|| {
+                ApiFailure::new(
+                    ErrorCode::InvalidParameter,
+                    "a request id is 1 to 64 of A-Z, a-z, 0-9, - and _",
+                )
+            }),
         "User" => Uuid::parse_str(&decoded)
             .map(Item::User)
             .map_err(|_| ApiFailure::new(ErrorCode::InvalidParameter, "user id must be a UUID")),
@@ -219,6 +260,12 @@ pub async fn describe(state: &AppState, item: Item) -> Result<Target, ApiFailure
                 attributes: row.map(|_| Vec::new()),
             }
         }
+        // The policies see the request's id; the handler reads its record.
+        Item::Request(key) => Target {
+            id: key.as_str().to_owned(),
+            parents: Vec::new(),
+            attributes: None,
+        },
         Item::PolicyVersion(n) => {
             let row = state.store.policies().find(n).await?;
             Target {

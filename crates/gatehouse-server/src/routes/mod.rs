@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod blocked;
 mod clients;
+mod gateway;
 mod health;
 mod keys;
 mod me;
@@ -414,6 +415,36 @@ pub fn build() -> (Router<AppState>, RouteTable) {
     )
     .private(Method::GET, "/v1/me", Action::ReadMe, me::read)
     .private(Method::GET, "/v1/outbox", Action::ListOutbox, me::outbox)
+    .private(
+        Method::GET,
+        "/v1/gateway",
+        Action::ReadGateway,
+        gateway::read,
+    )
+    .private(
+        Method::PUT,
+        "/v1/gateway/waf",
+        Action::UpdateWaf,
+        gateway::update_waf,
+    )
+    .private(
+        Method::GET,
+        "/v1/gateway/sources",
+        Action::ListFlaggedSources,
+        gateway::sources,
+    )
+    .private(
+        Method::DELETE,
+        "/v1/gateway/sources",
+        Action::UnflagSource,
+        gateway::unflag,
+    )
+    .private(
+        Method::GET,
+        "/v1/blocked/{request_id}/why",
+        Action::ExplainBlocked,
+        gateway::why,
+    )
     .private(
         Method::GET,
         "/v1/me/sessions",

@@ -38,6 +38,11 @@ import type {
   CreateClientRequest,
   KeyResponse,
   OutboxResponse,
+  BlockedWhyResponse,
+  FlaggedSourcesResponse,
+  GatewayResponse,
+  UpdateWafRequest,
+  WafStatus,
   RegistrationFlowDefinition,
   RegistrationFlowListResponse,
   SessionListResponse,
@@ -175,6 +180,14 @@ export const rotateClientSecret = (id: string) => call<ClientSecretResponse>("ro
 export const disableClient = (id: string) => call<ClientResponse>("disable_client", { id });
 export const listKeys = () => call<KeyResponse[]>("list_keys");
 export const rotateKeys = () => call<KeyResponse[]>("rotate_keys");
+
+// The gateway (GW-7) and the "why" of a blocked request (GW-9).
+export const getGateway = () => call<GatewayResponse>("get_gateway");
+/** `request.base_generation` is the generation the change was made from: a change made meanwhile is `conflict`. */
+export const updateWaf = (request: UpdateWafRequest) => call<WafStatus>("update_waf", { request });
+export const listFlaggedSources = () => call<FlaggedSourcesResponse>("list_flagged_sources");
+export const unflagSource = (source: string) => call<FlaggedSourcesResponse>("unflag_source", { source });
+export const whyBlocked = (requestId: string) => call<BlockedWhyResponse>("why_blocked", { requestId });
 
 // Signing in as a person (CO-1): the tokens stay on the Rust side.
 export const signInPerson = (url: string, email: string, password: string, verification: Verification) =>
