@@ -252,6 +252,13 @@ impl Gateway {
             refusal.status = StatusCode::NOT_FOUND;
             return Err(refusal);
         }
+        let route = self
+            .config
+            .routes
+            .iter()
+            .filter(|r| is_under(&clean.decoded, &r.path_prefix))
+            .max_by_key(|r| r.path_prefix.len());
+        outcome.route = route.map(|r| r.name.clone());
         if self.honeypots.check(peer.ip(), now_us).is_some() {
             return Err(refuse(
                 ErrorCode::Forbidden,
@@ -259,20 +266,13 @@ impl Gateway {
                 "this source is blocked: it asked for a decoy",
             ));
         }
-        let route = self
-            .config
-            .routes
-            .iter()
-            .filter(|r| is_under(&clean.decoded, &r.path_prefix))
-            .max_by_key(|r| r.path_prefix.len())
-            .ok_or_else(|| {
-                refuse(
-                    ErrorCode::NotFound,
-                    BlockReason::UnknownRoute,
-                    "no route serves this path",
-                )
-            })?;
-        outcome.route = Some(route.name.clone());
+        let route = route.ok_or_else(|| {
+            refuse(
+                ErrorCode::NotFound,
+                BlockReason::UnknownRoute,
+                "no route serves this path",
+            )
+        })?;
         let declared = parts
             .headers
             .get(header::CONTENT_LENGTH)

@@ -18,6 +18,7 @@ mod codes;
 pub mod config;
 mod decisions;
 pub mod demo;
+pub mod demo_gateway;
 mod directory;
 mod error;
 mod factors;

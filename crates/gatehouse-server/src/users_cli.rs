@@ -97,7 +97,37 @@ pub async fn demo(config: Config) -> anyhow::Result<ExitCode> {
         report.pending,
         report.clients
     );
+    let traffic = demo_gateway(config).await?;
+    println!(
+        "gateway: a demo service behind it, {} requests through it ({} passed, {} refused)",
+        traffic.sent, traffic.passed, traffic.refused
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The gateway's demo: the server with a gateway in front of the demo service,
+/// on free loopback ports, for as long as its traffic takes.
+async fn demo_gateway(
+    mut config: Config,
+) -> anyhow::Result<gatehouse_server::demo_gateway::Traffic> {
+    use gatehouse_server::demo_gateway;
+    let service = demo_gateway::start_service().await?;
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.gateway = Some(demo_gateway::config(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        service,
+    ));
+    let clock = Arc::new(gatehouse_server::clock::SystemClock);
+    let prepared = gatehouse_server::prepare(config).await?;
+    let callers = demo_gateway::callers(&prepared, clock.as_ref()).await?;
+    let server = gatehouse_server::start(prepared, clock).await?;
+    let gateway = server
+        .gateway_addr
+        .ok_or_else(|| anyhow!("the gateway did not start"))?;
+    let traffic =
+        demo_gateway::traffic(&callers, &server.base_url(), &format!("https://{gateway}")).await;
+    server.shutdown().await;
+    Ok(traffic?)
 }
 
 pub async fn run(config: Config, request: Request) -> anyhow::Result<ExitCode> {

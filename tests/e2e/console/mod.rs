@@ -91,6 +91,8 @@ impl Console {
             .env("GATEHOUSE_CONSOLE_DATA_DIR", data_dir)
             .env("GATEHOUSE_CONSOLE_VAULT", "file")
             .env("GATEHOUSE_CONSOLE_START", start_mode)
+            // The embedded server's demo traffic only where a test asks for it.
+            .env("GATEHOUSE_CONSOLE_DEMO_TRAFFIC", "off")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
