@@ -5,7 +5,7 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-console-users bench-hardening bench-tokens bench-identity bench-oauth-code package fmt
+.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-console-users bench-hardening bench-tokens bench-identity bench-oauth-code bench-gateway package fmt
 
 ## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
@@ -99,6 +99,10 @@ bench-tokens:
 ## Password sign-ins against raw Argon2id, refresh rotations, 1,000 sign-ins at once.
 bench-identity:
 	bash scripts/bench-identity.sh
+
+## The gateway against nginx proxy_pass and nginx + ModSecurity + the same CRS (issue 16).
+bench-gateway:
+	bash scripts/bench-gateway.sh
 
 ## The authorization code + PKCE exchange against the token endpoint's
 ## cheapest grant and a bare round trip, in one run (release build).

@@ -121,6 +121,10 @@ async fn an_auditor_changes_no_user_flow_client_or_key() {
     console.wait_for("key-row", 30).await;
     assert!(!console.is_present("keys-rotate").await);
     console.screenshot("auditor-machines").await;
+    // The Gateway page reads (this server runs none) and offers no change.
+    console.click("nav-gateway").await;
+    console.wait_for("gateway-off", 30).await;
+    assert!(!console.is_present("waf-save").await);
 
     let flow = json!({"user_type": "staff", "is_open": true, "proofs": ["email"],
                       "requires_approval": false, "attributes": []});
@@ -148,6 +152,12 @@ async fn an_auditor_changes_no_user_flow_client_or_key() {
         ("rotate_client_secret", json!({"id": client_id})),
         ("disable_client", json!({"id": client_id})),
         ("rotate_keys", json!({})),
+        (
+            "update_waf",
+            json!({"request": {"mode": "off", "paranoia_level": 1, "inbound_threshold": 5,
+                   "outbound_threshold": 4, "exclusions": [], "base_generation": 1}}),
+        ),
+        ("unflag_source", json!({"source": "10.0.0.1"})),
     ];
     for (command, args) in calls {
         let answer = invoke(&console, command, args).await;

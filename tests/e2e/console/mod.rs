@@ -327,6 +327,7 @@ mod auditor;
 mod auditor_people;
 mod bench;
 mod bench_users;
+mod gateway;
 mod people;
 mod person;
 mod policies;
