@@ -5,7 +5,7 @@ CARGO ?= cargo
 DATA_DIR ?= $(CURDIR)/gatehouse-data
 TOKEN_FILE := $(DATA_DIR)/admin-token
 
-.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-console-users bench-hardening bench-tokens bench-identity bench-oauth-code bench-gateway package fmt
+.PHONY: run serve test check deps postgres ui bindings openapi bench bench-authz bench-audit bench-console bench-console-users bench-hardening bench-tokens bench-identity bench-oauth-code bench-gateway bench-gateway-limits package fmt
 
 ## Install what is missing (Debian packages, PostgreSQL, WebKitGTK, Xvfb, npm packages, tauri-driver).
 deps:
@@ -103,6 +103,10 @@ bench-identity:
 ## The gateway against nginx proxy_pass and nginx + ModSecurity + the same CRS (issue 16).
 bench-gateway:
 	bash scripts/bench-gateway.sh
+
+## The gateway's memory under a million sources and its slow-loris defence (issue 16).
+bench-gateway-limits:
+	$(CARGO) bench -p gatehouse-gateway --bench limits
 
 ## The authorization code + PKCE exchange against the token endpoint's
 ## cheapest grant and a bare round trip, in one run (release build).

@@ -31,7 +31,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited};
 
-use gatehouse_listener::{is_body_too_slow, PeerAddr, RequestBody};
+use gatehouse_listener::{is_body_too_slow, PeerAddr};
 use gatehouse_types::{ApiError, ErrorCode};
 
 use crate::bots::BotVerdict;
@@ -138,7 +138,13 @@ fn has_body(parts: &http::request::Parts) -> bool {
 
 impl Gateway {
     /// Serves one request; never fails (every failure is a response).
-    pub async fn handle(self: Arc<Self>, request: Request<RequestBody>) -> Response<GatewayBody> {
+    /// (The listener hands it a `RequestBody`; any body will do, so that the
+    /// pipeline can be measured without sockets.)
+    pub async fn handle<B>(self: Arc<Self>, request: Request<B>) -> Response<GatewayBody>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let started = Instant::now();
         let now_us = self.host.now_us();
         let request_id = uuid::Uuid::now_v7().to_string();
@@ -215,14 +221,18 @@ impl Gateway {
         response
     }
 
-    async fn run(
+    async fn run<B>(
         &self,
         mut parts: http::request::Parts,
-        body: RequestBody,
+        body: B,
         peer: SocketAddr,
         now_us: i64,
         outcome: &mut Outcome,
-    ) -> Result<Response<GatewayBody>, Refusal> {
+    ) -> Result<Response<GatewayBody>, Refusal>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         // 1. limits
         if !METHODS.contains(&parts.method) {
             return Err(refuse(

@@ -251,6 +251,14 @@ impl Harness {
         (status, body)
     }
 
+    /// The gateway's address and a TLS client configuration that trusts it
+    /// (HTTP/1.1), for hand-made connections.
+    pub fn raw_parts(&self) -> (SocketAddr, Arc<rustls::ClientConfig>) {
+        let mut tls = (*self.tls).clone();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        (self.addr, Arc::new(tls))
+    }
+
     pub fn echo(body: &str) -> Value {
         serde_json::from_str(body).unwrap()
     }

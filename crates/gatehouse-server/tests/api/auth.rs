@@ -45,7 +45,8 @@ fn private_routes(server: &TestServer) -> Vec<(reqwest::Method, String, Action)>
                     .replace("{id}", &uuid::Uuid::new_v4().to_string())
                     .replace("{n}", "1")
                     .replace("{name}", "clinician")
-                    .replace("{user_type}", "clinician"),
+                    .replace("{user_type}", "clinician")
+                    .replace("{request_id}", "req-1"),
                 action,
             )),
             Access::Public(_) => None,

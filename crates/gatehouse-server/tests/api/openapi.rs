@@ -108,6 +108,7 @@ async fn documented_query_parameters_are_the_routes_own(db: Db) {
             .replace("{n}", "1")
             .replace("{name}", "clinician")
             .replace("{user_type}", "clinician")
+            .replace("{request_id}", "req-1")
             .replace("{id}", &uuid::Uuid::new_v4().to_string());
         let url = server.url(&format!("{concrete}?zz_unknown=1"));
         let response = server
