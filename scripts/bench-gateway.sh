@@ -182,3 +182,20 @@ for round in $(seq 1 "$ROUNDS"); do
     read -r r p50 p99 e < <(run "https://127.0.0.1:$GATEWAY/api/patients" -H "Authorization: Bearer $JWT")
     echo "| $round | Gatehouse gateway, WAF off, JWT + Cedar | $r | $p50 | $p99 | $e |"
 done
+# Added latency, unloaded: one connection, one request at a time.
+echo
+echo "One connection, one request at a time (wrk -t1 -c1):"
+echo "| target | requests/s | p50 ms | p99 ms |"
+echo "|---|---:|---:|---:|"
+THREADS=1 CONNECTIONS=1
+read -r r p50 p99 e < <(run "http://127.0.0.1:$UPSTREAM/api/patients")
+echo "| upstream directly (plain HTTP) | $r | $p50 | $p99 |"
+read -r r p50 p99 e < <(run "https://127.0.0.1:$PROXY/api/patients")
+echo "| nginx proxy_pass | $r | $p50 | $p99 |"
+read -r r p50 p99 e < <(run "https://127.0.0.1:$GATEWAY/api/patients" -H "Authorization: Bearer $JWT")
+echo "| Gatehouse gateway, WAF off, JWT + Cedar | $r | $p50 | $p99 |"
+waf blocking
+read -r r p50 p99 e < <(run "https://127.0.0.1:$GATEWAY/api/patients" -H "Authorization: Bearer $JWT")
+echo "| Gatehouse gateway, WAF on | $r | $p50 | $p99 |"
+read -r r p50 p99 e < <(run "https://127.0.0.1:$MODSEC/api/patients" -H "Authorization: Bearer $JWT")
+echo "| nginx + ModSecurity + CRS PL1 | $r | $p50 | $p99 |"

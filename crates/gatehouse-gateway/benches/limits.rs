@@ -39,39 +39,32 @@ fn rss_mib(field: &str) -> f64 {
 
 const QUOTA: u32 = 100;
 
-async fn million_sources(sources: u32) {
-    let upstream = harness::upstream().await;
-    let mut route = harness::route("records", "/api", upstream.addr);
-    route.rate_per_minute = Some(QUOTA);
-    let mut config = GatewayConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        routes: vec![route],
-        waf: Default::default(),
-        waf_threads: 1,
-        rate: Default::default(),
-        honeypots: Default::default(),
-        upstream: Default::default(),
-    };
-    config.waf.mode = WafMode::Off;
-    let waf = Arc::new(
-        gatehouse_gateway::waf::modsec::ModSecurityWaf::start(config.waf.clone(), 1, 64).unwrap(),
-    );
-    let host = Arc::new(harness::TestHost {
-        records: std::sync::Mutex::new(Vec::new()),
-        now_us: std::sync::atomic::AtomicI64::new(1_800_000_000_000_000),
-    });
-    let gateway =
-        Gateway::new(config, waf, host.clone(), "127.0.0.1:8443".parse().unwrap()).unwrap();
-    let before = rss_mib("VmRSS:");
-    let started = Instant::now();
+/// Sends `count` requests, from `count` distinct sources when `distinct`,
+/// else from 1,000 sources in turn; every 1,000th from the hot source.
+/// Returns (hot sent, hot passed).
+async fn send_all(
+    gateway: &Arc<Gateway>,
+    host: &Arc<harness::TestHost>,
+    count: u32,
+    distinct: bool,
+    base: u32,
+) -> (u32, u32) {
     let hot = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
     let (mut hot_sent, mut hot_passed) = (0u32, 0u32);
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..sources {
+    let mut tally = |r: Option<Result<(bool, u16), tokio::task::JoinError>>| {
+        if let Some(Ok((true, status))) = r {
+            hot_sent += 1;
+            hot_passed += u32::from(status == 200);
+        }
+    };
+    for i in 0..count {
         let source = if i % 1000 == 999 {
             hot
+        } else if distinct {
+            IpAddr::V4(Ipv4Addr::from(base + i))
         } else {
-            IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i))
+            IpAddr::V4(Ipv4Addr::from(base + i % 1000))
         };
         let gateway = gateway.clone();
         tasks.spawn(async move {
@@ -95,28 +88,62 @@ async fn million_sources(sources: u32) {
             host.records.lock().unwrap().clear();
         }
         while tasks.len() >= 64 {
-            if let Some(Ok((is_hot, status))) = tasks.join_next().await {
-                if is_hot {
-                    hot_sent += 1;
-                    hot_passed += u32::from(status == 200);
-                }
-            }
+            tally(tasks.join_next().await);
         }
     }
-    while let Some(Ok((is_hot, status))) = tasks.join_next().await {
-        if is_hot {
-            hot_sent += 1;
-            hot_passed += u32::from(status == 200);
-        }
+    while !tasks.is_empty() {
+        tally(tasks.join_next().await);
     }
     host.records.lock().unwrap().clear();
+    (hot_sent, hot_passed)
+}
+
+async fn million_sources(sources: u32) {
+    let upstream = harness::upstream().await;
+    let mut route = harness::route("records", "/api", upstream.addr);
+    route.rate_per_minute = Some(QUOTA);
+    let mut config = GatewayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        routes: vec![route],
+        waf: Default::default(),
+        waf_threads: 1,
+        rate: Default::default(),
+        honeypots: Default::default(),
+        upstream: Default::default(),
+    };
+    config.waf.mode = WafMode::Off;
+    // One token sends them all: its own quota is not what is measured here.
+    config.rate.per_identity_per_minute = u32::MAX;
+    let waf = Arc::new(
+        gatehouse_gateway::waf::modsec::ModSecurityWaf::start(config.waf.clone(), 1, 64).unwrap(),
+    );
+    let host = Arc::new(harness::TestHost {
+        records: std::sync::Mutex::new(Vec::new()),
+        now_us: std::sync::atomic::AtomicI64::new(1_800_000_000_000_000),
+    });
+    let gateway =
+        Gateway::new(config, waf, host.clone(), "127.0.0.1:8443".parse().unwrap()).unwrap();
+    // First the same number of requests from 1,000 sources (what a million
+    // requests cost the process whoever sends them: tasks, buffers), then a
+    // million from distinct sources: the growth between is what the sources cost.
+    let start = rss_mib("VmRSS:");
+    let t = Instant::now();
+    let (warm_sent, warm_passed) = send_all(&gateway, &host, sources, false, 0x0b00_0000).await;
+    let warm_secs = t.elapsed().as_secs_f64();
+    let before = rss_mib("VmRSS:");
+    // The next window, so the hot source starts from nothing (a minute later).
+    host.now_us.fetch_add(120_000_000, Ordering::SeqCst);
+    let t = Instant::now();
+    let (hot_sent, hot_passed) = send_all(&gateway, &host, sources, true, 0x0a00_0000).await;
     let after = rss_mib("VmRSS:");
     println!(
-        "{sources} requests from {} distinct sources in {:.1} s ({} reached the upstream); \
-         RSS {before:.1} MiB before, {after:.1} MiB after (+{:.1} MiB), peak {:.1} MiB; \
-         sketches {:.1} MiB; the hot source: {hot_passed} of {hot_sent} passed against a quota of {QUOTA} ({:+.1} %)",
+        "{sources} requests from 1,000 sources: {warm_secs:.1} s, RSS {start:.1} -> {before:.1} MiB (the hot source: {warm_passed} of {warm_sent} passed)"
+    );
+    println!(
+        "{sources} requests from {} distinct sources: {:.1} s ({} reached the upstream in all); RSS {before:.1} -> {after:.1} MiB \
+         (+{:.1} MiB), peak {:.1} MiB; rate sketches {:.1} MiB; the hot source: {hot_passed} of {hot_sent} passed against a quota of {QUOTA} ({:+.1} %)",
         sources - sources / 1000 + 1,
-        started.elapsed().as_secs_f64(),
+        t.elapsed().as_secs_f64(),
         upstream.hits.load(Ordering::Relaxed),
         after - before,
         rss_mib("VmHWM:"),
