@@ -21,6 +21,7 @@ mod sqlite;
 mod tokens;
 mod user_types;
 mod users;
+mod waf_settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use tokens::{
 };
 pub use user_types::{DefinitionAudit, FlowRow, UserTypeRow, UserTypeStore};
 pub use users::{UserAudit, UserEdit, UserFilter, UserRow, UserStore, UserUpdated};
+pub use waf_settings::{WafSettingsRow, WafSettingsStore};
 
 /// How a store shares its database between readers and the writer (OP-4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +106,7 @@ pub trait Store: Send + Sync + 'static {
     fn sessions(&self) -> &dyn SessionStore;
     fn challenges(&self) -> &dyn ChallengeStore;
     fn authorizations(&self) -> &dyn AuthorizationStore;
+    fn waf_settings(&self) -> &dyn WafSettingsStore;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Closes the pool, waiting for connections to be returned.

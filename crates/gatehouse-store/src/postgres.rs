@@ -165,6 +165,7 @@ crate::policy::impl_policy_store!(PgStore);
 crate::tokens::impl_token_stores!(PgStore);
 crate::users::impl_user_store!(PgStore);
 crate::user_types::impl_user_type_store!(PgStore);
+crate::waf_settings::impl_waf_settings_store!(PgStore);
 crate::credentials::impl_credential_store!(PgStore);
 crate::sessions::impl_session_store!(PgStore);
 crate::challenges::impl_challenge_store!(PgStore);
@@ -202,6 +203,10 @@ impl Store for PgStore {
     }
 
     fn user_types(&self) -> &dyn crate::UserTypeStore {
+        self
+    }
+
+    fn waf_settings(&self) -> &dyn crate::WafSettingsStore {
         self
     }
 

@@ -138,6 +138,7 @@ crate::policy::impl_policy_store!(SqliteStore);
 crate::tokens::impl_token_stores!(SqliteStore);
 crate::users::impl_user_store!(SqliteStore);
 crate::user_types::impl_user_type_store!(SqliteStore);
+crate::waf_settings::impl_waf_settings_store!(SqliteStore);
 crate::credentials::impl_credential_store!(SqliteStore);
 crate::sessions::impl_session_store!(SqliteStore);
 crate::challenges::impl_challenge_store!(SqliteStore);
@@ -175,6 +176,10 @@ impl Store for SqliteStore {
     }
 
     fn user_types(&self) -> &dyn crate::UserTypeStore {
+        self
+    }
+
+    fn waf_settings(&self) -> &dyn crate::WafSettingsStore {
         self
     }
 

@@ -98,11 +98,20 @@ pub fn inventory(state: &AppState) -> GatewayResponse {
     }
 }
 
-/// Loads the WAF's next settings; returns (before, after).
+/// A change of the WAF's settings, loaded and in force: what was, what is,
+/// and the settings to keep.
+pub struct WafChange {
+    pub before: WafStatus,
+    pub after: WafStatus,
+    pub previous: WafSettings,
+    pub settings: WafSettings,
+}
+
+/// Loads the WAF's next settings (in force once this returns).
 pub async fn update_waf(
     state: &AppState,
     request: UpdateWafRequest,
-) -> Result<(WafStatus, WafStatus), ApiFailure> {
+) -> Result<WafChange, ApiFailure> {
     let gateway = state.gateway.get().ok_or_else(not_running)?;
     let before = waf_status(gateway);
     if request.base_generation != before.generation {
@@ -123,6 +132,7 @@ pub async fn update_waf(
         }
     };
     let (current, _) = gateway.waf().settings();
+    let previous = current.clone();
     let next = WafSettings {
         mode,
         paranoia_level: request.paranoia_level,
@@ -141,13 +151,89 @@ pub async fn update_waf(
     };
     next.check()
         .map_err(|e| ApiFailure::new(ErrorCode::ValidationFailed, e))?;
-    gateway.waf().reconfigure(next).await.map_err(|e| {
+    gateway.waf().reconfigure(next.clone()).await.map_err(|e| {
         ApiFailure::new(
             ErrorCode::ValidationFailed,
             format!("the WAF did not load these settings; the previous ones stay: {e}"),
         )
     })?;
-    Ok((before, waf_status(gateway)))
+    Ok(WafChange {
+        before,
+        after: waf_status(gateway),
+        previous,
+        settings: next,
+    })
+}
+
+/// Keeps `change` as the next stored version, with the request's record; if it
+/// cannot be kept, the previous settings are put back in force.
+pub async fn keep_waf(
+    state: &AppState,
+    change: WafChange,
+    recorder: crate::pipeline::ChangeRecord<'_>,
+    author: String,
+) -> Result<WafStatus, ApiFailure> {
+    use crate::pipeline::RecordChange;
+    let now_us = crate::clock::to_micros(state.clock.now());
+    let kept = async {
+        let latest = state.store.waf_settings().latest_waf_settings().await?;
+        let row = gatehouse_store::WafSettingsRow {
+            version: latest.map_or(1, |r| r.version + 1),
+            settings: serde_json::to_string(&change.settings)
+                .map_err(|_| ApiFailure::internal())?,
+            author,
+            created_at_us: now_us,
+        };
+        let record = recorder.record(
+            now_us,
+            ("gateway", "waf"),
+            Some(serde_json::json!(change.before)),
+            Some(serde_json::json!(change.after)),
+        );
+        state
+            .store
+            .waf_settings()
+            .create_waf_settings(&row, &record, recorder.sealer())
+            .await?;
+        Ok::<_, ApiFailure>(())
+    }
+    .await;
+    if let Err(e) = kept {
+        if let Some(gateway) = state.gateway.get() {
+            let _ = gateway.waf().reconfigure(change.previous).await;
+        }
+        return Err(e);
+    }
+    Ok(change.after)
+}
+
+/// The WAF's settings to start with: the newest stored version's, over the
+/// configuration file's (whose rule set location and body limit stay).
+pub async fn stored_waf(state: &AppState, configured: &WafSettings) -> WafSettings {
+    match state.store.waf_settings().latest_waf_settings().await {
+        Ok(Some(row)) => match serde_json::from_str::<WafSettings>(&row.settings) {
+            Ok(stored) => {
+                tracing::info!(
+                    version = row.version,
+                    "the WAF's settings: the stored version"
+                );
+                WafSettings {
+                    crs_dir: configured.crs_dir.clone(),
+                    max_body_bytes: configured.max_body_bytes,
+                    ..stored
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, version = row.version, "a stored WAF version does not read; the configured settings apply");
+                configured.clone()
+            }
+        },
+        Ok(None) => configured.clone(),
+        Err(e) => {
+            tracing::error!(error = %e, "the stored WAF settings cannot be read; the configured settings apply");
+            configured.clone()
+        }
+    }
 }
 
 /// The sources the honeypots flagged, newest first.

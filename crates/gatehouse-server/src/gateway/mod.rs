@@ -33,7 +33,7 @@ pub async fn start(
         0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
         n => n,
     };
-    let settings = config.waf.clone();
+    let settings = api::stored_waf(&state, &config.waf).await;
     let waf =
         tokio::task::spawn_blocking(move || ModSecurityWaf::start(settings, threads, WAF_QUEUE))
             .await

@@ -7,27 +7,33 @@ use gatehouse_types::{
     BlockedWhyResponse, FlaggedSourcesResponse, GatewayResponse, UpdateWafRequest, WafStatus,
 };
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::app::AppState;
 use crate::error::ApiFailure;
 use crate::gateway::api;
-use crate::pipeline::{ApiJson, ApiQuery, Audit, PathRequest};
+use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathRequest};
 
 /// `GET /v1/gateway`.
 pub async fn read(State(state): State<AppState>) -> Json<GatewayResponse> {
     Json(api::inventory(&state))
 }
 
-/// `PUT /v1/gateway/waf`: audited with the settings before and after.
+/// `PUT /v1/gateway/waf`: in force, then kept as the next version with its
+/// record (before and after).
 pub async fn update_waf(
     State(state): State<AppState>,
     audit: Audit,
+    caller: Caller,
     ApiJson(request): ApiJson<UpdateWafRequest>,
 ) -> Result<Json<WafStatus>, ApiFailure> {
     audit.resource("gateway", "waf");
-    let (before, after) = api::update_waf(&state, request).await?;
-    audit.change(json!(before), json!(after));
+    let change = api::update_waf(&state, request).await?;
+    let author = format!("{} ({})", caller.0.name, caller.0.id());
+    let after = audit
+        .commit_change(&state.audit, http::StatusCode::OK, |recorder| {
+            api::keep_waf(&state, change, recorder, author)
+        })
+        .await?;
     Ok(Json(after))
 }
 

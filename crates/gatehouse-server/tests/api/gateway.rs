@@ -454,6 +454,13 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
     let record = &trail["items"][0];
     assert_eq!(record["before"]["mode"], "blocking", "{record}");
     assert_eq!(record["after"]["mode"], "detect_only");
+    // Kept: a replica started now (as after a restart) runs the stored version.
+    let replica = server.replica().await;
+    let (_, kept) = admin(&replica, reqwest::Method::GET, "/v1/gateway", None).await;
+    assert_eq!(kept["waf"]["mode"], "detect_only", "{kept}");
+    assert_eq!(kept["waf"]["exclusions"][0]["rule_id"], 942100);
+    // (Not stopped: it shares the first server's store, which stopping would close.)
+    drop(replica);
     let passed = server
         .raw()
         .get(url("/api/records?id=1%27%20OR%20%271%27%3D%271"))

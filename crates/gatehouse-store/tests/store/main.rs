@@ -11,6 +11,7 @@ mod policies;
 mod sessions;
 mod tokens;
 mod users;
+mod waf_settings;
 
 use std::sync::Arc;
 
