@@ -55,6 +55,9 @@ pub struct Question {
     pub caller: Option<Caller>,
     pub method: String,
     pub route: String,
+    pub path_prefix: String,
+    /// Served without a token (anonymous, or the sign-up).
+    pub is_open: bool,
     pub exposure: Exposure,
     pub classification: Classification,
     /// The checked path.
@@ -62,6 +65,12 @@ pub struct Question {
     pub source: IpAddr,
     pub time_us: i64,
     pub posture: Posture,
+}
+
+/// Whether a call with `method` writes (`route.write`): anything but GET,
+/// HEAD and OPTIONS.
+pub fn is_write(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
 /// The policies' answer.

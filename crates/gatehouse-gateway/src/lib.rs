@@ -20,6 +20,7 @@ pub mod normalize;
 pub mod pipeline;
 pub mod proxy;
 pub mod rate;
+mod refusal;
 pub mod waf;
 
 use std::collections::HashMap;

@@ -22,17 +22,16 @@
 //! 7. **headers** — the security headers on every response, the gateway's
 //!    own refusals included.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited};
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Limited};
 
 use gatehouse_listener::{is_body_too_slow, PeerAddr};
-use gatehouse_types::{ApiError, ErrorCode};
+use gatehouse_types::ErrorCode;
 
 use crate::bots::BotVerdict;
 use crate::headers::{secure_response, strip_request, IDENTITY_HEADER, REQUEST_ID_HEADER};
@@ -40,6 +39,7 @@ use crate::host::{BlockReason, Caller, Outcome, Posture, Question, RateState};
 use crate::normalize::{is_under, normalize};
 use crate::proxy::ProxyError;
 use crate::rate::{source_key, RateVerdict};
+use crate::refusal::{error_response, refuse, Refusal};
 use crate::waf::{WafError, WafMode, WafRequest};
 use crate::Gateway;
 
@@ -48,52 +48,6 @@ pub type GatewayBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + S
 
 /// The largest request head the gateway reads (431 beyond).
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
-
-/// A refusal: what the caller is told and what is recorded.
-struct Refusal {
-    code: ErrorCode,
-    status: StatusCode,
-    message: String,
-    reason: BlockReason,
-    retry_after: Option<u64>,
-}
-
-fn refuse(code: ErrorCode, reason: BlockReason, message: impl Into<String>) -> Refusal {
-    Refusal {
-        code,
-        status: StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST),
-        message: message.into(),
-        reason,
-        retry_after: None,
-    }
-}
-
-fn full(bytes: Bytes) -> GatewayBody {
-    Full::new(bytes)
-        .map_err(|e: Infallible| match e {})
-        .boxed_unsync()
-}
-
-fn error_response(
-    status: StatusCode,
-    code: ErrorCode,
-    message: &str,
-    request_id: &str,
-) -> Response<GatewayBody> {
-    let body = serde_json::to_vec(&ApiError {
-        code,
-        message: message.to_owned(),
-        request_id: request_id.to_owned(),
-    })
-    .unwrap_or_default();
-    let mut response = Response::new(full(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
 
 const METHODS: [Method; 7] = [
     Method::GET,
@@ -106,7 +60,7 @@ const METHODS: [Method; 7] = [
 ];
 
 fn head_bytes(parts: &http::request::Parts) -> usize {
-    parts.uri.to_string().len()
+    parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
         + parts
             .headers
             .iter()
@@ -127,12 +81,8 @@ fn media_type(headers: &http::HeaderMap) -> Option<String> {
         })
 }
 
-fn has_body(parts: &http::request::Parts) -> bool {
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+/// Whether a request has a body: a declared length over 0, or a chunked one.
+fn has_body(parts: &http::request::Parts, declared: Option<u64>) -> bool {
     declared.is_some_and(|n| n > 0) || parts.headers.contains_key(header::TRANSFER_ENCODING)
 }
 
@@ -295,7 +245,7 @@ impl Gateway {
                 "the body is over this route's limit",
             ));
         }
-        if has_body(&parts) {
+        if has_body(&parts, declared) {
             let allowed = media_type(&parts.headers).is_some_and(|t| {
                 route
                     .content_types
@@ -412,6 +362,8 @@ impl Gateway {
             caller: caller.clone(),
             method: parts.method.as_str().to_owned(),
             route: route.name.clone(),
+            path_prefix: route.path_prefix.clone(),
+            is_open: route.is_anonymous || route.is_signup,
             exposure: route.exposure,
             classification: route.classification,
             path: clean.decoded.clone(),
@@ -482,8 +434,7 @@ impl Gateway {
             .map(|q| format!("?{q}"))
             .unwrap_or_default();
         let path_and_query = format!("{}{query}", clean.encoded);
-        let (settings, _) = self.waf.settings();
-        if settings.mode != WafMode::Off {
+        if self.waf.mode() != WafMode::Off {
             let headers = parts
                 .headers
                 .iter()

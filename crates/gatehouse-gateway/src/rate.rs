@@ -17,6 +17,9 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::RwLock;
 
+/// Rows of a sketch at most.
+const MAX_DEPTH: usize = 8;
+
 /// A caller's key: a source (IPv6 by /64) or an identity.
 pub fn source_key(ip: IpAddr) -> [u8; 17] {
     let mut key = [0u8; 17];
@@ -79,7 +82,7 @@ impl RateSketch {
     /// `width` is rounded up to a power of two; memory is
     /// `2 × depth × width × 4` bytes, all of it allocated here.
     pub fn new(depth: usize, width: usize, window_seconds: u64) -> RateSketch {
-        let depth = depth.clamp(1, 8);
+        let depth = depth.clamp(1, MAX_DEPTH);
         let width = width.clamp(64, 1 << 24).next_power_of_two();
         RateSketch {
             depth,
@@ -103,19 +106,19 @@ impl RateSketch {
         2 * self.depth * self.width * std::mem::size_of::<AtomicU32>()
     }
 
-    fn slots(&self, key: &[u8]) -> Vec<usize> {
-        self.hashers
-            .iter()
-            .enumerate()
-            .map(|(row, h)| {
-                let mut hasher = h.build_hasher();
-                hasher.write(key);
-                // Truncation is the point: the low bits pick the column.
-                #[allow(clippy::cast_possible_truncation)]
-                let column = (hasher.finish() as usize) & (self.width - 1);
-                row * self.width + column
-            })
-            .collect()
+    /// The key's counter in each row (the first `depth` entries): no
+    /// allocation, as it runs for every request.
+    fn slots(&self, key: &[u8]) -> [usize; MAX_DEPTH] {
+        let mut slots = [0usize; MAX_DEPTH];
+        for (row, h) in self.hashers.iter().enumerate() {
+            let mut hasher = h.build_hasher();
+            hasher.write(key);
+            // Truncation is the point: the low bits pick the column.
+            #[allow(clippy::cast_possible_truncation)]
+            let column = (hasher.finish() as usize) & (self.width - 1);
+            slots[row] = row * self.width + column;
+        }
+        slots
     }
 
     /// Moves the windows on to the one holding `now_us`.
@@ -153,7 +156,7 @@ impl RateSketch {
         let Ok(w) = self.windows.read() else {
             return 0.0;
         };
-        self.estimate_in(&w, &slots, now_us)
+        self.estimate_in(&w, &slots[..self.depth], now_us)
     }
 
     fn estimate_in(&self, w: &Windows, slots: &[usize], now_us: i64) -> f64 {
@@ -174,10 +177,11 @@ impl RateSketch {
     pub fn hit(&self, key: &[u8], quota: u32, now_us: i64) -> RateVerdict {
         self.roll(now_us);
         let slots = self.slots(key);
+        let slots = &slots[..self.depth];
         let Ok(w) = self.windows.read() else {
             return RateVerdict::Allowed { count: 0.0 };
         };
-        let count = self.estimate_in(&w, &slots, now_us);
+        let count = self.estimate_in(&w, slots, now_us);
         if count + 1.0 > f64::from(quota) {
             let left_us = (w.start_us + self.window_us - now_us).max(0);
             let retry_after_s = u64::try_from(left_us / 1_000_000 + 1).unwrap_or(1);
@@ -192,7 +196,7 @@ impl RateSketch {
             .map(|&s| w.current[s].load(Ordering::Relaxed))
             .min()
             .unwrap_or(0);
-        for &s in &slots {
+        for &s in slots {
             let _ = w.current[s].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
                 (c <= least).then(|| c.saturating_add(1))
             });

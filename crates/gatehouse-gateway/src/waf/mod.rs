@@ -76,4 +76,6 @@ pub trait WafEngine: Send + Sync {
     async fn reconfigure(&self, settings: WafSettings) -> Result<u64, WafError>;
     /// The settings in force and their generation.
     fn settings(&self) -> (WafSettings, u64);
+    /// The mode in force (asked for every request: no copy of the settings).
+    fn mode(&self) -> WafMode;
 }

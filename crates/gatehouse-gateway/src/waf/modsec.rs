@@ -249,6 +249,12 @@ impl WafEngine for ModSecurityWaf {
         Ok(id)
     }
 
+    fn mode(&self) -> WafMode {
+        self.shared
+            .current()
+            .map_or(WafMode::Blocking, |g| g.settings.mode)
+    }
+
     fn settings(&self) -> (WafSettings, u64) {
         self.shared
             .current()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use gatehouse_audit::redact::{redact_json, redact_text};
 use gatehouse_audit::{Outcome as RecordOutcome, Record};
 use gatehouse_authz::{PostureFacts, RouteCall, RouteFacts};
-use gatehouse_gateway::host::RateState;
+use gatehouse_gateway::host::{is_write, RateState};
 use gatehouse_gateway::{Caller, Decision, Host, Outcome, Question};
 use gatehouse_store::BlockedRow;
 use gatehouse_tokens::forwarded::{ForwardedIdentity, FORWARDED_IDENTITY_TTL};
@@ -119,7 +119,6 @@ pub(crate) fn record_of(outcome: &Outcome) -> Record {
         ),
         None => ("anonymous".to_owned(), String::new(), String::new()),
     };
-    let is_write = !matches!(outcome.method.as_str(), "GET" | "HEAD" | "OPTIONS");
     Record {
         time_us: outcome.time_us,
         event_id: None,
@@ -127,7 +126,7 @@ pub(crate) fn record_of(outcome: &Outcome) -> Record {
         actor_id,
         actor_name,
         on_behalf_of: None,
-        action: if is_write {
+        action: if is_write(&outcome.method) {
             "route.write"
         } else {
             "route.read"
@@ -221,31 +220,17 @@ impl Host for GatewayHost {
             };
         }
         let posture = &question.posture;
-        let route = self.state.gateway.get().and_then(|g| {
-            g.config()
-                .routes
-                .iter()
-                .find(|r| r.name == question.route)
-                .cloned()
-        });
-        let path_prefix = route
-            .as_ref()
-            .map(|r| r.path_prefix.clone())
-            .unwrap_or_default();
-        let is_open = route
-            .as_ref()
-            .is_some_and(|r| r.is_anonymous || r.is_signup);
         let call = RouteCall {
             caller,
-            is_write: !matches!(question.method.as_str(), "GET" | "HEAD" | "OPTIONS"),
+            is_write: is_write(&question.method),
             method: question.method.clone(),
             path: question.path.clone(),
             route: RouteFacts {
                 name: question.route.clone(),
-                path_prefix,
+                path_prefix: question.path_prefix.clone(),
                 exposure: question.exposure.as_str().to_owned(),
                 classification: question.classification.as_str().to_owned(),
-                is_open,
+                is_open: question.is_open,
             },
             source_ip: question.source,
             time: question.time_us / 1_000_000,

@@ -146,14 +146,6 @@ impl Audit {
         note.resource_id = Some(id.into());
     }
 
-    /// Sets the before and after of a change that has no store transaction of
-    /// its own (settings held in memory): written with the request's record.
-    pub fn change(&self, before: Value, after: Value) {
-        let mut note = self.slot.note();
-        note.before = Some(before);
-        note.after = Some(after);
-    }
-
     /// Adds a detail to the record (redacted like everything else).
     pub fn detail(&self, key: &str, value: Value) {
         let mut note = self.slot.note();
