@@ -24,6 +24,9 @@ fn summary(buckets: Vec<(i64, &str, u64)>) -> BlockedSummaryResponse {
         top_sources: vec![],
         top_identities: vec![],
         top_routes: vec![],
+        by_bot: vec![],
+        top_waf_rules: vec![],
+        top_decoys: vec![],
     }
 }
 

@@ -10,9 +10,9 @@ use crate::machines::segment;
 use crate::{Client, ClientError};
 
 impl Client {
-    /// `GET /v1/gateway`.
+    /// `GET /v1/gateway/routes`.
     pub async fn gateway(&self) -> Result<GatewayResponse, ClientError> {
-        self.call(Method::GET, "/v1/gateway", None::<&()>).await
+        self.call(Method::GET, "/v1/gateway/routes", None::<&()>).await
     }
 
     /// `PUT /v1/gateway/waf`.

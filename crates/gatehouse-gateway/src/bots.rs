@@ -75,6 +75,8 @@ pub struct BotCheck {
     pub verdict: BotVerdict,
     pub score: u8,
     pub signals: Vec<&'static str>,
+    /// The attack tool its user agent names, when it names one.
+    pub tool: Option<&'static str>,
 }
 
 /// The classifier and the behaviour it remembers.
@@ -106,6 +108,7 @@ impl Bots {
     pub fn classify(&self, headers: &HeaderMap, source: &[u8], now_us: i64) -> BotCheck {
         let mut score: u32 = 0;
         let mut signals = Vec::new();
+        let mut tool = None;
         let agent = headers
             .get(http::header::USER_AGENT)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase());
@@ -115,6 +118,10 @@ impl Bots {
                 signals.push("no user agent");
             }
             Some(ua) if ATTACK_TOOLS.iter().any(|t| ua.contains(t)) => {
+                tool = ATTACK_TOOLS
+                    .iter()
+                    .find(|t| ua.contains(*t))
+                    .map(|t| t.trim_end_matches('/'));
                 score += 100;
                 signals.push("an attack tool's user agent");
             }
@@ -148,6 +155,7 @@ impl Bots {
             verdict,
             score,
             signals,
+            tool,
         }
     }
 

@@ -19,8 +19,10 @@ use crate::rate::source_key;
 pub struct Flag {
     /// The address that first touched a decoy.
     pub source: IpAddr,
-    /// The decoy it asked for.
+    /// What it asked for (at most 200 characters).
     pub path: String,
+    /// The configured decoy that caught it.
+    pub decoy: String,
     pub flagged_at_us: i64,
     pub until_us: i64,
     /// Requests refused since.
@@ -69,14 +71,20 @@ impl Honeypots {
     /// Whether `path` (decoded) is a decoy or lies under one; case does not
     /// matter (scanners try both).
     pub fn is_decoy(&self, path: &str) -> bool {
+        self.decoy_of(path).is_some()
+    }
+
+    /// The configured decoy `path` (decoded) is, or lies under.
+    pub fn decoy_of(&self, path: &str) -> Option<&str> {
         let path = path.to_ascii_lowercase();
         self.paths
             .iter()
-            .any(|decoy| crate::normalize::is_under(&path, decoy))
+            .find(|decoy| crate::normalize::is_under(&path, decoy))
+            .map(String::as_str)
     }
 
-    /// Flags `source` for touching `path`.
-    pub fn flag(&self, source: IpAddr, path: &str, now_us: i64) {
+    /// Flags `source` for touching `path`, under `decoy`.
+    pub fn flag(&self, source: IpAddr, path: &str, decoy: &str, now_us: i64) {
         let Ok(mut flags) = self.flags.lock() else {
             return;
         };
@@ -103,6 +111,7 @@ impl Honeypots {
             Flag {
                 source,
                 path: path.chars().take(200).collect(),
+                decoy: decoy.to_owned(),
                 flagged_at_us: now_us,
                 until_us,
                 refused: 0,
@@ -170,11 +179,11 @@ mod tests {
         assert!(!pots.is_decoy("/api/environments"));
         let ip: IpAddr = "203.0.113.9".parse().unwrap();
         assert!(pots.check(ip, 0).is_none());
-        pots.flag(ip, "/.env", 1_000_000);
+        pots.flag(ip, "/.env", "/.env", 1_000_000);
         assert_eq!(pots.check(ip, 2_000_000).unwrap().path, "/.env");
         assert_eq!(pots.check(ip, 3_000_000).unwrap().refused, 2);
         assert!(pots.check(ip, 61_000_000).is_none());
-        pots.flag(ip, "/.env", 70_000_000);
+        pots.flag(ip, "/.env", "/.env", 70_000_000);
         assert_eq!(pots.list(71_000_000).len(), 1);
         assert!(pots.unflag(ip));
         assert!(pots.check(ip, 72_000_000).is_none());
@@ -187,7 +196,7 @@ mod tests {
         let pots = pots(100);
         for i in 0u32..10_000 {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-            pots.flag(ip, "/.env", i64::from(i));
+            pots.flag(ip, "/.env", "/.env", i64::from(i));
         }
         let list = pots.list(0);
         assert_eq!(list.len(), 100);
@@ -195,7 +204,7 @@ mod tests {
         // An IPv6 scanner rotating inside its /64 is one source.
         for i in 0u16..50 {
             let ip: IpAddr = format!("2001:db8::{i:x}").parse().unwrap();
-            pots.flag(ip, "/.env", 20_000);
+            pots.flag(ip, "/.env", "/.env", 20_000);
         }
         assert_eq!(pots.list(0).len(), 100);
         assert!(pots

@@ -142,6 +142,11 @@ pub struct Outcome {
     pub detail: String,
     pub bot: BotVerdict,
     pub bot_score: u8,
+    /// Whether the bot stage ran (a request refused before it has no verdict).
+    pub is_bot_checked: bool,
+    /// What refused it, by reason: the WAF rule that decided, the decoy hit
+    /// (the configured one, never the path as asked), the attack tool seen.
+    pub matched: Option<String>,
     pub user_agent: Option<String>,
     /// The token check's failure, when there was one.
     pub token_check: Option<String>,

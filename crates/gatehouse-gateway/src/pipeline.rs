@@ -119,6 +119,8 @@ impl Gateway {
             detail: String::new(),
             bot: BotVerdict::Human,
             bot_score: 0,
+            is_bot_checked: false,
+            matched: None,
             user_agent: parts.headers.get(header::USER_AGENT).map(|v| {
                 String::from_utf8_lossy(v.as_bytes())
                     .chars()
@@ -202,8 +204,9 @@ impl Gateway {
             .map_err(|p| refuse(ErrorCode::BadRequest, BlockReason::BadInput, p.as_str()))?;
         outcome.path = clean.decoded.clone();
         let source = source_key(peer.ip());
-        if self.honeypots.is_decoy(&clean.decoded) {
-            self.honeypots.flag(peer.ip(), &clean.decoded, now_us);
+        if let Some(decoy) = self.honeypots.decoy_of(&clean.decoded) {
+            self.honeypots.flag(peer.ip(), &clean.decoded, decoy, now_us);
+            outcome.matched = Some(decoy.to_owned());
             let mut refusal = refuse(
                 ErrorCode::NotFound,
                 BlockReason::Honeypot,
@@ -219,7 +222,8 @@ impl Gateway {
             .filter(|r| is_under(&clean.decoded, &r.path_prefix))
             .max_by_key(|r| r.path_prefix.len());
         outcome.route = route.map(|r| r.name.clone());
-        if self.honeypots.check(peer.ip(), now_us).is_some() {
+        if let Some(flag) = self.honeypots.check(peer.ip(), now_us) {
+            outcome.matched = Some(flag.decoy);
             return Err(refuse(
                 ErrorCode::Forbidden,
                 BlockReason::Honeypot,
@@ -265,7 +269,12 @@ impl Gateway {
         let bot = self.bots.classify(&parts.headers, &source, now_us);
         outcome.bot = bot.verdict;
         outcome.bot_score = bot.score;
+        outcome.is_bot_checked = true;
         if bot.verdict == BotVerdict::BadBot {
+            outcome.matched = bot
+                .tool
+                .or_else(|| bot.signals.first().copied())
+                .map(str::to_owned);
             return Err(refuse(
                 ErrorCode::Forbidden,
                 BlockReason::Bot,
@@ -469,6 +478,9 @@ impl Gateway {
                 Ok(verdict) => {
                     let is_blocked = verdict.is_blocked;
                     let status = verdict.status;
+                    if is_blocked {
+                        outcome.matched = verdict.deciding_rule().map(|id| id.to_string());
+                    }
                     outcome.waf = Some(verdict);
                     if is_blocked {
                         // The rules' status: 400 for a body that does not parse,

@@ -47,6 +47,8 @@ fn to_wire(row: BlockedRow) -> BlockedRequest {
         route: row.route,
         status: u16::try_from(row.status).unwrap_or(0),
         request_id: row.request_id,
+        bot: row.bot,
+        matched: row.matched,
     }
 }
 
@@ -190,12 +192,15 @@ pub async fn summarize(
         top_sources: counts(s.top_sources),
         top_identities: counts(s.top_identities),
         top_routes: counts(s.top_routes),
+        by_bot: counts(s.by_bot),
+        top_waf_rules: counts(s.top_waf_rules),
+        top_decoys: counts(s.top_decoys),
     };
     Ok(response)
 }
 
 /// The summary as CSV, one row per count: `breakdown` (`over_time`, `reason`,
-/// `source`, `identity` or `route`), `key`, `bucket_start` (over time only) and
+/// `source`, `identity`, `route`, `bot`, `waf_rule` or `decoy`), `key`, `bucket_start` (over time only) and
 /// `count`.
 pub fn summary_csv(s: &BlockedSummaryResponse) -> std::io::Result<Vec<u8>> {
     use gatehouse_audit::csv::write_row;
@@ -213,6 +218,9 @@ pub fn summary_csv(s: &BlockedSummaryResponse) -> std::io::Result<Vec<u8>> {
         ("source", &s.top_sources),
         ("identity", &s.top_identities),
         ("route", &s.top_routes),
+        ("bot", &s.by_bot),
+        ("waf_rule", &s.top_waf_rules),
+        ("decoy", &s.top_decoys),
     ] {
         for c in rows {
             write_row(&mut out, &[name, &c.key, "", &c.count.to_string()])?;

@@ -49,16 +49,28 @@ pub(crate) fn from_totals(lo: i64, hi: i64, span: (Option<i64>, Option<i64>)) ->
     outside < inside
 }
 
-/// Counts per key of one dimension (`reason`, `source`, `identity`, `route`),
-/// largest first, at most `$5`: the whole hours from the hourly counts, or (with
-/// `totals`) as the all-time totals minus the hourly counts outside `[$3, $4)`.
+/// The dimensions the trigger counts: its name, the column it counts, and
+/// which requests it counts (the rest of a `WHERE`).
+const DIMENSIONS: [(&str, &str, &str); 7] = [
+    ("reason", "reason", "TRUE"),
+    ("source", "source_ip", "TRUE"),
+    ("identity", "identity", "TRUE"),
+    ("route", "route", "TRUE"),
+    ("bot", "bot", "TRUE"),
+    ("waf_rule", "matched", "reason = 'waf'"),
+    ("decoy", "matched", "reason = 'honeypot'"),
+];
+
+/// Counts per key of one dimension (see [`DIMENSIONS`]; an unknown one counts
+/// routes), largest first, at most `$5`: the whole hours from the hourly counts,
+/// or (with `totals`) as the all-time totals minus the hourly counts outside
+/// `[$3, $4)`.
 pub(crate) fn counts_sql(dimension: &str, totals: bool) -> String {
-    let column = match dimension {
-        "reason" => "reason",
-        "source" => "source_ip",
-        "identity" => "identity",
-        _ => "route",
-    };
+    let (dimension, column, which) = DIMENSIONS
+        .iter()
+        .find(|(name, _, _)| *name == dimension)
+        .copied()
+        .unwrap_or(DIMENSIONS[3]);
     let hours = if totals {
         format!(
             "SELECT key, count AS n FROM blocked_totals WHERE dimension = '{dimension}' \
@@ -80,10 +92,10 @@ pub(crate) fn counts_sql(dimension: &str, totals: bool) -> String {
            {hours} \
            UNION ALL \
            SELECT {column} AS key, 1 AS n FROM blocked_requests \
-             WHERE time_us >= $1 AND time_us < $3 AND {column} IS NOT NULL \
+             WHERE time_us >= $1 AND time_us < $3 AND {column} IS NOT NULL AND {which} \
            UNION ALL \
            SELECT {column} AS key, 1 AS n FROM blocked_requests \
-             WHERE time_us >= $4 AND time_us < $2 AND {column} IS NOT NULL \
+             WHERE time_us >= $4 AND time_us < $2 AND {column} IS NOT NULL AND {which} \
          ) AS t GROUP BY key HAVING SUM(n) > 0 ORDER BY total DESC, key LIMIT $5"
     )
 }

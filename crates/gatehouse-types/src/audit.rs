@@ -213,7 +213,8 @@ pub struct BlockedRequest {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     pub time: DateTime<Utc>,
-    /// `authentication`, `authorization`, `rate_limit`, `bad_input` or `unknown_route`.
+    /// One of [`crate::BLOCK_REASONS`]: `authentication`, `authorization`,
+    /// `rate_limit`, `bad_input`, `unknown_route`, `waf`, `bot`, `honeypot`, `timeout`.
     pub reason: String,
     pub source_ip: String,
     /// Who it was, when the request carried a valid credential.
@@ -222,6 +223,16 @@ pub struct BlockedRequest {
     pub route: String,
     pub status: u16,
     pub request_id: String,
+    /// The gateway's bot verdict (`human`, `bot`, `bad_bot`); absent for the
+    /// API's own refusals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub bot: Option<String>,
+    /// What refused it: the WAF rule that decided a `waf` block, the decoy of
+    /// a `honeypot` block, the tool a `bot` block recognised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub matched: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,4 +278,38 @@ pub struct BlockedSummaryResponse {
     pub top_sources: Vec<CountBy>,
     pub top_identities: Vec<CountBy>,
     pub top_routes: Vec<CountBy>,
+    /// The gateway's refusals by bot verdict (`human`, `bot`, `bad_bot`).
+    #[serde(default)]
+    pub by_bot: Vec<CountBy>,
+    /// The WAF rules (CRS ids) that decided the most `waf` blocks.
+    #[serde(default)]
+    pub top_waf_rules: Vec<CountBy>,
+    /// The honeypot decoys hit the most.
+    #[serde(default)]
+    pub top_decoys: Vec<CountBy>,
+}
+
+/// What a Core Rule Set rule id guards against, by its file's range (the CRS
+/// numbers its rules by file: 942xxx are SQL injection, and so on).
+pub fn crs_rule_family(rule_id: &str) -> Option<&'static str> {
+    let id: u32 = rule_id.trim().parse().ok()?;
+    Some(match id / 1000 {
+        911 => "method enforcement",
+        913 => "scanner detection",
+        920 => "protocol enforcement",
+        921 => "protocol attack",
+        930 => "path traversal / file access",
+        931 => "remote file inclusion",
+        932 => "command injection",
+        933 => "PHP injection",
+        934 => "Node.js / SSRF injection",
+        941 => "cross-site scripting",
+        942 => "SQL injection",
+        943 => "session fixation",
+        944 => "Java injection",
+        949 | 959 => "anomaly threshold",
+        950..=956 => "data leakage",
+        980 => "correlation",
+        _ => return None,
+    })
 }

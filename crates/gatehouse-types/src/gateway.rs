@@ -62,7 +62,7 @@ pub struct WafStatus {
     pub exclusions: Vec<WafExclusion>,
 }
 
-/// `GET /v1/gateway`: the API inventory and the WAF (GW-7).
+/// `GET /v1/gateway/routes`: the API inventory and the WAF (GW-7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

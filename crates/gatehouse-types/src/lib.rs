@@ -21,6 +21,7 @@ pub use api_token::{
     CreatedApiTokenResponse, MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
 };
 pub use audit::{
+    crs_rule_family,
     AuditActor, AuditPage, AuditRecord, AuditResource, BlockedBucket, BlockedPage, BlockedRequest,
     BlockedSummaryResponse, CountBy, IngestError, IngestEvent, IngestRequest, IngestResponse,
     IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE, MAX_INGEST_BATCH,

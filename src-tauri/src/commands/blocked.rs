@@ -3,7 +3,7 @@
 
 use gatehouse_charts::{blocked_over_time, ranked_bars, Chart, Theme};
 use gatehouse_client::BlockedSummaryQuery;
-use gatehouse_types::{ApiError, BlockedSummaryResponse, ErrorCode};
+use gatehouse_types::{ApiError, BlockedSummaryResponse, CountBy, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use ts_rs::TS;
@@ -21,6 +21,20 @@ pub struct BlockedDashboard {
     pub top_sources: Chart,
     pub top_identities: Chart,
     pub top_routes: Chart,
+    /// The gateway's refusals by bot verdict.
+    pub by_bot: Chart,
+    /// The WAF rules that decided the most blocks, each with what it guards.
+    pub top_waf_rules: Chart,
+    /// The honeypot decoys hit the most.
+    pub top_decoys: Chart,
+}
+
+/// A CRS rule id with what it guards against (`942100 · SQL injection`).
+fn rule_label(id: &str) -> String {
+    match gatehouse_types::crs_rule_family(id) {
+        Some(family) => format!("{id} · {family}"),
+        None => id.to_owned(),
+    }
 }
 
 fn chart_error(e: gatehouse_charts::ChartError) -> ApiError {
@@ -49,6 +63,14 @@ pub async fn get_blocked_dashboard(
     let full = width - 34;
     let half = ((width - 16) / 2).saturating_sub(34).max(160);
     let rows = |n: usize| u32::try_from(48 + 28 * n.max(2)).unwrap_or(300).min(2000);
+    let rules: Vec<CountBy> = summary
+        .top_waf_rules
+        .iter()
+        .map(|c| CountBy {
+            key: rule_label(&c.key),
+            count: c.count,
+        })
+        .collect();
     Ok(BlockedDashboard {
         over_time: blocked_over_time(&summary, (full, 280), theme).map_err(chart_error)?,
         by_reason: ranked_bars(
@@ -76,6 +98,27 @@ pub async fn get_blocked_dashboard(
             &summary.top_routes,
             false,
             (half, rows(summary.top_routes.len())),
+            theme,
+        )
+        .map_err(chart_error)?,
+        by_bot: ranked_bars(
+            &summary.by_bot,
+            false,
+            (half, rows(summary.by_bot.len())),
+            theme,
+        )
+        .map_err(chart_error)?,
+        top_waf_rules: ranked_bars(
+            &rules,
+            false,
+            (half, rows(rules.len())),
+            theme,
+        )
+        .map_err(chart_error)?,
+        top_decoys: ranked_bars(
+            &summary.top_decoys,
+            false,
+            (half, rows(summary.top_decoys.len())),
             theme,
         )
         .map_err(chart_error)?,

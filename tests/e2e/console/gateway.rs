@@ -127,7 +127,7 @@ async fn the_gateway_page_and_why_a_request_was_blocked() {
     console.screenshot("gateway-waf-confirm").await;
     console.click("waf-confirm").await;
     console.wait_for("waf-saved", 20).await;
-    let gateway = api(&server, reqwest::Method::GET, "/v1/gateway").await;
+    let gateway = api(&server, reqwest::Method::GET, "/v1/gateway/routes").await;
     assert_eq!(gateway["waf"]["mode"], "detect_only");
 
     // Why the attack was blocked: the CRS rules; then "a false positive".
@@ -147,7 +147,7 @@ async fn the_gateway_page_and_why_a_request_was_blocked() {
     console.wait_for("why-false-positive-plan", 10).await;
     console.click("why-false-positive-confirm").await;
     console.wait_for("why-false-positive-done", 20).await;
-    let gateway = api(&server, reqwest::Method::GET, "/v1/gateway").await;
+    let gateway = api(&server, reqwest::Method::GET, "/v1/gateway/routes").await;
     let exclusions = gateway["waf"]["exclusions"].as_array().unwrap();
     assert!(
         exclusions

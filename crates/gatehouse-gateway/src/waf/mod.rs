@@ -50,6 +50,19 @@ pub struct WafVerdict {
     pub generation: u64,
 }
 
+impl WafVerdict {
+    /// The rule that decided a block: the most severe attack rule that matched
+    /// (the first of equals), never the anomaly total (949/959xxx) or the
+    /// correlation rules (980xxx) that only add up the others.
+    pub fn deciding_rule(&self) -> Option<u32> {
+        self.matches
+            .iter()
+            .filter(|m| matches!(m.id / 1000, 911..=944 | 950..=956))
+            .min_by_key(|m| m.severity.unwrap_or(u8::MAX))
+            .map(|m| m.id)
+    }
+}
+
 /// Why the WAF could not judge a request (the gateway then refuses it:
 /// a request is never passed uninspected).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,4 +91,39 @@ pub trait WafEngine: Send + Sync {
     fn settings(&self) -> (WafSettings, u64);
     /// The mode in force (asked for every request: no copy of the settings).
     fn mode(&self) -> WafMode;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(id: u32, severity: Option<u8>) -> RuleMatch {
+        RuleMatch {
+            id,
+            message: String::new(),
+            severity,
+            variable: None,
+        }
+    }
+
+    // proves: GW-6 (a WAF block is counted by the rule that decided it)
+    #[test]
+    fn the_deciding_rule_is_the_most_severe_attack_rule() {
+        let verdict = |matches| WafVerdict {
+            matches,
+            ..WafVerdict::default()
+        };
+        let v = verdict(vec![
+            rule(920_350, Some(4)),
+            rule(942_100, Some(2)),
+            rule(942_190, Some(2)),
+            rule(949_110, Some(2)),
+            rule(980_130, None),
+        ]);
+        assert_eq!(v.deciding_rule(), Some(942_100));
+        // The totals alone decide nothing they can name.
+        let v = verdict(vec![rule(949_110, Some(2)), rule(980_130, None)]);
+        assert_eq!(v.deciding_rule(), None);
+        assert_eq!(verdict(vec![]).deciding_rule(), None);
+    }
 }

@@ -169,6 +169,10 @@ fn blocked_of(outcome: &Outcome) -> Option<BlockedRow> {
             .map_or_else(|| UNKNOWN_ROUTE.to_owned(), |r| format!("gateway:{r}")),
         status: i32::from(outcome.status),
         request_id: outcome.request_id.clone(),
+        bot: outcome
+            .is_bot_checked
+            .then(|| outcome.bot.as_str().to_owned()),
+        matched: outcome.matched.clone(),
     })
 }
 

@@ -12,7 +12,7 @@ use gatehouse_types::{
 /// with its requests and refusals over the last minute, the WAF's settings in
 /// force and the honeypots' decoys. `is_running` is false on a server with no
 /// `[gateway]`.
-#[utoipa::path(get, path = "/v1/gateway", tag = "gateway", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/gateway/routes", tag = "gateway", security(("bearer" = [])),
     extensions(("x-gatehouse-action" = json!("gateway.read"))),
     responses((status = 200, description = "The inventory and the WAF", body = GatewayResponse)))]
 pub fn read_gateway() {}

@@ -265,6 +265,8 @@ pub fn blocked_row(
             .unwrap_or_else(|| UNKNOWN_ROUTE.to_owned()),
         status: i32::from(status),
         request_id: facts.request_id.clone(),
+        bot: None,
+        matched: None,
     }
 }
 

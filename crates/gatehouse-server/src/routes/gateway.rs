@@ -13,7 +13,7 @@ use crate::error::ApiFailure;
 use crate::gateway::api;
 use crate::pipeline::{ApiJson, ApiQuery, Audit, Caller, PathRequest};
 
-/// `GET /v1/gateway`.
+/// `GET /v1/gateway/routes`.
 pub async fn read(State(state): State<AppState>) -> Json<GatewayResponse> {
     Json(api::inventory(&state))
 }

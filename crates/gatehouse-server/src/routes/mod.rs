@@ -417,7 +417,7 @@ pub fn build() -> (Router<AppState>, RouteTable) {
     .private(Method::GET, "/v1/outbox", Action::ListOutbox, me::outbox)
     .private(
         Method::GET,
-        "/v1/gateway",
+        "/v1/gateway/routes",
         Action::ReadGateway,
         gateway::read,
     )

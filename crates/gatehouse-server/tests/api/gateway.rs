@@ -324,7 +324,7 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
         .to_owned();
 
     // The inventory: both routes, with the last minute's traffic.
-    let (status, inventory) = admin(&server, reqwest::Method::GET, "/v1/gateway", None).await;
+    let (status, inventory) = admin(&server, reqwest::Method::GET, "/v1/gateway/routes", None).await;
     assert_eq!(status, 200, "{inventory}");
     assert_eq!(inventory["is_running"], true);
     let records = inventory["routes"]
@@ -456,7 +456,7 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
     assert_eq!(record["after"]["mode"], "detect_only");
     // Kept: a replica started now (as after a restart) runs the stored version.
     let replica = server.replica().await;
-    let (_, kept) = admin(&replica, reqwest::Method::GET, "/v1/gateway", None).await;
+    let (_, kept) = admin(&replica, reqwest::Method::GET, "/v1/gateway/routes", None).await;
     assert_eq!(kept["waf"]["mode"], "detect_only", "{kept}");
     assert_eq!(kept["waf"]["exclusions"][0]["rule_id"], 942100);
     // (Not stopped: it shares the first server's store, which stopping would close.)
@@ -532,11 +532,62 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
         200
     );
 
+    // An attack tool is refused as a bad bot; the dashboard's breakdowns name
+    // the WAF rule, the decoy and the verdicts (GW-6).
+    let tool = server
+        .raw()
+        .get(url("/api/records/1"))
+        .header("user-agent", "sqlmap/1.7.2#stable (https://sqlmap.org)")
+        .bearer_auth(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tool.status(), 403);
+    let (status, summary) = admin(&server, reqwest::Method::GET, "/v1/blocked/summary", None).await;
+    assert_eq!(status, 200, "{summary}");
+    let count = |list: &str, key: &str| {
+        summary[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .map_or(0, |c| c["count"].as_u64().unwrap())
+    };
+    let rules = summary["top_waf_rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "one WAF block, one deciding rule: {summary}");
+    let rule = rules[0]["key"].as_str().unwrap();
+    assert!(rule.starts_with("942"), "an SQL injection rule: {summary}");
+    assert_eq!(
+        gatehouse_types::crs_rule_family(rule),
+        Some("SQL injection")
+    );
+    // The hit and the refusal of the flagged source after it.
+    assert_eq!(count("top_decoys", "/.env"), 2, "{summary}");
+    assert_eq!(count("by_bot", "bad_bot"), 1, "{summary}");
+    // The WAF block and the policy's denial were refused after the bot check.
+    assert_eq!(count("by_bot", "human"), 2, "{summary}");
+    let (_, page) = admin(&server, reqwest::Method::GET, "/v1/blocked?reason=bot", None).await;
+    assert_eq!(page["items"][0]["matched"], "sqlmap", "{page}");
+    assert_eq!(page["items"][0]["bot"], "bad_bot");
+    let (_, page) = admin(&server, reqwest::Method::GET, "/v1/blocked?reason=waf", None).await;
+    assert_eq!(page["items"][0]["matched"], rule, "{page}");
+    let (_, page) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/v1/blocked?reason=honeypot",
+        None,
+    )
+    .await;
+    assert!(
+        page["items"][0].get("bot").is_none(),
+        "a decoy is refused before the bot check: {page}"
+    );
+
     // An auditor reads all of it and changes none of it.
     let auditor = server.mint(Role::Auditor).await;
     let read = server
         .raw()
-        .get(server.url("/v1/gateway"))
+        .get(server.url("/v1/gateway/routes"))
         .bearer_auth(&auditor)
         .send()
         .await

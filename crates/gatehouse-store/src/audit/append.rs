@@ -117,7 +117,7 @@ macro_rules! impl_audit_append {
                 for chunk in blocked.chunks($crate::audit::INSERT_CHUNK) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO blocked_requests (time_us, reason, source_ip, identity, \
-                         method, route, status, request_id) ",
+                         method, route, status, request_id, bot, matched) ",
                     );
                     q.push_values(chunk, |mut b, row| {
                         b.push_bind(row.time_us)
@@ -127,7 +127,9 @@ macro_rules! impl_audit_append {
                             .push_bind(row.method.clone())
                             .push_bind(row.route.clone())
                             .push_bind(row.status)
-                            .push_bind(row.request_id.clone());
+                            .push_bind(row.request_id.clone())
+                            .push_bind(row.bot.clone())
+                            .push_bind(row.matched.clone());
                     });
                     q.build().execute(&mut **tx).await?;
                 }

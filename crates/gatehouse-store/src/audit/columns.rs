@@ -272,7 +272,7 @@ impl CheckpointRow {
 }
 
 pub(crate) const BLOCKED_COLUMNS: &str =
-    "id, time_us, reason, source_ip, identity, method, route, status, request_id";
+    "id, time_us, reason, source_ip, identity, method, route, status, request_id, bot, matched";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct BlockedDbRow {
@@ -285,6 +285,8 @@ pub(crate) struct BlockedDbRow {
     route: String,
     status: i32,
     request_id: String,
+    bot: Option<String>,
+    matched: Option<String>,
 }
 
 impl From<BlockedDbRow> for BlockedRow {
@@ -299,6 +301,8 @@ impl From<BlockedDbRow> for BlockedRow {
             route: r.route,
             status: r.status,
             request_id: r.request_id,
+            bot: r.bot,
+            matched: r.matched,
         }
     }
 }

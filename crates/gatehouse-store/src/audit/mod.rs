@@ -56,6 +56,12 @@ pub struct BlockedRow {
     pub route: String,
     pub status: i32,
     pub request_id: String,
+    /// The gateway's bot verdict of the request (`human`, `bot`, `bad_bot`);
+    /// `None` for the API's own refusals.
+    pub bot: Option<String>,
+    /// What refused it, by reason: the WAF rule that decided a `waf` block, the
+    /// decoy a `honeypot` source hit, the tool a `bot` block recognised.
+    pub matched: Option<String>,
 }
 
 /// Which end of the trail a page starts from, and where it continues.
@@ -118,6 +124,12 @@ pub struct BlockedSummary {
     pub top_sources: Vec<(String, u64)>,
     pub top_identities: Vec<(String, u64)>,
     pub top_routes: Vec<(String, u64)>,
+    /// Every bot verdict of the gateway's refusals.
+    pub by_bot: Vec<(String, u64)>,
+    /// The WAF rules that decided the most `waf` blocks.
+    pub top_waf_rules: Vec<(String, u64)>,
+    /// The decoys hit the most.
+    pub top_decoys: Vec<(String, u64)>,
 }
 
 #[async_trait::async_trait]

@@ -162,7 +162,7 @@ macro_rules! impl_audit_store {
                         .fetch_one(&self.pool)
                         .await?;
                 let totals = $crate::blocked::from_totals(lo, hi, span);
-                // Five independent reads, each on its own pooled connection.
+                // Independent reads, each on its own pooled connection.
                 let counts = |dimension: &'static str, limit: i64| {
                     let sql = $crate::blocked::counts_sql(dimension, totals);
                     let pool = self.pool.clone();
@@ -201,6 +201,11 @@ macro_rules! impl_audit_store {
                     counts("identity", top),
                     counts("route", top),
                 )?;
+                let (by_bot, top_waf_rules, top_decoys) = tokio::try_join!(
+                    counts("bot", i64::MAX),
+                    counts("waf_rule", top),
+                    counts("decoy", top),
+                )?;
                 let summary = $crate::BlockedSummary {
                     total: by_reason.iter().map(|(_, n)| n).sum(),
                     buckets: buckets
@@ -211,6 +216,9 @@ macro_rules! impl_audit_store {
                     top_sources,
                     top_identities,
                     top_routes,
+                    by_bot,
+                    top_waf_rules,
+                    top_decoys,
                 };
                 Ok(summary)
             }

@@ -411,6 +411,8 @@ fn blocked_row() -> BlockedRow {
         route: "/v1/server".into(),
         status: 401,
         request_id: "r-blocked".into(),
+        bot: Some("bad_bot".into()),
+        matched: Some("sqlmap".into()),
     }
 }
 

@@ -284,6 +284,8 @@ fn blocked(time_us: i64, reason: &str, ip: &str, who: Option<&str>, route: &str)
         route: route.into(),
         status: 403,
         request_id: format!("req-{time_us}"),
+        bot: None,
+        matched: None,
     }
 }
 
@@ -410,6 +412,8 @@ async fn blocked_requests_search_and_summary() {
             top_sources: counts(&[("1.1.1.1", 3), ("2.2.2.2", 1)]),
             top_identities: counts(&[("tok-1", 2), ("tok-2", 1)]),
             top_routes: counts(&[("/v1/users", 3), ("/v1/keys", 2)]),
+            // The API's own refusals: no bot verdict, nothing matched.
+            ..BlockedSummary::default()
         };
         assert_eq!(summary, expected, "{b:?}");
         // Buckets start at `from_us`.
@@ -472,6 +476,15 @@ fn naive(rows: &[BlockedRow], from: i64, to: i64, bucket: i64, top: usize) -> Bl
         top_sources: ranked(&|r| Some(r.source_ip.clone()), top),
         top_identities: ranked(&|r| r.identity.clone(), top),
         top_routes: ranked(&|r| Some(r.route.clone()), top),
+        by_bot: ranked(&|r| r.bot.clone(), usize::MAX),
+        top_waf_rules: ranked(
+            &|r| r.matched.clone().filter(|_| r.reason == "waf"),
+            top,
+        ),
+        top_decoys: ranked(
+            &|r| r.matched.clone().filter(|_| r.reason == "honeypot"),
+            top,
+        ),
     }
 }
 
@@ -483,17 +496,30 @@ async fn blocked_summaries_over_hours_match_counting_every_request() {
     const H: i64 = 3_600_000_000;
     let dir = tempfile::tempdir().unwrap();
     let sealer = sealer(1_000);
-    let reasons = ["authentication", "authorization", "rate_limit", "bad_input"];
+    let reasons = [
+        "authentication",
+        "authorization",
+        "rate_limit",
+        "bad_input",
+        "waf",
+        "honeypot",
+    ];
+    let verdicts = ["human", "bot", "bad_bot"];
     let rows: Vec<BlockedRow> = (0..600i64)
         .map(|i| {
             let who = format!("tok-{}", i % 7);
-            blocked(
-                10 * H + i * 37 * 60_000_000 + i % 13,
-                reasons[(i % 4) as usize],
-                &format!("10.0.0.{}", i % 11),
-                (i % 3 != 0).then_some(who.as_str()),
-                &format!("/v1/r{}", i % 5),
-            )
+            // proves: GW-6 (the gateway's refusals counted by verdict, rule and decoy)
+            BlockedRow {
+                bot: (i % 4 != 0).then(|| verdicts[(i % 3) as usize].to_owned()),
+                matched: Some(format!("m{}", i % 9)),
+                ..blocked(
+                    10 * H + i * 37 * 60_000_000 + i % 13,
+                    reasons[(i % 6) as usize],
+                    &format!("10.0.0.{}", i % 11),
+                    (i % 3 != 0).then_some(who.as_str()),
+                    &format!("/v1/r{}", i % 5),
+                )
+            }
         })
         .chain(std::iter::once(
             // A reason, source, identity and route seen only in the first hour:

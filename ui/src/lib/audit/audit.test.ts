@@ -44,6 +44,9 @@ describe("audit filters in the hash", () => {
     expect(queryForBlocked("top_sources", "10.0.0.9", range)).toMatchObject({ source: "10.0.0.9", blocked: "any" });
     expect(queryForBlocked("top_identities", "ci (0b6c…-id)", range).actor).toBe("0b6c…-id");
     expect(queryForBlocked("top_routes", "/v1/server", range)).toMatchObject({ q: "/v1/server", from: range.from, to: range.to });
+    expect(queryForBlocked("top_waf_rules", "942100 · SQL injection", range)).toMatchObject({ blocked: "waf", q: "942100" });
+    expect(queryForBlocked("top_decoys", "/.env", range)).toMatchObject({ blocked: "honeypot", q: "/.env" });
+    expect(queryForBlocked("by_bot", "bad_bot", range)).toMatchObject({ blocked: "any", q: "bad_bot" });
   });
 });
 

@@ -68,8 +68,12 @@ export function isoToLocal(value: string | null): string {
 }
 
 /** The audit filter a click on a blocked-dashboard bar or row stands for. */
+export type BlockedChart =
+  | "over_time" | "by_reason" | "top_sources" | "top_identities" | "top_routes"
+  | "by_bot" | "top_waf_rules" | "top_decoys";
+
 export function queryForBlocked(
-  chart: "over_time" | "by_reason" | "top_sources" | "top_identities" | "top_routes",
+  chart: BlockedChart,
   key: string,
   range: { from: string; to: string },
 ): AuditQuery {
@@ -90,6 +94,16 @@ export function queryForBlocked(
       break;
     }
     case "top_routes":
+    case "by_bot":
+      query.q = key;
+      break;
+    case "top_waf_rules":
+      // Shown as "942100 · SQL injection"; the trail's details name the id.
+      query.blocked = "waf";
+      query.q = key.split(" ")[0];
+      break;
+    case "top_decoys":
+      query.blocked = "honeypot";
       query.q = key;
       break;
   }

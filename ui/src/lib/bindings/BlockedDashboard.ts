@@ -5,4 +5,16 @@ import type { Chart } from "./Chart";
 /**
  * What the dashboard shows for one time range.
  */
-export type BlockedDashboard = { summary: BlockedSummaryResponse, over_time: Chart, by_reason: Chart, top_sources: Chart, top_identities: Chart, top_routes: Chart, };
+export type BlockedDashboard = { summary: BlockedSummaryResponse, over_time: Chart, by_reason: Chart, top_sources: Chart, top_identities: Chart, top_routes: Chart, 
+/**
+ * The gateway's refusals by bot verdict.
+ */
+by_bot: Chart, 
+/**
+ * The WAF rules that decided the most blocks, each with what it guards.
+ */
+top_waf_rules: Chart, 
+/**
+ * The honeypot decoys hit the most.
+ */
+top_decoys: Chart, };

@@ -5,4 +5,16 @@ import type { CountBy } from "./CountBy";
 /**
  * `GET /v1/blocked/summary`.
  */
-export type BlockedSummaryResponse = { from: string, to: string, bucket_seconds: number, total: number, buckets: Array<BlockedBucket>, by_reason: Array<CountBy>, top_sources: Array<CountBy>, top_identities: Array<CountBy>, top_routes: Array<CountBy>, };
+export type BlockedSummaryResponse = { from: string, to: string, bucket_seconds: number, total: number, buckets: Array<BlockedBucket>, by_reason: Array<CountBy>, top_sources: Array<CountBy>, top_identities: Array<CountBy>, top_routes: Array<CountBy>, 
+/**
+ * The gateway's refusals by bot verdict (`human`, `bot`, `bad_bot`).
+ */
+by_bot: Array<CountBy>, 
+/**
+ * The WAF rules (CRS ids) that decided the most `waf` blocks.
+ */
+top_waf_rules: Array<CountBy>, 
+/**
+ * The honeypot decoys hit the most.
+ */
+top_decoys: Array<CountBy>, };

@@ -3,7 +3,7 @@ import type { GatewayRoute } from "./GatewayRoute";
 import type { WafStatus } from "./WafStatus";
 
 /**
- * `GET /v1/gateway`: the API inventory and the WAF (GW-7).
+ * `GET /v1/gateway/routes`: the API inventory and the WAF (GW-7).
  */
 export type GatewayResponse = { 
 /**
