@@ -109,6 +109,7 @@ async fn million_sources(sources: u32) {
         waf_threads: 1,
         rate: Default::default(),
         honeypots: Default::default(),
+        bots: Default::default(),
         upstream: Default::default(),
     };
     config.waf.mode = WafMode::Off;

@@ -5,6 +5,9 @@
 //!   `isbot` crate's patterns) and a list of attack tools (scanners,
 //!   fuzzers, brute-forcers: always bad);
 //! - what a browser or an API client always sends (a user agent, `Accept`);
+//! - the TLS hello (see `gatehouse_listener::TlsHello`): no ALPN (browsers
+//!   and HTTP libraries offer it; many scripts do not), or a fingerprint the
+//!   configuration denies (always bad);
 //! - the source's behaviour over the last minute: how fast it asks and how
 //!   much of what it asks for fails (4xx: probing);
 //! - a honeypot hit (the source is refused before it gets here).
@@ -12,6 +15,7 @@
 //! The behaviour counters are count-min sketches like the rate limits', so
 //! rotating addresses cannot grow them.
 
+use gatehouse_listener::TlsHello;
 use http::HeaderMap;
 use serde::Serialize;
 
@@ -69,6 +73,9 @@ const ATTACK_TOOLS: [&str; 28] = [
     "morfeus",
 ];
 
+/// The signal of a TLS fingerprint the configuration denies.
+pub const DENIED_HELLO: &str = "a denied TLS fingerprint";
+
 /// A verdict with its score and the signals behind it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BotCheck {
@@ -82,6 +89,7 @@ pub struct BotCheck {
 /// The classifier and the behaviour it remembers.
 pub struct Bots {
     known: isbot::Bots,
+    denied_hellos: std::collections::HashSet<String>,
     seen: RateSketch,
     failed: RateSketch,
 }
@@ -96,18 +104,36 @@ impl std::fmt::Debug for Bots {
 const FAST_PER_MINUTE: f64 = 300.0;
 
 impl Bots {
-    pub fn new(sketch_width: usize) -> Bots {
+    pub fn new(sketch_width: usize, denied_hellos: Vec<String>) -> Bots {
         Bots {
             known: isbot::Bots::default(),
+            denied_hellos: denied_hellos.into_iter().collect(),
             seen: RateSketch::new(4, sketch_width, 60),
             failed: RateSketch::new(4, sketch_width, 60),
         }
     }
 
-    /// Classifies one request from `source` (a rate key).
-    pub fn classify(&self, headers: &HeaderMap, source: &[u8], now_us: i64) -> BotCheck {
+    /// Classifies one request from `source` (a rate key) over a connection
+    /// that said `hello`.
+    pub fn classify(
+        &self,
+        headers: &HeaderMap,
+        hello: Option<&TlsHello>,
+        source: &[u8],
+        now_us: i64,
+    ) -> BotCheck {
         let mut score: u32 = 0;
         let mut signals = Vec::new();
+        if let Some(hello) = hello {
+            if self.denied_hellos.contains(&hello.fingerprint) {
+                score += 100;
+                signals.push(DENIED_HELLO);
+            }
+            if hello.alpn.is_empty() {
+                score += 15;
+                signals.push("a TLS hello without ALPN");
+            }
+        }
         let mut tool = None;
         let agent = headers
             .get(http::header::USER_AGENT)
@@ -187,9 +213,9 @@ mod tests {
     // proves: GW-4 (bot identification and blocking)
     #[test]
     fn scanners_are_bad_crawlers_are_bots_and_browsers_are_people() {
-        let bots = Bots::new(1 << 10);
+        let bots = Bots::new(1 << 10, Vec::new());
         let key = [1u8; 17];
-        let verdict = |ua, accept| bots.classify(&headers(ua, accept), &key, 0).verdict;
+        let verdict = |ua, accept| bots.classify(&headers(ua, accept), None, &key, 0).verdict;
         assert_eq!(
             verdict(Some("sqlmap/1.7.2#stable (https://sqlmap.org)"), true),
             BotVerdict::BadBot
@@ -216,19 +242,53 @@ mod tests {
     // proves: GW-4 (behavioural signals: a prober becomes a bad bot)
     #[test]
     fn a_source_whose_requests_mostly_fail_is_a_bad_bot() {
-        let bots = Bots::new(1 << 10);
+        let bots = Bots::new(1 << 10, Vec::new());
         let key = [2u8; 17];
         let h = headers(None, true);
-        assert_eq!(bots.classify(&h, &key, 0).verdict, BotVerdict::Human);
+        assert_eq!(bots.classify(&h, None, &key, 0).verdict, BotVerdict::Human);
         for _ in 0..30 {
             bots.note(&key, 404, 0);
         }
-        let check = bots.classify(&h, &key, 0);
+        let check = bots.classify(&h, None, &key, 0);
         assert_eq!(check.verdict, BotVerdict::BadBot, "{check:?}");
         assert!(check
             .signals
             .contains(&"most of its requests fail (probing)"));
         // Another source is untouched.
-        assert_eq!(bots.classify(&h, &[3u8; 17], 0).verdict, BotVerdict::Human);
+        assert_eq!(bots.classify(&h, None, &[3u8; 17], 0).verdict, BotVerdict::Human);
+    }
+
+    // proves: GW-4 (bots identified by their TLS hello)
+    #[test]
+    fn a_denied_tls_fingerprint_is_a_bad_bot_whatever_its_user_agent() {
+        let hello = |alpn: &[&str], ciphers: &[u16]| {
+            TlsHello::from_values(
+                true,
+                alpn.iter().map(|p| (*p).to_owned()).collect(),
+                ciphers,
+                &[0x0403],
+                &[0x001d],
+            )
+        };
+        let tool = hello(&[], &[0x1301]);
+        let browser = hello(&["h2", "http/1.1"], &[0x1301, 0x1302, 0x1303]);
+        let bots = Bots::new(1 << 10, vec![tool.fingerprint.clone()]);
+        let h = headers(
+            Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"),
+            true,
+        );
+        let check = bots.classify(&h, Some(&tool), &[4u8; 17], 0);
+        assert_eq!(check.verdict, BotVerdict::BadBot, "{check:?}");
+        assert_eq!(check.signals[0], DENIED_HELLO);
+        let check = bots.classify(&h, Some(&browser), &[4u8; 17], 0);
+        assert_eq!(check.verdict, BotVerdict::Human, "{check:?}");
+        assert!(check.signals.is_empty());
+        // No ALPN counts, but alone does not make a bot.
+        let script = hello(&[], &[0x1301, 0x1302]);
+        let check = bots.classify(&h, Some(&script), &[4u8; 17], 0);
+        assert_eq!(
+            (check.verdict, check.signals.as_slice()),
+            (BotVerdict::Human, ["a TLS hello without ALPN"].as_slice())
+        );
     }
 }

@@ -120,6 +120,16 @@ impl Default for RateConfig {
     }
 }
 
+/// Bot identification beyond the user agent and behaviour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct BotConfig {
+    /// TLS hello fingerprints (as the audit trail and the Why view show them)
+    /// refused as bad bots: a tool that forges a browser's user agent still
+    /// says hello its own way.
+    pub deny_tls_fingerprints: Vec<String>,
+}
+
 /// Decoy paths (ISM-0120): no one legitimate asks for them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -199,6 +209,8 @@ pub struct GatewayConfig {
     pub rate: RateConfig,
     #[serde(default)]
     pub honeypots: HoneypotConfig,
+    #[serde(default)]
+    pub bots: BotConfig,
     #[serde(default)]
     pub upstream: UpstreamConfig,
 }
@@ -286,6 +298,18 @@ impl GatewayConfig {
         }
         if self.upstream.attempts == 0 || self.upstream.attempts > 5 {
             return Err(err("gateway.upstream.attempts: 1 to 5"));
+        }
+        for (n, print) in self.bots.deny_tls_fingerprints.iter().enumerate() {
+            let is_fingerprint = !print.is_empty()
+                && print.len() <= 64
+                && print
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !is_fingerprint {
+                return Err(err(format!(
+                    "gateway.bots.deny_tls_fingerprints[{n}]: a fingerprint as the audit trail shows it (lower-case letters, digits and _)"
+                )));
+            }
         }
         for (n, path) in self.honeypots.paths.iter().enumerate() {
             if !path.starts_with('/') {

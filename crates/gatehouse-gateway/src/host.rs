@@ -147,6 +147,8 @@ pub struct Outcome {
     /// What refused it, by reason: the WAF rule that decided, the decoy hit
     /// (the configured one, never the path as asked), the attack tool seen.
     pub matched: Option<String>,
+    /// The connection's TLS hello fingerprint (see `gatehouse_listener::TlsHello`).
+    pub tls_fingerprint: Option<String>,
     pub user_agent: Option<String>,
     /// The token check's failure, when there was one.
     pub token_check: Option<String>,

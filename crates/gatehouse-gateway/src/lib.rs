@@ -102,6 +102,8 @@ pub struct Gateway {
     waf: Arc<dyn WafEngine>,
     sources: RateSketch,
     identities: RateSketch,
+    /// Rate-limit refusals per source over the last window (its reputation).
+    limited: RateSketch,
     honeypots: Honeypots,
     bots: Bots,
     upstreams: Upstreams,
@@ -138,8 +140,9 @@ impl Gateway {
         Ok(Arc::new(Gateway {
             sources: RateSketch::new(4, width, 60),
             identities: RateSketch::new(4, width / 4, 60),
+            limited: RateSketch::new(4, width / 4, 60),
             honeypots: Honeypots::new(&config.honeypots),
-            bots: Bots::new(width / 4),
+            bots: Bots::new(width / 4, config.bots.deny_tls_fingerprints.clone()),
             upstreams: Upstreams::new(config.upstream.clone()),
             config,
             waf,

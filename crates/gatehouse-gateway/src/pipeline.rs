@@ -30,7 +30,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Limited};
 
-use gatehouse_listener::{is_body_too_slow, PeerAddr};
+use gatehouse_listener::{is_body_too_slow, PeerAddr, TlsHello};
 use gatehouse_types::ErrorCode;
 
 use crate::bots::BotVerdict;
@@ -102,6 +102,7 @@ impl Gateway {
             .extensions()
             .get::<PeerAddr>()
             .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |p| p.0);
+        let hello = request.extensions().get::<Arc<TlsHello>>().cloned();
         let (parts, body) = request.into_parts();
         let mut outcome = Outcome {
             request_id: request_id.clone(),
@@ -121,6 +122,7 @@ impl Gateway {
             bot_score: 0,
             is_bot_checked: false,
             matched: None,
+            tls_fingerprint: hello.as_ref().map(|h| h.fingerprint.clone()),
             user_agent: parts.headers.get(header::USER_AGENT).map(|v| {
                 String::from_utf8_lossy(v.as_bytes())
                     .chars()
@@ -133,7 +135,10 @@ impl Gateway {
             rate: None,
             duration_us: 0,
         };
-        let mut response = match self.run(parts, body, peer, now_us, &mut outcome).await {
+        let mut response = match self
+            .run(parts, body, peer, hello.as_deref(), now_us, &mut outcome)
+            .await
+        {
             Ok(response) => response,
             Err(refusal) => {
                 outcome.blocked = Some(refusal.reason);
@@ -178,6 +183,7 @@ impl Gateway {
         mut parts: http::request::Parts,
         body: B,
         peer: SocketAddr,
+        hello: Option<&TlsHello>,
         now_us: i64,
         outcome: &mut Outcome,
     ) -> Result<Response<GatewayBody>, Refusal>
@@ -266,7 +272,7 @@ impl Gateway {
         }
 
         // 2. rate (and bots)
-        let bot = self.bots.classify(&parts.headers, &source, now_us);
+        let bot = self.bots.classify(&parts.headers, hello, &source, now_us);
         outcome.bot = bot.verdict;
         outcome.bot_score = bot.score;
         outcome.is_bot_checked = true;
@@ -298,6 +304,7 @@ impl Gateway {
             } => {
                 rate.source_count = count;
                 outcome.rate = Some(rate);
+                self.limited.hit(&source, u32::MAX, now_us);
                 let mut refusal = refuse(
                     ErrorCode::RateLimited,
                     BlockReason::RateLimit,
@@ -354,6 +361,7 @@ impl Gateway {
                 } => {
                     rate.identity_count = Some(count);
                     outcome.rate = Some(rate);
+                    self.limited.hit(&source, u32::MAX, now_us);
                     let mut refusal = refuse(
                         ErrorCode::RateLimited,
                         BlockReason::RateLimit,
@@ -389,8 +397,10 @@ impl Gateway {
                     .map(|t| (now_us - t) / 1_000_000),
                 bot: bot.verdict,
                 bot_score: bot.score,
+                // A flagged source was refused above: never flagged here.
                 is_source_flagged: false,
-                was_rate_limited: false,
+                // Estimated by a sketch: never missed, rarely over-counted.
+                was_rate_limited: self.limited.estimate(&source, now_us) >= 1.0,
             },
         };
         let decision = self.host.decide(&question).await;

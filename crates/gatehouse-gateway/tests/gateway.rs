@@ -315,6 +315,15 @@ async fn rate_limits_bots_and_honeypots() {
     assert_eq!(status, 429, "{body}");
     assert!(headers.contains_key("retry-after"));
     assert_eq!(h.upstream.hits.load(Ordering::SeqCst), before);
+    // proves: GW-8 (the source's reputation reaches the access decision)
+    let was_limited = || h.host.postures.lock().unwrap().last().unwrap().was_rate_limited;
+    assert!(!was_limited(), "not limited before");
+    let admin = h
+        .client
+        .get(format!("{}/api/admin/x", h.url))
+        .bearer_auth(BOB_MFA);
+    assert_eq!(h.send(admin).await.0, 200);
+    assert!(was_limited(), "the decision on another route knows");
     let h = start(two_routes, |_| {}).await;
     refused(
         &h,
@@ -404,4 +413,42 @@ async fn detect_only_passes_and_records_and_a_broken_configuration_changes_nothi
         BlockReason::Waf,
     )
     .await;
+}
+
+// proves: GW-4 (bot identification by TLS client-hello features: a client
+// is known by how it says hello, whatever user agent it claims)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_hello_fingerprint_names_a_client_and_can_be_denied() {
+    const BROWSER: &str = "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36\r\nAccept: */*";
+    let last = |h: &Harness| h.records().last().cloned().unwrap();
+    let h = start(two_routes, |_| {}).await;
+    // No token: refused at authentication, after the bot check.
+    let (status, _) = h.raw(&format!("GET /api/a HTTP/1.1\r\n{BROWSER}")).await;
+    assert_eq!(status, 401);
+    let scripted = last(&h).tls_fingerprint.expect("a fingerprint");
+    assert_eq!(last(&h).bot, gatehouse_gateway::bots::BotVerdict::Human);
+    // The same library offering h2 first says hello differently.
+    assert_eq!(h.send(h.get("/api/a")).await.0, 200);
+    let client = last(&h).tls_fingerprint.expect("a fingerprint");
+    assert_ne!(scripted, client);
+    assert!(scripted.starts_with("d"), "named by SNI: {scripted}");
+
+    // Denied: refused as a bad bot, browser user agent or not; the other
+    // client passes.
+    let denied = scripted.clone();
+    let h = start(two_routes, move |c| c.bots.deny_tls_fingerprints = vec![denied]).await;
+    let before = h.upstream.hits.load(Ordering::SeqCst);
+    let (status, body) = h.raw(&format!("GET /api/a HTTP/1.1\r\n{BROWSER}")).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(Harness::echo(&body)["code"], "forbidden");
+    let record = last(&h);
+    assert_eq!(record.blocked, Some(BlockReason::Bot), "{record:?}");
+    assert_eq!(record.matched.as_deref(), Some("a denied TLS fingerprint"));
+    assert_eq!(h.upstream.hits.load(Ordering::SeqCst), before);
+    assert_eq!(h.send(h.get("/api/a")).await.0, 200);
+    // A fingerprint that is not one is refused at start, naming its key.
+    let mut config = h.gateway.config().clone();
+    config.bots.deny_tls_fingerprints = vec!["Not A Fingerprint".into()];
+    let error = config.check().unwrap_err().to_string();
+    assert!(error.starts_with("gateway.bots.deny_tls_fingerprints[0]"), "{error}");
 }

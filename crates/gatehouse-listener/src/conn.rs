@@ -15,10 +15,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
 use tokio::sync::{watch, OwnedSemaphorePermit};
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::LazyConfigAcceptor;
 
 use crate::activity::{Activity, TrackedBody};
 use crate::body::{BodyRate, MinRateBody};
+use crate::hello::TlsHello;
 use crate::io::SendDeadline;
 use crate::limits::MIN_HTTP1_BUFFER;
 use crate::sources::SourceSlot;
@@ -30,18 +31,18 @@ const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// What every connection of one listener shares.
 pub(crate) struct Shared {
-    pub(crate) acceptor: TlsAcceptor,
+    pub(crate) tls: Arc<rustls::ServerConfig>,
     pub(crate) limits: ListenerLimits,
     http1: auto::Builder<TokioExecutor>,
     http2: auto::Builder<TokioExecutor>,
 }
 
 impl Shared {
-    pub(crate) fn new(acceptor: TlsAcceptor, limits: ListenerLimits) -> Self {
+    pub(crate) fn new(tls: Arc<rustls::ServerConfig>, limits: ListenerLimits) -> Self {
         let http1 = builder(&limits).http1_only();
         let http2 = builder(&limits).http2_only();
         Self {
-            acceptor,
+            tls,
             limits,
             http1,
             http2,
@@ -93,10 +94,18 @@ pub(crate) async fn run<S, B>(
 {
     let _slots = slots;
     let limits = &shared.limits;
-    let handshake = tokio::time::timeout(limits.handshake_timeout, shared.acceptor.accept(tcp));
-    let tls = tokio::select! {
+    // The hello is read first, for what it says about the client (bots), then
+    // the handshake goes on with the listener's configuration.
+    let config = shared.tls.clone();
+    let handshake = tokio::time::timeout(limits.handshake_timeout, async move {
+        let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
+        let hello = TlsHello::of(&start.client_hello());
+        let tls = start.into_stream(config).await?;
+        Ok::<_, std::io::Error>((tls, Arc::new(hello)))
+    });
+    let (tls, hello) = tokio::select! {
         done = handshake => match done {
-            Ok(Ok(tls)) => tls,
+            Ok(Ok(done)) => done,
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "TLS handshake failed");
                 return;
@@ -113,6 +122,7 @@ pub(crate) async fn run<S, B>(
     let service = PerRequest {
         inner: service,
         peer,
+        hello,
         rate: BodyRate {
             grace: limits.body_grace,
             min_bytes_per_second: limits.body_min_bytes_per_second,
@@ -150,6 +160,7 @@ pub(crate) async fn run<S, B>(
 struct PerRequest<S> {
     inner: S,
     peer: SocketAddr,
+    hello: Arc<TlsHello>,
     rate: BodyRate,
     activity: Activity,
 }
@@ -171,6 +182,7 @@ where
         let rate = self.rate;
         let mut request = request.map(|body| MinRateBody::new(body, rate));
         request.extensions_mut().insert(PeerAddr(self.peer));
+        request.extensions_mut().insert(Arc::clone(&self.hello));
         let mut service = self.inner.clone();
         Box::pin(async move {
             std::future::poll_fn(|cx| service.poll_ready(cx)).await?;

@@ -18,6 +18,7 @@
 mod activity;
 mod body;
 mod conn;
+mod hello;
 mod io;
 mod limits;
 mod sources;
@@ -32,9 +33,9 @@ use hyper::body::{Body, Incoming};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
 
 pub use body::MinRateBody;
+pub use hello::TlsHello;
 pub use limits::ListenerLimits;
 pub use sources::source_of;
 
@@ -80,7 +81,7 @@ pub fn is_body_too_slow(error: &(dyn std::error::Error + 'static)) -> bool {
 /// A bound TCP socket with the TLS configuration and limits to serve it with.
 pub struct Listener {
     tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    tls: Arc<rustls::ServerConfig>,
     limits: ListenerLimits,
     local_addr: SocketAddr,
 }
@@ -104,7 +105,7 @@ impl Listener {
         let local_addr = tcp.local_addr()?;
         Ok(Self {
             tcp,
-            acceptor: TlsAcceptor::from(tls),
+            tls,
             limits,
             local_addr,
         })
@@ -128,7 +129,7 @@ impl Listener {
     {
         let Listener {
             tcp,
-            acceptor,
+            tls,
             limits,
             ..
         } = self;
@@ -137,7 +138,7 @@ impl Listener {
         ));
         let sources = SourceCounter::new(limits.max_connections_per_source);
         let shutdown_grace = limits.shutdown_grace;
-        let shared = Arc::new(Shared::new(acceptor, limits));
+        let shared = Arc::new(Shared::new(tls, limits));
         let (stop, stopped) = watch::channel(());
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);

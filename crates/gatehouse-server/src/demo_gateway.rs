@@ -116,6 +116,7 @@ pub fn config(listen: SocketAddr, upstream: SocketAddr) -> GatewayConfig {
         waf_threads: 0,
         rate: Default::default(),
         honeypots: Default::default(),
+        bots: Default::default(),
         upstream: Default::default(),
     }
 }

@@ -181,6 +181,14 @@ pub struct BlockedWhyResponse {
     /// The bot verdict (`human`, `bot`, `bad_bot`) and its score.
     pub bot: Option<String>,
     pub bot_score: Option<u8>,
+    /// The connection's TLS hello fingerprint (what `gateway.bots.
+    /// deny_tls_fingerprints` lists).
+    #[serde(default)]
+    pub tls_fingerprint: Option<String>,
+    /// What refused it: the WAF rule that decided, the decoy, the attack tool
+    /// or the denied fingerprint.
+    #[serde(default)]
+    pub matched: Option<String>,
     /// The rate limits' counts against their quotas when the request came.
     pub rate_source_count: Option<f64>,
     pub rate_source_quota: Option<u32>,

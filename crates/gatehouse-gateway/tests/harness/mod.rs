@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use gatehouse_gateway::config::{Classification, Exposure, GatewayConfig, RouteConfig};
 use gatehouse_gateway::waf::modsec::ModSecurityWaf;
-use gatehouse_gateway::{Caller, Decision, Gateway, Host, Outcome, Question, WafSettings};
+use gatehouse_gateway::{Caller, Decision, Gateway, Host, Outcome, Posture, Question, WafSettings};
 use gatehouse_listener::{Listener, ListenerLimits};
 
 pub const ALICE: &str = "token-alice";
@@ -93,6 +93,8 @@ pub async fn upstream() -> Upstream {
 /// The test host.
 pub struct TestHost {
     pub records: Mutex<Vec<Outcome>>,
+    /// The posture of every question asked, in order.
+    pub postures: Mutex<Vec<Posture>>,
     pub now_us: AtomicI64,
 }
 
@@ -121,6 +123,7 @@ impl Host for TestHost {
 
     /// The policy: everything, except that the restricted route needs two factors.
     async fn decide(&self, question: &Question) -> Decision {
+        self.postures.lock().unwrap().push(question.posture.clone());
         if question.classification == Classification::Restricted && !question.posture.is_mfa {
             return Decision {
                 is_allowed: false,
@@ -311,6 +314,7 @@ pub async fn start(
         waf_threads: 2,
         rate: Default::default(),
         honeypots: Default::default(),
+        bots: Default::default(),
         upstream: Default::default(),
     };
     config.rate.sketch_width = 1 << 12;
@@ -318,6 +322,7 @@ pub async fn start(
     let waf = Arc::new(ModSecurityWaf::start(config.waf.clone(), config.waf_threads, 64).unwrap());
     let host = Arc::new(TestHost {
         records: Mutex::new(Vec::new()),
+        postures: Mutex::new(Vec::new()),
         now_us: AtomicI64::new(1_800_000_000_000_000),
     });
     let gateway = Gateway::new(config, waf, host.clone(), local).unwrap();

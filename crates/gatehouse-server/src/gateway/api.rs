@@ -373,6 +373,8 @@ pub async fn why(state: &AppState, request_id: &str) -> Result<BlockedWhyRespons
             .and_then(|n| u32::try_from(n).ok()),
         waf_rules,
         bot: details.get("bot").and_then(|b| text(b, "verdict")),
+        tls_fingerprint: details.get("bot").and_then(|b| text(b, "tls_fingerprint")),
+        matched: details.get("bot").and_then(|b| text(b, "matched")),
         bot_score: details
             .get("bot")
             .and_then(|b| b.get("score"))

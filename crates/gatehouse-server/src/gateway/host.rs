@@ -73,7 +73,17 @@ fn details(outcome: &Outcome) -> Value {
     }
     d.insert(
         "bot".into(),
-        json!({"verdict": outcome.bot, "score": outcome.bot_score}),
+        // The verdict only when the bot stage ran (a decoy is refused before).
+        if outcome.is_bot_checked {
+            json!({
+                "verdict": outcome.bot,
+                "score": outcome.bot_score,
+                "tls_fingerprint": outcome.tls_fingerprint,
+                "matched": outcome.matched,
+            })
+        } else {
+            json!({"tls_fingerprint": outcome.tls_fingerprint, "matched": outcome.matched})
+        },
     );
     if let Some(check) = &outcome.token_check {
         d.insert("token_check".into(), json!(check));

@@ -88,6 +88,7 @@ async fn start(db: Db) -> (TestServer, Arc<AtomicUsize>) {
             waf_threads: 1,
             rate: Default::default(),
             honeypots: Default::default(),
+            bots: Default::default(),
             upstream: Default::default(),
         });
     })
@@ -543,6 +544,24 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
         .await
         .unwrap();
     assert_eq!(tool.status(), 403);
+    let tool_id = tool.json::<Value>().await.unwrap()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, why) = admin(
+        &server,
+        reqwest::Method::GET,
+        &format!("/v1/blocked/{tool_id}/why"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (why["reason"].as_str(), why["bot"].as_str(), why["matched"].as_str()),
+        (Some("bot"), Some("bad_bot"), Some("sqlmap")),
+        "{why}"
+    );
+    // By address, not by name: no SNI.
+    assert!(why["tls_fingerprint"].as_str().unwrap().starts_with('i'), "{why}");
     let (status, summary) = admin(&server, reqwest::Method::GET, "/v1/blocked/summary", None).await;
     assert_eq!(status, 200, "{summary}");
     let count = |list: &str, key: &str| {

@@ -40,6 +40,16 @@ waf_verdict: string | null, waf_anomaly_score: number | null, waf_rules: Array<W
  */
 bot: string | null, bot_score: number | null, 
 /**
+ * The connection's TLS hello fingerprint (what `gateway.bots.
+ * deny_tls_fingerprints` lists).
+ */
+tls_fingerprint: string | null, 
+/**
+ * What refused it: the WAF rule that decided, the decoy, the attack tool
+ * or the denied fingerprint.
+ */
+matched: string | null, 
+/**
  * The rate limits' counts against their quotas when the request came.
  */
 rate_source_count: number | null, rate_source_quota: number | null, rate_identity_count: number | null, rate_identity_quota: number | null, 

@@ -14,7 +14,7 @@ const rule = (id: number): WhyRule => ({ id, message: `rule ${id}`, severity: 2,
 const why = (over: Partial<BlockedWhyResponse>): BlockedWhyResponse => ({
   request_id: "r1", time: "2026-01-01T00:00:00Z", is_gateway: true, source_ip: "10.0.0.9", method: "GET", path: "/api/orders",
   route: "orders", status: 403, reason: "waf", detail: null, actor_kind: "anonymous", actor_id: "", actor_name: "",
-  token_check: null, decision: null, waf_verdict: "blocked", waf_anomaly_score: 10, waf_rules: [], bot: null, bot_score: null,
+  token_check: null, decision: null, waf_verdict: "blocked", waf_anomaly_score: 10, waf_rules: [], bot: null, bot_score: null, tls_fingerprint: null, matched: null,
   rate_source_count: null, rate_source_quota: null, rate_identity_count: null, rate_identity_quota: null, audit_seq: 3, ...over,
 });
 
