@@ -212,3 +212,118 @@ async fn an_operator_inits_serves_and_uses_the_server() {
         stderr(&bad)
     );
 }
+
+/// The example configuration with its `[gateway]` block switched on.
+fn example_with_gateway(dir: &std::path::Path) -> std::path::PathBuf {
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config.example.toml"
+    ))
+    .unwrap();
+    let (head, gateway) = example.split_once("# [gateway]\n").unwrap();
+    let mut text = format!("{head}[gateway]\n");
+    for line in gateway.lines() {
+        let setting = line.strip_prefix("# ").filter(|rest| {
+            rest.starts_with('[')
+                || rest.split_once(" = ").is_some_and(|(key, _)| {
+                    key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                })
+        });
+        text.push_str(setting.unwrap_or(line));
+        text.push('\n');
+    }
+    let path = dir.join("gatehouse.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+// proves: GW-1 (`gatehouse gateway` runs the gateway, HTTPS only; without a
+// [gateway] section it refuses to start)
+#[test]
+fn gatehouse_gateway_serves_the_example_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let refused = gatehouse(&["gateway"], &[("GATEHOUSE_DATA_DIR", data)]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("no [gateway] section"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let config = example_with_gateway(dir.path());
+    let config = config.to_str().unwrap();
+    let init = gatehouse(
+        &["--config", config, "init"],
+        &[("GATEHOUSE_DATA_DIR", data)],
+    );
+    assert!(init.status.success(), "{}", stderr(&init));
+    let mut command = Command::new(gatehouse_bin());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GATEHOUSE_") {
+            command.env_remove(name);
+        }
+    }
+    let child = command
+        .args(["--config", config, "gateway"])
+        .env("GATEHOUSE_DATA_DIR", data)
+        .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_GATEWAY__LISTEN", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut served = Served {
+        child,
+        addr: String::new(),
+        log: mpsc::channel().1,
+    };
+    let (tx, log) = mpsc::channel();
+    let stderr_pipe = served.child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let gateway = loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the gateway did not start");
+        if let Some(rest) = line.split("gateway on https://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // No token: refused in the one error shape before any upstream.
+    let out = curl(&[
+        "-k",
+        "-w",
+        "\n%{http_code}",
+        &format!("https://{gateway}/api/records/1"),
+    ]);
+    let text = stdout(&out);
+    assert!(text.ends_with("\n401"), "{text}");
+    assert!(text.contains("\"code\":\"unauthenticated\""), "{text}");
+    // A decoy of the example's honeypots.
+    let out = curl(&[
+        "-k",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("https://{gateway}/.env"),
+    ]);
+    assert_eq!(stdout(&out), "404");
+    // No plain HTTP on the gateway's port.
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("http://{gateway}/"),
+    ]);
+    assert_eq!(stdout(&out), "000");
+    assert!(sigterm(&mut served).success());
+}

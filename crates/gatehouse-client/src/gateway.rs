@@ -12,7 +12,8 @@ use crate::{Client, ClientError};
 impl Client {
     /// `GET /v1/gateway/routes`.
     pub async fn gateway(&self) -> Result<GatewayResponse, ClientError> {
-        self.call(Method::GET, "/v1/gateway/routes", None::<&()>).await
+        self.call(Method::GET, "/v1/gateway/routes", None::<&()>)
+            .await
     }
 
     /// `PUT /v1/gateway/waf`.

@@ -255,7 +255,10 @@ mod tests {
             .signals
             .contains(&"most of its requests fail (probing)"));
         // Another source is untouched.
-        assert_eq!(bots.classify(&h, None, &[3u8; 17], 0).verdict, BotVerdict::Human);
+        assert_eq!(
+            bots.classify(&h, None, &[3u8; 17], 0).verdict,
+            BotVerdict::Human
+        );
     }
 
     // proves: GW-4 (bots identified by their TLS hello)

@@ -211,7 +211,8 @@ impl Gateway {
         outcome.path = clean.decoded.clone();
         let source = source_key(peer.ip());
         if let Some(decoy) = self.honeypots.decoy_of(&clean.decoded) {
-            self.honeypots.flag(peer.ip(), &clean.decoded, decoy, now_us);
+            self.honeypots
+                .flag(peer.ip(), &clean.decoded, decoy, now_us);
             outcome.matched = Some(decoy.to_owned());
             let mut refusal = refuse(
                 ErrorCode::NotFound,

@@ -316,7 +316,15 @@ async fn rate_limits_bots_and_honeypots() {
     assert!(headers.contains_key("retry-after"));
     assert_eq!(h.upstream.hits.load(Ordering::SeqCst), before);
     // proves: GW-8 (the source's reputation reaches the access decision)
-    let was_limited = || h.host.postures.lock().unwrap().last().unwrap().was_rate_limited;
+    let was_limited = || {
+        h.host
+            .postures
+            .lock()
+            .unwrap()
+            .last()
+            .unwrap()
+            .was_rate_limited
+    };
     assert!(!was_limited(), "not limited before");
     let admin = h
         .client
@@ -436,7 +444,10 @@ async fn a_tls_hello_fingerprint_names_a_client_and_can_be_denied() {
     // Denied: refused as a bad bot, browser user agent or not; the other
     // client passes.
     let denied = scripted.clone();
-    let h = start(two_routes, move |c| c.bots.deny_tls_fingerprints = vec![denied]).await;
+    let h = start(two_routes, move |c| {
+        c.bots.deny_tls_fingerprints = vec![denied]
+    })
+    .await;
     let before = h.upstream.hits.load(Ordering::SeqCst);
     let (status, body) = h.raw(&format!("GET /api/a HTTP/1.1\r\n{BROWSER}")).await;
     assert_eq!(status, 403, "{body}");
@@ -450,5 +461,8 @@ async fn a_tls_hello_fingerprint_names_a_client_and_can_be_denied() {
     let mut config = h.gateway.config().clone();
     config.bots.deny_tls_fingerprints = vec!["Not A Fingerprint".into()];
     let error = config.check().unwrap_err().to_string();
-    assert!(error.starts_with("gateway.bots.deny_tls_fingerprints[0]"), "{error}");
+    assert!(
+        error.starts_with("gateway.bots.deny_tls_fingerprints[0]"),
+        "{error}"
+    );
 }

@@ -94,7 +94,11 @@ impl TlsHello {
                     .collect()
             })
             .unwrap_or_default();
-        let ciphers: Vec<u16> = hello.cipher_suites().iter().map(|c| u16::from(*c)).collect();
+        let ciphers: Vec<u16> = hello
+            .cipher_suites()
+            .iter()
+            .map(|c| u16::from(*c))
+            .collect();
         let schemes: Vec<u16> = hello
             .signature_schemes()
             .iter()
@@ -137,9 +141,21 @@ mod tests {
         assert_eq!(b.cipher_suites, 3);
         assert!(a.fingerprint.starts_with("d0301h2_"), "{}", a.fingerprint);
         // Another scheme order, no SNI, no ALPN, one cipher fewer: each differs.
-        let c = TlsHello::from_values(true, h2(), &[0x1301, 0x1302, 0x1303], &[0x0804, 0x0403], &[0x001d]);
+        let c = TlsHello::from_values(
+            true,
+            h2(),
+            &[0x1301, 0x1302, 0x1303],
+            &[0x0804, 0x0403],
+            &[0x001d],
+        );
         assert_ne!(a.fingerprint, c.fingerprint);
-        let d = TlsHello::from_values(false, vec![], &[0x1301, 0x1302, 0x1303], &[0x0403], &[0x001d]);
+        let d = TlsHello::from_values(
+            false,
+            vec![],
+            &[0x1301, 0x1302, 0x1303],
+            &[0x0403],
+            &[0x001d],
+        );
         assert!(d.fingerprint.starts_with("i030100_"), "{}", d.fingerprint);
         let e = TlsHello::from_values(true, h2(), &[0x1301, 0x1302], &[0x0403], &[0x001d]);
         assert_ne!(a.fingerprint, e.fingerprint);

@@ -128,10 +128,7 @@ impl Listener {
         B::Error: Into<BoxError>,
     {
         let Listener {
-            tcp,
-            tls,
-            limits,
-            ..
+            tcp, tls, limits, ..
         } = self;
         let global = Arc::new(Semaphore::new(
             limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),

@@ -32,8 +32,12 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the HTTPS API.
+    /// Serve the HTTPS API (and the gateway, when `[gateway]` is configured).
     Serve,
+    /// Serve the gateway (GW-1 … GW-10) in front of the services of
+    /// `[gateway]`, with the API that manages it; refuses to start without a
+    /// `[gateway]` section.
+    Gateway,
     /// Work on the audit trail directly in the database (offline).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -187,6 +191,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
         Command::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Gateway if config.gateway.is_none() => {
+            eprintln!(
+                "gateway: the configuration has no [gateway] section (its listen address and routes)"
+            );
+            Ok(ExitCode::from(2))
+        }
+        Command::Gateway => serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Init {
             token_file,
             new_admin_token,
@@ -222,6 +233,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         server.local_addr,
         server.fingerprint
     );
+    if let Some(gateway) = server.gateway_addr {
+        tracing::info!(%gateway, "gateway on https://{gateway} (TLS 1.3 only)");
+    }
     server.run_until(shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())

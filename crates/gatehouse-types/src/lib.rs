@@ -21,10 +21,10 @@ pub use api_token::{
     CreatedApiTokenResponse, MAX_TOKEN_NAME_LEN, MAX_TOKEN_TTL_SECONDS,
 };
 pub use audit::{
-    crs_rule_family,
-    AuditActor, AuditPage, AuditRecord, AuditResource, BlockedBucket, BlockedPage, BlockedRequest,
-    BlockedSummaryResponse, CountBy, IngestError, IngestEvent, IngestRequest, IngestResponse,
-    IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE, MAX_INGEST_BATCH,
+    crs_rule_family, AuditActor, AuditPage, AuditRecord, AuditResource, BlockedBucket, BlockedPage,
+    BlockedRequest, BlockedSummaryResponse, CountBy, IngestError, IngestEvent, IngestRequest,
+    IngestResponse, IngestResult, IngestStatus, VerifyFinding, VerifyResponse, MAX_AUDIT_PAGE,
+    MAX_INGEST_BATCH,
 };
 pub use audit_query::{
     parse_query_cursor, parse_query_time, AuditQuery, CheckedAuditQuery, QueryError,

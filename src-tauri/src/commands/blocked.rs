@@ -108,13 +108,8 @@ pub async fn get_blocked_dashboard(
             theme,
         )
         .map_err(chart_error)?,
-        top_waf_rules: ranked_bars(
-            &rules,
-            false,
-            (half, rows(rules.len())),
-            theme,
-        )
-        .map_err(chart_error)?,
+        top_waf_rules: ranked_bars(&rules, false, (half, rows(rules.len())), theme)
+            .map_err(chart_error)?,
         top_decoys: ranked_bars(
             &summary.top_decoys,
             false,

@@ -325,7 +325,8 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
         .to_owned();
 
     // The inventory: both routes, with the last minute's traffic.
-    let (status, inventory) = admin(&server, reqwest::Method::GET, "/v1/gateway/routes", None).await;
+    let (status, inventory) =
+        admin(&server, reqwest::Method::GET, "/v1/gateway/routes", None).await;
     assert_eq!(status, 200, "{inventory}");
     assert_eq!(inventory["is_running"], true);
     let records = inventory["routes"]
@@ -556,12 +557,19 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
     )
     .await;
     assert_eq!(
-        (why["reason"].as_str(), why["bot"].as_str(), why["matched"].as_str()),
+        (
+            why["reason"].as_str(),
+            why["bot"].as_str(),
+            why["matched"].as_str()
+        ),
         (Some("bot"), Some("bad_bot"), Some("sqlmap")),
         "{why}"
     );
     // By address, not by name: no SNI.
-    assert!(why["tls_fingerprint"].as_str().unwrap().starts_with('i'), "{why}");
+    assert!(
+        why["tls_fingerprint"].as_str().unwrap().starts_with('i'),
+        "{why}"
+    );
     let (status, summary) = admin(&server, reqwest::Method::GET, "/v1/blocked/summary", None).await;
     assert_eq!(status, 200, "{summary}");
     let count = |list: &str, key: &str| {
@@ -573,7 +581,11 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
             .map_or(0, |c| c["count"].as_u64().unwrap())
     };
     let rules = summary["top_waf_rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 1, "one WAF block, one deciding rule: {summary}");
+    assert_eq!(
+        rules.len(),
+        1,
+        "one WAF block, one deciding rule: {summary}"
+    );
     let rule = rules[0]["key"].as_str().unwrap();
     assert!(rule.starts_with("942"), "an SQL injection rule: {summary}");
     assert_eq!(
@@ -585,10 +597,22 @@ async fn the_inventory_the_why_the_waf_settings_and_the_flags(db: Db) {
     assert_eq!(count("by_bot", "bad_bot"), 1, "{summary}");
     // The WAF block and the policy's denial were refused after the bot check.
     assert_eq!(count("by_bot", "human"), 2, "{summary}");
-    let (_, page) = admin(&server, reqwest::Method::GET, "/v1/blocked?reason=bot", None).await;
+    let (_, page) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/v1/blocked?reason=bot",
+        None,
+    )
+    .await;
     assert_eq!(page["items"][0]["matched"], "sqlmap", "{page}");
     assert_eq!(page["items"][0]["bot"], "bad_bot");
-    let (_, page) = admin(&server, reqwest::Method::GET, "/v1/blocked?reason=waf", None).await;
+    let (_, page) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/v1/blocked?reason=waf",
+        None,
+    )
+    .await;
     assert_eq!(page["items"][0]["matched"], rule, "{page}");
     let (_, page) = admin(
         &server,

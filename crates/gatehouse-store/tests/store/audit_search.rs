@@ -477,10 +477,7 @@ fn naive(rows: &[BlockedRow], from: i64, to: i64, bucket: i64, top: usize) -> Bl
         top_identities: ranked(&|r| r.identity.clone(), top),
         top_routes: ranked(&|r| Some(r.route.clone()), top),
         by_bot: ranked(&|r| r.bot.clone(), usize::MAX),
-        top_waf_rules: ranked(
-            &|r| r.matched.clone().filter(|_| r.reason == "waf"),
-            top,
-        ),
+        top_waf_rules: ranked(&|r| r.matched.clone().filter(|_| r.reason == "waf"), top),
         top_decoys: ranked(
             &|r| r.matched.clone().filter(|_| r.reason == "honeypot"),
             top,
