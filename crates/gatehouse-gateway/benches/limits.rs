@@ -86,6 +86,7 @@ async fn send_all(
         // Keep the records the test host holds from growing the process.
         if i % 10_000 == 0 {
             host.records.lock().unwrap().clear();
+            host.postures.lock().unwrap().clear();
         }
         while tasks.len() >= 64 {
             tally(tasks.join_next().await);
@@ -95,6 +96,7 @@ async fn send_all(
         tally(tasks.join_next().await);
     }
     host.records.lock().unwrap().clear();
+    host.postures.lock().unwrap().clear();
     (hot_sent, hot_passed)
 }
 
@@ -120,6 +122,7 @@ async fn million_sources(sources: u32) {
     );
     let host = Arc::new(harness::TestHost {
         records: std::sync::Mutex::new(Vec::new()),
+        postures: std::sync::Mutex::new(Vec::new()),
         now_us: std::sync::atomic::AtomicI64::new(1_800_000_000_000_000),
     });
     let gateway =

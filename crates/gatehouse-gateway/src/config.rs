@@ -3,6 +3,7 @@
 //! stage. Every error names its key.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -172,6 +173,12 @@ pub struct UpstreamConfig {
     /// Tries for an idempotent request whose connection failed (1 = no retry).
     pub attempts: u32,
     pub pool_idle_per_host: usize,
+    /// PEM certificates trusted for `https://` upstreams (absent: the system's).
+    pub ca_file: Option<PathBuf>,
+    /// The gateway's client certificate chain (PEM) for upstreams that ask for
+    /// one (mutual TLS), with its key; both or neither.
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
 }
 
 impl Default for UpstreamConfig {
@@ -181,6 +188,9 @@ impl Default for UpstreamConfig {
             response_timeout_ms: 30_000,
             attempts: 2,
             pool_idle_per_host: 64,
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
         }
     }
 }
@@ -270,10 +280,10 @@ impl GatewayConfig {
                 let uri: http::Uri = upstream
                     .parse()
                     .map_err(|_| err(format!("{}: {upstream:?} is not a URL", key("upstreams"))))?;
-                if uri.scheme_str() != Some("http") || uri.host().is_none() || uri.query().is_some()
-                {
+                let is_scheme = matches!(uri.scheme_str(), Some("http" | "https"));
+                if !is_scheme || uri.host().is_none() || uri.query().is_some() {
                     return Err(err(format!(
-                        "{}: {upstream:?}: http://host:port[/path] (TLS to upstreams is not built yet)",
+                        "{}: {upstream:?}: http(s)://host:port[/path]",
                         key("upstreams")
                     )));
                 }
@@ -295,6 +305,11 @@ impl GatewayConfig {
         self.waf.check().map_err(|e| err(format!("gateway.{e}")))?;
         if self.rate.per_source_per_minute == 0 || self.rate.per_identity_per_minute == 0 {
             return Err(err("gateway.rate: quotas must be at least 1"));
+        }
+        if self.upstream.client_cert_file.is_some() != self.upstream.client_key_file.is_some() {
+            return Err(err(
+                "gateway.upstream.client_cert_file and client_key_file: both or neither",
+            ));
         }
         if self.upstream.attempts == 0 || self.upstream.attempts > 5 {
             return Err(err("gateway.upstream.attempts: 1 to 5"));

@@ -143,7 +143,7 @@ impl Gateway {
             limited: RateSketch::new(4, width / 4, 60),
             honeypots: Honeypots::new(&config.honeypots),
             bots: Bots::new(width / 4, config.bots.deny_tls_fingerprints.clone()),
-            upstreams: Upstreams::new(config.upstream.clone()),
+            upstreams: Upstreams::new(config.upstream.clone())?,
             config,
             waf,
             host,
