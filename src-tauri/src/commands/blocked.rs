@@ -108,7 +108,8 @@ pub async fn get_blocked_dashboard(
             theme,
         )
         .map_err(chart_error)?,
-        top_waf_rules: ranked_bars(&rules, false, (half, rows(rules.len())), theme)
+        // Full width: a rule's label names its CRS family too.
+        top_waf_rules: ranked_bars(&rules, false, (full, rows(rules.len())), theme)
             .map_err(chart_error)?,
         top_decoys: ranked_bars(
             &summary.top_decoys,

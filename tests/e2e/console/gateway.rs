@@ -177,6 +177,38 @@ async fn the_gateway_page_and_why_a_request_was_blocked() {
         .wait_for_css("[data-testid='policy-shown'][data-found='true']", 30)
         .await;
     console.screenshot("why-policy-opened").await;
+
+    // proves: GW-6, CO-5 (the blocked dashboard's gateway breakdowns)
+    console.click("nav-blocked").await;
+    console.wait_for("blocked-total", 30).await;
+    let rule = console
+        .wait_for_css("[data-testid='region-top_waf_rules']", 30)
+        .await;
+    let label = rule.attr("data-key").await.unwrap().unwrap_or_default();
+    assert!(label.starts_with("942") && label.contains("SQL injection"), "{label}");
+    console
+        .wait_for_css("[data-testid='region-top_decoys'][data-key='/.env']", 10)
+        .await;
+    console
+        .wait_for_css("[data-testid='region-by_bot'][data-key='human']", 10)
+        .await;
+    console
+        .client()
+        .execute(
+            "document.querySelector('h2.section').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    console.screenshot("blocked-gateway").await;
+    // A rule's bar opens the WAF's refusals in the audit trail.
+    rule.click().await.unwrap();
+    console.wait_for("audit-page", 30).await;
+    let url = console.client().current_url().await.unwrap();
+    assert!(
+        url.fragment().unwrap_or("").contains("blocked=waf"),
+        "{url}"
+    );
     console.stop().await;
     server.stop().await;
 }
