@@ -142,7 +142,7 @@ JWT=$(curl -sk -u "$CID:$SECRET" -d grant_type=client_credentials "https://127.0
 check=$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $JWT" "https://127.0.0.1:$GATEWAY/api/patients")
 [ "$check" = 200 ] || { echo "the gateway answered $check to the benchmark's request"; exit 1; }
 waf() {
-    GEN=$(api "https://127.0.0.1:$API/v1/gateway" | python3 -c 'import json,sys; print(json.load(sys.stdin)["waf"]["generation"])')
+    GEN=$(api "https://127.0.0.1:$API/v1/gateway/routes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["waf"]["generation"])')
     api -X PUT --data "{\"mode\":\"$1\",\"paranoia_level\":1,\"inbound_threshold\":5,\"outbound_threshold\":4,\"exclusions\":[],\"base_generation\":$GEN}" \
         "https://127.0.0.1:$API/v1/gateway/waf" >/dev/null
 }
@@ -150,6 +150,9 @@ waf() {
 # wrk: requests/s and the p99 latency (ms).
 run() {
     local url=$1; shift
+    # What an API client sends (without them, wrk's bare requests at this rate
+    # look like a bot to the gateway, rightly).
+    set -- -H "User-Agent: gatehouse-bench/1.0" -H "Accept: application/json" "$@"
     wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$@" "$url" >/dev/null 2>&1 || true
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$url" 2>/dev/null | python3 -c '
 import re, sys

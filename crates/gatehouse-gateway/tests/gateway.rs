@@ -466,3 +466,102 @@ async fn a_tls_hello_fingerprint_names_a_client_and_can_be_denied() {
         "{error}"
     );
 }
+
+/// A TLS connection to the gateway, for writing a request by hand.
+async fn connect(h: &Harness) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let (addr, tls) = h.raw_parts();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .unwrap()
+}
+
+// proves: GW-4 (slow loris: a head trickled in is cut at the header deadline,
+// and never reaches the upstream)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_head_is_cut_at_the_header_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = start(two_routes, |_| {}).await;
+    let mut stream = connect(&h).await;
+    let started = std::time::Instant::now();
+    let head = b"GET /api/a HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
+    let mut buf = [0u8; 256];
+    let mut closed = false;
+    for byte in head.iter().cycle().take(40) {
+        if stream.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        match tokio::time::timeout(std::time::Duration::from_millis(300), stream.read(&mut buf))
+            .await
+        {
+            Ok(Ok(0) | Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(_)) => break,
+            Err(_) => {}
+        }
+    }
+    let elapsed = started.elapsed();
+    assert!(closed, "the connection is closed");
+    // The harness's header deadline is 2 s; cut within it and a second.
+    assert!(
+        elapsed >= std::time::Duration::from_millis(1_500)
+            && elapsed <= std::time::Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    assert_eq!(h.upstream.hits.load(Ordering::SeqCst), 0);
+}
+
+// proves: GW-4 (a body trickled in below the minimum rate: 408, `timeout`,
+// recorded once, never sent on)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_is_answered_408_and_recorded() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = start(two_routes, |_| {}).await;
+    let mut stream = connect(&h).await;
+    let head = format!(
+        "POST /api/a HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{{\"note\": \"",
+        harness::ALICE
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    for _ in 0..40 {
+        if stream.write_all(b"a").await.is_err() {
+            break;
+        }
+        match tokio::time::timeout(std::time::Duration::from_millis(200), stream.read(&mut buf))
+            .await
+        {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let _ = tokio::time::timeout(
+                        std::time::Duration::from_millis(500),
+                        stream.read_to_end(&mut answer),
+                    )
+                    .await;
+                    break;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
+    let record = h
+        .records()
+        .into_iter()
+        .find(|o| o.status == 408)
+        .expect("recorded");
+    assert_eq!(record.blocked, Some(BlockReason::Timeout));
+    assert_eq!(h.records().iter().filter(|o| o.status == 408).count(), 1);
+    assert_eq!(h.upstream.hits.load(Ordering::SeqCst), 0);
+}

@@ -185,7 +185,10 @@ async fn the_gateway_page_and_why_a_request_was_blocked() {
         .wait_for_css("[data-testid='region-top_waf_rules']", 30)
         .await;
     let label = rule.attr("data-key").await.unwrap().unwrap_or_default();
-    assert!(label.starts_with("942") && label.contains("SQL injection"), "{label}");
+    assert!(
+        label.starts_with("942") && label.contains("SQL injection"),
+        "{label}"
+    );
     console
         .wait_for_css("[data-testid='region-top_decoys'][data-key='/.env']", 10)
         .await;
