@@ -75,6 +75,9 @@ pub struct GatewayResponse {
     pub waf: Option<WafStatus>,
     /// The honeypots' decoy paths.
     pub decoys: Vec<String>,
+    /// TLS hello fingerprints refused as bad bots (`gateway.bots`).
+    #[serde(default)]
+    pub denied_tls_fingerprints: Vec<String>,
 }
 
 /// `PUT /v1/gateway/waf`: the WAF's next settings (a new generation; one that

@@ -119,6 +119,16 @@ async fn the_gateway_page_and_why_a_request_was_blocked() {
     let flagged = api(&server, reqwest::Method::GET, "/v1/gateway/sources").await;
     assert_eq!(flagged["items"].as_array().unwrap().len(), 0);
 
+    console.wait_for("denied-tls-none", 10).await;
+    console
+        .client()
+        .execute(
+            "document.querySelector('[data-testid=gateway-bots]').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    console.screenshot("gateway-bots").await;
     console.screenshot("gateway-page").await;
     // The WAF to detect-only, on confirmation.
     select(&console, "waf-mode", "detect_only").await;

@@ -157,6 +157,9 @@ fn judge(
     let mut tx = engine
         .transaction_builder()
         .with_rules(rules)
+        // The request's id names the transaction (and spares libmodsecurity
+        // generating one from a fresh random device per request).
+        .with_id(&request.request_id)
         .with_logging(move |message| {
             if let (Some(message), Ok(mut lines)) = (message, sink.lock()) {
                 if lines.len() < MAX_LINES {

@@ -61,6 +61,7 @@ pub fn inventory(state: &AppState) -> GatewayResponse {
             routes: Vec::new(),
             waf: None,
             decoys: Vec::new(),
+            denied_tls_fingerprints: Vec::new(),
         };
     };
     let config = gateway.config();
@@ -95,6 +96,7 @@ pub fn inventory(state: &AppState) -> GatewayResponse {
             .collect(),
         waf: Some(waf_status(gateway)),
         decoys: config.honeypots.paths.clone(),
+        denied_tls_fingerprints: config.bots.deny_tls_fingerprints.clone(),
     }
 }
 

@@ -17,4 +17,8 @@ listen: string | null, routes: Array<GatewayRoute>, waf: WafStatus | null,
 /**
  * The honeypots' decoy paths.
  */
-decoys: Array<string>, };
+decoys: Array<string>, 
+/**
+ * TLS hello fingerprints refused as bad bots (`gateway.bots`).
+ */
+denied_tls_fingerprints: Array<string>, };

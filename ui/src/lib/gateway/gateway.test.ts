@@ -108,7 +108,7 @@ describe("a false positive", () => {
 
   // proves: GW-9
   it("finds the route's prefix by name, and offers itself only for the WAF's own refusals at the gateway", () => {
-    const gateway: GatewayResponse = { is_running: true, listen: "0.0.0.0:8443", waf, decoys: [], routes: [
+    const gateway: GatewayResponse = { is_running: true, listen: "0.0.0.0:8443", waf, decoys: [], denied_tls_fingerprints: [], routes: [
       { name: "orders", path_prefix: "/api/orders", upstreams: [], exposure: "public", classification: "internal", description: "",
         is_signup: false, is_anonymous: false, max_body_bytes: 1024, content_types: [], rate_per_minute: 60,
         identity_rate_per_minute: 120, requests_last_minute: 0, blocked_last_minute: 0 },
