@@ -83,6 +83,7 @@ bench-authz:
 	$(CARGO) bench -p gatehouse-server --bench authz
 
 bench-audit:
+	$(CARGO) build --release --bin gatehouse
 	$(CARGO) bench -p gatehouse-server --bench audit
 
 ## The hardening's cost (issue 12): release builds of BASE and HEAD side by side
@@ -119,7 +120,7 @@ bench-oauth-code:
 ## The Users page with 100,000 users (issue 15): a release console on an embedded server seeded by `gatehouse demo` and SQL.
 bench-console-users: ui
 	$(CARGO) build --release -p gatehouse-console
-	$(CARGO) build --bins -p gatehouse-server
+	$(CARGO) build --bins -p gatehouse-cli
 	GATEHOUSE_CONSOLE_APP="$(CURDIR)/target/release/gatehouse-console" \
 	  WEBKIT_DISABLE_COMPOSITING_MODE="$${WEBKIT_DISABLE_COMPOSITING_MODE:-1}" \
 	  xvfb-run -a -s "-screen 0 1400x900x24" $(CARGO) test -p gatehouse-e2e --test e2e console_users_page -- --ignored --nocapture

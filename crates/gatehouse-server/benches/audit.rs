@@ -242,12 +242,25 @@ fn max(v: &[Duration]) -> Duration {
     v.iter().max().copied().unwrap_or_default()
 }
 
+/// The `gatehouse` binary (gatehouse-cli's) beside this bench's own directory:
+/// `make bench-audit` builds it first.
+fn gatehouse_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let bin = dir.join("gatehouse");
+    assert!(
+        bin.exists(),
+        "build it first: cargo build --release --bin gatehouse"
+    );
+    bin
+}
+
 /// Runs `gatehouse audit export` and samples its VmHWM until it exits.
 fn export_child(dir: &std::path::Path, to: &str) -> (Duration, u64, u64) {
     let started = Instant::now();
     let out = dir.join(format!("export-{}.csv", std::process::id()));
     let _ = std::fs::remove_file(&out);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+    let mut child = std::process::Command::new(gatehouse_bin())
         .args(["audit", "export", "--format", "csv", "--to", to, "--output"])
         .arg(&out)
         .env("GATEHOUSE_DATA_DIR", dir)
