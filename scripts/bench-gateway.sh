@@ -11,7 +11,8 @@
 #      (client credentials) verified and put to Cedar;
 #   5. the same gateway with the WAF off.
 # Load: wrk, BENCH_THREADS threads and BENCH_CONNECTIONS connections for
-# BENCH_SECONDS a run, after a warm-up, BENCH_ROUNDS rounds.
+# BENCH_SECONDS a run, after a warm-up, BENCH_ROUNDS rounds; BENCH_WAF_THREADS sets
+# the gateway's WAF threads (0, the default: one per core).
 #
 #   bash scripts/bench-gateway.sh       # or: make bench-gateway
 set -euo pipefail
@@ -109,6 +110,7 @@ data_dir = "$WORK/gatehouse"
 requests_per_window = 0
 [gateway]
 listen = "127.0.0.1:$GATEWAY"
+waf_threads = ${BENCH_WAF_THREADS:-0}
 [gateway.rate]
 per_source_per_minute = 100000000
 per_identity_per_minute = 100000000

@@ -89,6 +89,9 @@ pub struct BotCheck {
 /// The classifier and the behaviour it remembers.
 pub struct Bots {
     known: isbot::Bots,
+    /// The attack tools, matched in one pass over the user agent (`None`
+    /// only if the automaton could not be built: then one search per tool).
+    tools: Option<aho_corasick::AhoCorasick>,
     denied_hellos: std::collections::HashSet<String>,
     seen: RateSketch,
     failed: RateSketch,
@@ -107,6 +110,7 @@ impl Bots {
     pub fn new(sketch_width: usize, denied_hellos: Vec<String>) -> Bots {
         Bots {
             known: isbot::Bots::default(),
+            tools: aho_corasick::AhoCorasick::new(ATTACK_TOOLS).ok(),
             denied_hellos: denied_hellos.into_iter().collect(),
             seen: RateSketch::new(4, sketch_width, 60),
             failed: RateSketch::new(4, sketch_width, 60),
@@ -143,11 +147,8 @@ impl Bots {
                 score += 40;
                 signals.push("no user agent");
             }
-            Some(ua) if ATTACK_TOOLS.iter().any(|t| ua.contains(t)) => {
-                tool = ATTACK_TOOLS
-                    .iter()
-                    .find(|t| ua.contains(*t))
-                    .map(|t| t.trim_end_matches('/'));
+            Some(ua) if self.attack_tool(ua).is_some() => {
+                tool = self.attack_tool(ua).map(|t| t.trim_end_matches('/'));
                 score += 100;
                 signals.push("an attack tool's user agent");
             }
@@ -182,6 +183,17 @@ impl Bots {
             score,
             signals,
             tool,
+        }
+    }
+
+    /// The attack tool a (lower-case) user agent names.
+    fn attack_tool(&self, ua: &str) -> Option<&'static str> {
+        match &self.tools {
+            Some(tools) => tools
+                .find(ua)
+                .and_then(|m| ATTACK_TOOLS.get(m.pattern().as_usize()))
+                .copied(),
+            None => ATTACK_TOOLS.iter().find(|t| ua.contains(*t)).copied(),
         }
     }
 
