@@ -147,8 +147,8 @@ impl Bots {
                 score += 40;
                 signals.push("no user agent");
             }
-            Some(ua) if self.attack_tool(ua).is_some() => {
-                tool = self.attack_tool(ua).map(|t| t.trim_end_matches('/'));
+            Some(ua) if let Some(found) = self.attack_tool(ua) => {
+                tool = Some(found.trim_end_matches('/'));
                 score += 100;
                 signals.push("an attack tool's user agent");
             }
