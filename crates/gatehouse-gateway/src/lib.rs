@@ -187,11 +187,52 @@ impl Gateway {
     }
 
     /// Serves on `listener` until `shutdown` completes.
+    /// Records a request the parser refused: `bad_input`, once, with its source.
+    async fn record_malformed(&self, peer: SocketAddr, refused: gatehouse_listener::Malformed) {
+        let now_us = self.host.now_us();
+        let outcome = host::Outcome {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            time_us: now_us,
+            source: peer.ip(),
+            method: String::new(),
+            path: String::new(),
+            route: None,
+            caller: None,
+            status: refused.status,
+            blocked: Some(host::BlockReason::BadInput),
+            detail: format!("the request could not be parsed: {}", refused.why),
+            bot: bots::BotVerdict::Human,
+            bot_score: 0,
+            is_bot_checked: false,
+            matched: None,
+            tls_fingerprint: None,
+            user_agent: None,
+            token_check: None,
+            decision: None,
+            waf: None,
+            rate: None,
+            duration_us: 0,
+        };
+        self.bots
+            .note(&rate::source_key(peer.ip()), refused.status, now_us);
+        self.stats.count(None, true, now_us);
+        if let Err(e) = self.host.record(&outcome).await {
+            tracing::error!(error = %e, "a malformed request could not be recorded");
+        }
+    }
+
     pub async fn serve(
         self: Arc<Self>,
         listener: gatehouse_listener::Listener,
         shutdown: impl Future<Output = ()>,
     ) {
+        // What the HTTP/1 parser refused before any stage saw it is recorded
+        // too (hyper has answered it 400 or 431 and closed the connection).
+        let recorder = self.clone();
+        let listener = listener.on_malformed(Arc::new(move |peer, refused| {
+            let gateway = recorder.clone();
+            tokio::spawn(async move { gateway.record_malformed(peer, refused).await });
+        }));
         let service = tower::service_fn(move |request| {
             let gateway = self.clone();
             async move { Ok::<_, Infallible>(gateway.handle(request).await) }

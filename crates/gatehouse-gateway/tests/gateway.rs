@@ -565,3 +565,34 @@ async fn a_trickled_body_is_answered_408_and_recorded() {
     assert_eq!(h.records().iter().filter(|o| o.status == 408).count(), 1);
     assert_eq!(h.upstream.hits.load(Ordering::SeqCst), 0);
 }
+
+// proves: GW-4, GW-6 (a malformed request line or header is refused by the
+// parser, recorded once as bad input, and never reaches the upstream)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_request_heads_are_refused_and_recorded() {
+    let h = start(two_routes, |_| {}).await;
+    for head in [
+        "GET /api/a HTTP/1.1\r\nA header without its colon",
+        "GET /api/a HTTP/7.3",
+        "GET /api/a HTTP/1.1\r\nX-Bad: one\u{0}two",
+    ] {
+        let before = h.records().len();
+        let (status, _) = h.raw(head).await;
+        assert_eq!(status, 400, "{head:?}");
+        let mut records = Vec::new();
+        for _ in 0..100 {
+            records = h.records()[before..].to_vec();
+            if !records.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(records.len(), 1, "recorded once: {head:?}");
+        assert_eq!(records[0].blocked, Some(BlockReason::BadInput));
+        assert_eq!(records[0].status, 400);
+        assert!(records[0]
+            .detail
+            .starts_with("the request could not be parsed"));
+    }
+    assert_eq!(h.upstream.hits.load(Ordering::SeqCst), 0);
+}

@@ -23,7 +23,7 @@ use crate::hello::TlsHello;
 use crate::io::SendDeadline;
 use crate::limits::MIN_HTTP1_BUFFER;
 use crate::sources::SourceSlot;
-use crate::{BoxError, ListenerLimits, PeerAddr, RequestBody};
+use crate::{BoxError, ListenerLimits, Malformed, MalformedHook, PeerAddr, RequestBody};
 
 /// How long an idle connection being closed may take to say goodbye (HTTP/2's
 /// GOAWAY); nothing is in flight, so this only bounds a peer that does not answer.
@@ -33,17 +33,23 @@ const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 pub(crate) struct Shared {
     pub(crate) tls: Arc<rustls::ServerConfig>,
     pub(crate) limits: ListenerLimits,
+    malformed: Option<MalformedHook>,
     http1: auto::Builder<TokioExecutor>,
     http2: auto::Builder<TokioExecutor>,
 }
 
 impl Shared {
-    pub(crate) fn new(tls: Arc<rustls::ServerConfig>, limits: ListenerLimits) -> Self {
+    pub(crate) fn new(
+        tls: Arc<rustls::ServerConfig>,
+        limits: ListenerLimits,
+        malformed: Option<MalformedHook>,
+    ) -> Self {
         let http1 = builder(&limits).http1_only();
         let http2 = builder(&limits).http2_only();
         Self {
             tls,
             limits,
+            malformed,
             http1,
             http2,
         }
@@ -67,6 +73,24 @@ fn builder(limits: &ListenerLimits) -> auto::Builder<TokioExecutor> {
         .max_concurrent_streams(limits.http2_max_concurrent_streams)
         .max_header_list_size(limits.max_header_bytes);
     builder
+}
+
+/// The request the HTTP/1 parser refused, if that is how the connection ended.
+fn malformed(error: &(dyn std::error::Error + 'static)) -> Option<Malformed> {
+    let e = error.downcast_ref::<hyper::Error>()?;
+    if e.is_parse_too_large() {
+        Some(Malformed {
+            status: 431,
+            why: "the request head is too large".into(),
+        })
+    } else if e.is_parse() {
+        Some(Malformed {
+            status: 400,
+            why: e.to_string(),
+        })
+    } else {
+        None
+    }
 }
 
 /// What a connection holds while open: its place under the global and the
@@ -143,6 +167,9 @@ pub(crate) async fn run<S, B>(
         served = conn.as_mut() => {
             if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "connection ended");
+                if let (Some(hook), Some(refused)) = (&shared.malformed, malformed(e.as_ref())) {
+                    hook(peer, refused);
+                }
             }
             return;
         }

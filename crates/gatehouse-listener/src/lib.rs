@@ -47,6 +47,21 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body of every request the listener hands its service.
 pub type RequestBody = MinRateBody<Incoming>;
 
+/// Told of every request the HTTP/1 parser refused before a service could see
+/// it (a malformed request line or header, a head over the limit): hyper has
+/// answered it 400 (or 431) and closed the connection; this lets the owner
+/// record it. Called on the connection's task: it must not block.
+pub type MalformedHook = Arc<dyn Fn(SocketAddr, Malformed) + Send + Sync>;
+
+/// A request the parser refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    /// 400, or 431 for a head over the limit.
+    pub status: u16,
+    /// The parser's words (never the request's bytes).
+    pub why: String,
+}
+
 /// The peer address of the connection a request came on, in its extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
@@ -80,6 +95,7 @@ pub fn is_body_too_slow(error: &(dyn std::error::Error + 'static)) -> bool {
 
 /// A bound TCP socket with the TLS configuration and limits to serve it with.
 pub struct Listener {
+    malformed: Option<MalformedHook>,
     tcp: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     limits: ListenerLimits,
@@ -104,6 +120,7 @@ impl Listener {
     ) -> std::io::Result<Self> {
         let local_addr = tcp.local_addr()?;
         Ok(Self {
+            malformed: None,
             tcp,
             tls,
             limits,
@@ -113,6 +130,12 @@ impl Listener {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Tells `hook` of every request the parser refuses (see [`MalformedHook`]).
+    pub fn on_malformed(mut self, hook: MalformedHook) -> Self {
+        self.malformed = Some(hook);
+        self
     }
 
     /// Serves `service` until `shutdown` completes; then stops accepting, lets
@@ -128,14 +151,18 @@ impl Listener {
         B::Error: Into<BoxError>,
     {
         let Listener {
-            tcp, tls, limits, ..
+            tcp,
+            tls,
+            limits,
+            malformed,
+            ..
         } = self;
         let global = Arc::new(Semaphore::new(
             limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
         ));
         let sources = SourceCounter::new(limits.max_connections_per_source);
         let shutdown_grace = limits.shutdown_grace;
-        let shared = Arc::new(Shared::new(tls, limits));
+        let shared = Arc::new(Shared::new(tls, limits, malformed));
         let (stop, stopped) = watch::channel(());
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
