@@ -86,4 +86,36 @@ mod tests {
         verifier.add_key(pair.public(), None).unwrap();
         assert!(verifier.verify(&token, 1_010).is_err());
     }
+
+    // proves: TK-1 (Ed25519 tokens signed with the key expanded once are the
+    // very bytes jsonwebtoken writes, and verify as before)
+    #[test]
+    fn ed25519_tokens_are_the_bytes_jsonwebtoken_writes() {
+        let pair = KeyPair::generate(KeyAlgorithm::EdDsa, &mut rand::rngs::OsRng).unwrap();
+        let signer = pair.signer().unwrap();
+        for n in 0..20 {
+            let claims = ForwardedIdentity {
+                iss: "https://gh".into(),
+                sub: format!("u{n}"),
+                sub_kind: "client".into(),
+                aud: "gatehouse-route:records".into(),
+                iat: 1_000 + n,
+                exp: 1_060 + n,
+                jti: format!("req-{n}"),
+                name: "Zoë \"Ng\" <ops>".into(),
+                role: None,
+                amr: vec![],
+                auth_time: None,
+                scope: vec!["a".into(), "b".into()],
+            };
+            let fast = signer.issue_forwarded_identity(&claims).unwrap();
+            let reference = signer
+                .sign_reference(FORWARDED_IDENTITY_TYPE, &claims)
+                .unwrap();
+            assert_eq!(fast, reference);
+        }
+        // An ES256 signer never takes the Ed25519 path.
+        let es = KeyPair::generate(KeyAlgorithm::Es256, &mut rand::rngs::OsRng).unwrap();
+        assert!(es.ed25519_key().is_none());
+    }
 }

@@ -227,6 +227,17 @@ impl KeyPair {
         Ok(format!("{message}.{signature}"))
     }
 
+    /// An Ed25519 pair's signing key, expanded (its PKCS#8 is our fixed
+    /// prefix and the 32-byte seed); none for other algorithms.
+    pub(crate) fn ed25519_key(&self) -> Option<ed25519_dalek::SigningKey> {
+        if self.algorithm != KeyAlgorithm::EdDsa {
+            return None;
+        }
+        let seed = self.private_der.strip_prefix(&ED25519_PKCS8_PREFIX)?;
+        let seed: &[u8; 32] = seed.try_into().ok()?;
+        Some(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
     pub(crate) fn encoding_key(&self) -> Result<EncodingKey, TokensError> {
         let der = &self.private_der;
         let key = match self.algorithm {
