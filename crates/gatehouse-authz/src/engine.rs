@@ -627,7 +627,7 @@ pub(crate) fn call_context(ctx: &CallContext, action: Action) -> Result<Context,
     let mut pairs = vec![
         (
             "source_ip".to_owned(),
-            RestrictedExpression::new_ip(ctx.source_ip.to_string()),
+            crate::ip::ip_expression(ctx.source_ip),
         ),
         ("time".to_owned(), RestrictedExpression::new_long(ctx.time)),
     ];

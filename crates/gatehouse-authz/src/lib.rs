@@ -11,6 +11,7 @@
 mod action;
 pub mod diff;
 mod engine;
+mod ip;
 pub mod matrix;
 mod policies;
 mod request;

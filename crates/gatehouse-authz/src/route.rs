@@ -104,7 +104,7 @@ fn context(call: &RouteCall) -> Result<Context, AuthzError> {
     Context::from_pairs([
         (
             "source_ip".to_owned(),
-            RestrictedExpression::new_ip(call.source_ip.to_string()),
+            crate::ip::ip_expression(call.source_ip),
         ),
         ("time".to_owned(), RestrictedExpression::new_long(call.time)),
         (
