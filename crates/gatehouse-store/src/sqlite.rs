@@ -49,8 +49,13 @@ impl SqliteStore {
             std::fs::create_dir_all(parent)?;
         }
         let connect = connect_options(path)?.create_if_missing(true);
+        // No ping before each hand-out: a file's connection does not drop, and
+        // one that failed fails its first statement, which the append reports
+        // (the ping was one more round trip to the connection's worker thread
+        // for every commit of the audit trail).
         let writer = SqlitePoolOptions::new()
             .max_connections(options.writer_connections.max(1))
+            .test_before_acquire(false)
             .connect_with(connect.clone())
             .await?;
         crate::schema::SQLITE.run(&writer).await?;
