@@ -25,6 +25,12 @@ pub struct SqliteStore {
     lookup: SqlitePool,
     /// Appends and migrations only (see [`StoreOptions::writer_connections`]).
     writer: SqlitePool,
+    /// The transactions that hold the write lock from their first statement
+    /// (the audit chain's appends, and the changes committed with their
+    /// record): one connection, as SQLite has one write lock. Its page cache
+    /// stays warm from one commit to the next; two connections taking turns
+    /// each found the other's commit and reread every page they touched.
+    chain: SqlitePool,
     path: PathBuf,
     readers: Arc<Mutex<Vec<rusqlite::Connection>>>,
     read_timeout: Option<Duration>,
@@ -62,6 +68,11 @@ impl SqliteStore {
         // Planner statistics, bounded in cost: without them SQLite may walk the
         // index of a common value (an action) instead of a rare one (an actor).
         optimize(&writer).await?;
+        let chain = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(connect.clone())
+            .await?;
         let mut reads = SqlitePoolOptions::new().max_connections(8);
         if let Some(limit) = options.read_timeout {
             // Every hand-out of a connection arms a fresh deadline: a pooled
@@ -85,6 +96,7 @@ impl SqliteStore {
             pool,
             lookup,
             writer,
+            chain,
             path: path.to_owned(),
             readers: Arc::default(),
             read_timeout: options.read_timeout,
@@ -112,6 +124,7 @@ impl SqliteStore {
         }
         Ok(Self {
             writer: pool.clone(),
+            chain: pool.clone(),
             lookup: pool.clone(),
             pool,
             path: path.to_owned(),
@@ -125,7 +138,7 @@ impl SqliteStore {
     pub(crate) async fn begin_chain(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.chain.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
@@ -213,6 +226,7 @@ impl Store for SqliteStore {
         self.pool.close().await;
         self.lookup.close().await;
         self.writer.close().await;
+        self.chain.close().await;
     }
 
     /// On the writer: `PRAGMA optimize` may run ANALYZE, which writes.
