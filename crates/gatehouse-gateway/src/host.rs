@@ -160,6 +160,33 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A request's outcome before any stage has looked at it.
+    pub fn new(request_id: String, time_us: i64, source: IpAddr) -> Self {
+        Outcome {
+            request_id,
+            time_us,
+            source,
+            method: String::new(),
+            path: String::new(),
+            route: None,
+            caller: None,
+            status: 0,
+            blocked: None,
+            detail: String::new(),
+            bot: BotVerdict::Human,
+            bot_score: 0,
+            is_bot_checked: false,
+            matched: None,
+            tls_fingerprint: None,
+            user_agent: None,
+            token_check: None,
+            decision: None,
+            waf: None,
+            rate: None,
+            duration_us: 0,
+        }
+    }
+
     /// The WAF rules that matched, if any.
     pub fn rules(&self) -> &[RuleMatch] {
         self.waf.as_ref().map_or(&[], |w| w.matches.as_slice())

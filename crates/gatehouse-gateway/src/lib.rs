@@ -186,32 +186,14 @@ impl Gateway {
         self.sources.bytes() + self.identities.bytes()
     }
 
-    /// Serves on `listener` until `shutdown` completes.
     /// Records a request the parser refused: `bad_input`, once, with its source.
     async fn record_malformed(&self, peer: SocketAddr, refused: gatehouse_listener::Malformed) {
         let now_us = self.host.now_us();
         let outcome = host::Outcome {
-            request_id: uuid::Uuid::now_v7().to_string(),
-            time_us: now_us,
-            source: peer.ip(),
-            method: String::new(),
-            path: String::new(),
-            route: None,
-            caller: None,
             status: refused.status,
             blocked: Some(host::BlockReason::BadInput),
             detail: format!("the request could not be parsed: {}", refused.why),
-            bot: bots::BotVerdict::Human,
-            bot_score: 0,
-            is_bot_checked: false,
-            matched: None,
-            tls_fingerprint: None,
-            user_agent: None,
-            token_check: None,
-            decision: None,
-            waf: None,
-            rate: None,
-            duration_us: 0,
+            ..host::Outcome::new(uuid::Uuid::now_v7().to_string(), now_us, peer.ip())
         };
         self.bots
             .note(&rate::source_key(peer.ip()), refused.status, now_us);
@@ -221,6 +203,7 @@ impl Gateway {
         }
     }
 
+    /// Serves on `listener` until `shutdown` completes.
     pub async fn serve(
         self: Arc<Self>,
         listener: gatehouse_listener::Listener,

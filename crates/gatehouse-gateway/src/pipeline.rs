@@ -105,23 +105,11 @@ impl Gateway {
         let hello = request.extensions().get::<Arc<TlsHello>>().cloned();
         let (parts, body) = request.into_parts();
         let mut outcome = Outcome {
-            request_id: request_id.clone(),
-            time_us: now_us,
-            source: peer.ip(),
             method: parts.method.as_str().chars().take(16).collect(),
             path: String::from_utf8_lossy(parts.uri.path().as_bytes())
                 .chars()
                 .take(512)
                 .collect(),
-            route: None,
-            caller: None,
-            status: 0,
-            blocked: None,
-            detail: String::new(),
-            bot: BotVerdict::Human,
-            bot_score: 0,
-            is_bot_checked: false,
-            matched: None,
             tls_fingerprint: hello.as_ref().map(|h| h.fingerprint.clone()),
             user_agent: parts.headers.get(header::USER_AGENT).map(|v| {
                 String::from_utf8_lossy(v.as_bytes())
@@ -129,11 +117,7 @@ impl Gateway {
                     .take(256)
                     .collect()
             }),
-            token_check: None,
-            decision: None,
-            waf: None,
-            rate: None,
-            duration_us: 0,
+            ..Outcome::new(request_id.clone(), now_us, peer.ip())
         };
         let mut response = match self
             .run(parts, body, peer, hello.as_deref(), now_us, &mut outcome)
