@@ -15,13 +15,21 @@ macro_rules! impl_audit_append {
                 sealer: &gatehouse_audit::Sealer,
             ) -> Result<Vec<$crate::Appended>, $crate::StoreError> {
                 use std::collections::HashMap;
-                let head: Option<(i64, Vec<u8>, i64)> = sqlx::query_as(
-                    "SELECT seq, hash, time_us FROM audit_records ORDER BY seq DESC LIMIT 1",
+                // The head and the last checkpoint in one statement (each is a
+                // round trip to the connection, and this runs for every commit).
+                type Head = (i64, Vec<u8>, i64, Option<i64>, Option<i64>);
+                let head: Option<Head> = sqlx::query_as(
+                    "SELECT r.seq, r.hash, r.time_us, c.seq, c.time_us FROM \
+                     (SELECT seq, hash, time_us FROM audit_records ORDER BY seq DESC LIMIT 1) r \
+                     LEFT JOIN \
+                     (SELECT seq, time_us FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) c \
+                     ON 1 = 1",
                 )
                 .fetch_optional(&mut **tx)
                 .await?;
+                let last_checkpoint = head.as_ref().map(|h| h.3.zip(h.4));
                 let (last_seq, head_hash, mut last_time) = match head {
-                    Some((seq, hash, time)) => (
+                    Some((seq, hash, time, _, _)) => (
                         u64::try_from(seq).unwrap_or(0),
                         <gatehouse_audit::Hash>::try_from(hash.as_slice()).unwrap_or([0; 32]),
                         time,
@@ -134,8 +142,16 @@ macro_rules! impl_audit_append {
                     q.build().execute(&mut **tx).await?;
                 }
                 if chain.last_seq() > last_seq {
-                    Self::seal_locked(tx, chain.last_seq(), chain.head(), last_time, sealer, false)
-                        .await?;
+                    Self::seal_locked(
+                        tx,
+                        chain.last_seq(),
+                        chain.head(),
+                        last_time,
+                        sealer,
+                        false,
+                        last_checkpoint,
+                    )
+                    .await?;
                 }
                 Ok(outcome)
             }
@@ -149,12 +165,20 @@ macro_rules! impl_audit_append {
                 now_us: i64,
                 sealer: &gatehouse_audit::Sealer,
                 is_forced: bool,
+                // The last checkpoint (seq, time), when the caller read it
+                // already in this transaction.
+                known: Option<Option<(i64, i64)>>,
             ) -> Result<Option<gatehouse_audit::Checkpoint>, $crate::StoreError> {
-                let last: Option<(i64, i64)> = sqlx::query_as(
-                    "SELECT seq, time_us FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
-                )
-                .fetch_optional(&mut **tx)
-                .await?;
+                let last: Option<(i64, i64)> = match known {
+                    Some(last) => last,
+                    None => {
+                        sqlx::query_as(
+                            "SELECT seq, time_us FROM audit_checkpoints ORDER BY seq DESC LIMIT 1",
+                        )
+                        .fetch_optional(&mut **tx)
+                        .await?
+                    }
+                };
                 let (cp_seq, cp_time) = last
                     .map(|(s, t)| (u64::try_from(s).unwrap_or(0), t))
                     .unwrap_or((0, now_us));

@@ -49,6 +49,7 @@ macro_rules! impl_audit_store {
                     now_us.max(time_us),
                     sealer,
                     true,
+                    None,
                 )
                 .await?;
                 tx.commit().await?;
