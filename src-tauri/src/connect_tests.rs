@@ -287,6 +287,12 @@ impl Write for Captured {
 // proves: CO-1
 #[tokio::test(flavor = "current_thread")]
 async fn a_token_in_the_wrong_field_reaches_no_message_log_or_file() {
+    // The "command failed" event's callsite registered before the capture
+    // starts: registered by another test's thread at the moment this one
+    // installs its subscriber, it could keep the interest it computed without
+    // it (tracing's registration race) and never reach this log. Registered
+    // here first, installing the subscriber recomputes its interest.
+    let _ = crate::error::local(ErrorCode::InvalidInput, "registering the callsite");
     let log = Captured::default();
     let sink = log.clone();
     let subscriber = tracing_subscriber::fmt()
