@@ -38,12 +38,12 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    // proves: GW-3 (what an anonymous caller can grow stays bounded: a
-    // source rotating its address never grows the kept expressions past KEPT)
     fn same(ip: IpAddr) -> String {
         format!("{:?}", RestrictedExpression::new_ip(ip.to_string()))
     }
 
+    // proves: GW-3 (what an anonymous caller can grow stays bounded: a
+    // source rotating its address never grows the kept expressions past KEPT)
     #[test]
     fn the_kept_expressions_stay_bounded_under_address_rotation() {
         for n in 0..(KEPT as u32 + 500) {

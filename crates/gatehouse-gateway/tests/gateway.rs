@@ -579,14 +579,7 @@ async fn malformed_request_heads_are_refused_and_recorded() {
         let before = h.records().len();
         let (status, _) = h.raw(head).await;
         assert_eq!(status, 400, "{head:?}");
-        let mut records = Vec::new();
-        for _ in 0..100 {
-            records = h.records()[before..].to_vec();
-            if !records.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let records = h.records_after(before).await;
         assert_eq!(records.len(), 1, "recorded once: {head:?}");
         assert_eq!(records[0].blocked, Some(BlockReason::BadInput));
         assert_eq!(records[0].status, 400);

@@ -161,12 +161,9 @@ impl Signer {
 
     /// `claims` signed with header `{"alg", "typ", "kid"}`.
     pub(crate) fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, TokensError> {
-        let mut header = Header::new(self.algorithm.jwt());
-        header.typ = Some(typ.into());
-        header.kid = Some(self.kid.clone());
+        let header = self.header(typ);
         let Some(key) = &self.ed25519 else {
-            return jsonwebtoken::encode(&header, claims, &self.key)
-                .map_err(|e| TokensError::Sign(e.to_string()));
+            return self.encode(&header, claims);
         };
         // What `jsonwebtoken::encode` writes, byte for byte (Ed25519 is
         // deterministic; a test holds the two equal), with the expanded key.
@@ -186,6 +183,18 @@ impl Signer {
         ))
     }
 
+    fn header(&self, typ: &str) -> Header {
+        let mut header = Header::new(self.algorithm.jwt());
+        header.typ = Some(typ.into());
+        header.kid = Some(self.kid.clone());
+        header
+    }
+
+    fn encode<T: Serialize>(&self, header: &Header, claims: &T) -> Result<String, TokensError> {
+        jsonwebtoken::encode(header, claims, &self.key)
+            .map_err(|e| TokensError::Sign(e.to_string()))
+    }
+
     /// `sign` through jsonwebtoken alone (the reference the test compares with).
     #[cfg(test)]
     pub(crate) fn sign_reference<T: Serialize>(
@@ -193,11 +202,7 @@ impl Signer {
         typ: &str,
         claims: &T,
     ) -> Result<String, TokensError> {
-        let mut header = Header::new(self.algorithm.jwt());
-        header.typ = Some(typ.into());
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key)
-            .map_err(|e| TokensError::Sign(e.to_string()))
+        self.encode(&self.header(typ), claims)
     }
 
     /// The JWS algorithm name it signs with (`EdDSA`, `ES256`, `RS256`).

@@ -192,19 +192,30 @@ impl Harness {
         self.host.records.lock().unwrap().clone()
     }
 
-    /// The record of the request `id`, waiting briefly for it.
-    pub async fn record_of(&self, request_id: &str) -> Outcome {
+    /// What `find` finds in the records, waiting up to 2 s for it.
+    async fn eventually<T>(&self, find: impl Fn(Vec<Outcome>) -> Option<T>) -> Option<T> {
         for _ in 0..100 {
-            if let Some(found) = self
-                .records()
-                .into_iter()
-                .find(|o| o.request_id == request_id)
-            {
-                return found;
+            if let Some(found) = find(self.records()) {
+                return Some(found);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("no record of {request_id}");
+        None
+    }
+
+    /// The record of the request `id`, waiting briefly for it.
+    pub async fn record_of(&self, request_id: &str) -> Outcome {
+        self.eventually(|r| r.into_iter().find(|o| o.request_id == request_id))
+            .await
+            .unwrap_or_else(|| panic!("no record of {request_id}"))
+    }
+
+    /// The records kept after the first `before`, waiting briefly for one
+    /// (none if none came).
+    pub async fn records_after(&self, before: usize) -> Vec<Outcome> {
+        self.eventually(|r| (r.len() > before).then(|| r[before..].to_vec()))
+            .await
+            .unwrap_or_default()
     }
 
     pub async fn send(
