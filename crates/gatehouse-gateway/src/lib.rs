@@ -210,11 +210,12 @@ impl Gateway {
         shutdown: impl Future<Output = ()>,
     ) {
         // What the HTTP/1 parser refused before any stage saw it is recorded
-        // too (hyper has answered it 400 or 431 and closed the connection).
+        // too (hyper has answered it 400 or 431 and closed the connection), on
+        // the connection's task, which holds its place under the caps meanwhile.
         let recorder = self.clone();
         let listener = listener.on_malformed(Arc::new(move |peer, refused| {
             let gateway = recorder.clone();
-            tokio::spawn(async move { gateway.record_malformed(peer, refused).await });
+            Box::pin(async move { gateway.record_malformed(peer, refused).await })
         }));
         let service = tower::service_fn(move |request| {
             let gateway = self.clone();

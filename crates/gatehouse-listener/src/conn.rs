@@ -168,7 +168,7 @@ pub(crate) async fn run<S, B>(
             if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "connection ended");
                 if let (Some(hook), Some(refused)) = (&shared.malformed, malformed(e.as_ref())) {
-                    hook(peer, refused);
+                    hook(peer, refused).await;
                 }
             }
             return;

@@ -25,6 +25,7 @@ mod sources;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,8 +51,10 @@ pub type RequestBody = MinRateBody<Incoming>;
 /// Told of every request the HTTP/1 parser refused before a service could see
 /// it (a malformed request line or header, a head over the limit): hyper has
 /// answered it 400 (or 431) and closed the connection; this lets the owner
-/// record it. Called on the connection's task: it must not block.
-pub type MalformedHook = Arc<dyn Fn(SocketAddr, Malformed) + Send + Sync>;
+/// record it. The connection keeps its place under the connection caps until
+/// the returned future completes, so recordings in flight are bounded by them.
+pub type MalformedHook =
+    Arc<dyn Fn(SocketAddr, Malformed) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// A request the parser refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
